@@ -1,0 +1,259 @@
+// Package audit is AgentVault's append-only record of every tool call.
+//
+// A call gets an intent record, durably committed before any provider is
+// called, and an outcome record, committed before the result goes back to the
+// agent. Record returns only after the record is on disk; if it cannot be
+// written it returns an error and the caller must refuse the call (fail closed).
+//
+// Writes are group-committed: one writer goroutine takes whatever records are
+// queued and commits them in a single bbolt transaction, so concurrent calls
+// share one fsync and a lone call pays for exactly one, with no fixed delay.
+//
+// Arguments are never stored: only an HMAC-SHA256 digest under a key that
+// stays in the store, and a short summary with secret-looking values redacted.
+package audit
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"sync"
+	"time"
+)
+
+// Phase tells an intent record from an outcome record.
+type Phase string
+
+const (
+	// Intent is written before the provider is called.
+	Intent Phase = "intent"
+	// Outcome is written when the call has ended, however it ended.
+	Outcome Phase = "outcome"
+)
+
+// Outcomes of a call.
+const (
+	Executed  = "executed"
+	Approved  = "approved"
+	Denied    = "denied"
+	Blocked   = "blocked"
+	Timeout   = "timeout"
+	Cancelled = "cancelled"
+	Failed    = "error"
+)
+
+// Record is one line of the audit log. It never holds a secret.
+type Record struct {
+	Time time.Time `json:"time"`
+	// Seq is assigned by the log when the record is committed.
+	Seq     uint64 `json:"seq"`
+	Phase   Phase  `json:"phase"`
+	CallID  string `json:"call_id"`
+	VaultID string `json:"vault_id"`
+	Vault   string `json:"vault"`
+	// Client is the agent's self-reported name and version.
+	Client   string `json:"client,omitempty"`
+	Service  string `json:"service,omitempty"`
+	Tool     string `json:"tool"`
+	Decision string `json:"decision"`
+	// Rule is the policy rule that produced Decision.
+	Rule    string `json:"rule,omitempty"`
+	Outcome string `json:"outcome,omitempty"`
+	// Channel is who answered an approval, or "policy" when none was needed.
+	Channel    string `json:"channel,omitempty"`
+	ArgsDigest string `json:"args_digest,omitempty"`
+	// Args is a redacted summary of the arguments for people to read.
+	Args       string `json:"args,omitempty"`
+	DurationMS int64  `json:"duration_ms"`
+	Error      string `json:"error,omitempty"`
+}
+
+// Backend is where records are kept: *store.Store.
+type Backend interface {
+	// AppendAudit durably stores values under consecutive sequence numbers,
+	// all or none, and returns the first.
+	AppendAudit(values [][]byte) (first uint64, err error)
+	// ScanAudit visits stored records in order, or newest first.
+	ScanAudit(newestFirst bool, fn func(seq uint64, value []byte) (bool, error)) error
+}
+
+// ErrClosed is returned by Record after Close.
+var ErrClosed = errors.New("audit log is closed")
+
+// writeTimeout bounds how long a caller waits for its record to commit. The
+// caller's own context is not used: a record that was started is waited for
+// even if the agent has gone, so the log never has an unknown state.
+const writeTimeout = 10 * time.Second
+
+// maxBatch bounds one group commit.
+const maxBatch = 512
+
+// Log is an open audit log. Its methods are safe for concurrent use.
+type Log struct {
+	backend Backend
+	key     []byte
+	now     func() time.Time
+
+	mu     sync.RWMutex // guards closed and sends on queue against Close
+	closed bool
+	queue  chan *pending
+	done   chan struct{}
+}
+
+type pending struct {
+	rec  Record
+	seq  uint64
+	err  error
+	done chan struct{}
+}
+
+// New starts a log writing to backend, with key as the HMAC key for argument
+// digests. now may be nil (time.Now).
+func New(backend Backend, key []byte, now func() time.Time) *Log {
+	if now == nil {
+		now = time.Now
+	}
+	l := &Log{backend: backend, key: key, now: now, queue: make(chan *pending, maxBatch), done: make(chan struct{})}
+	go l.write()
+	return l
+}
+
+// Record durably appends r (stamping Time if unset) and returns its sequence
+// number. An error means the record is not in the log.
+func (l *Log) Record(r Record) (uint64, error) {
+	if r.Time.IsZero() {
+		r.Time = l.now().UTC()
+	}
+	p := &pending{rec: r, done: make(chan struct{})}
+	l.mu.RLock()
+	if l.closed {
+		l.mu.RUnlock()
+		return 0, ErrClosed
+	}
+	l.queue <- p
+	l.mu.RUnlock()
+	timer := time.NewTimer(writeTimeout)
+	defer timer.Stop()
+	select {
+	case <-p.done:
+		return p.seq, p.err
+	case <-timer.C:
+		return 0, errors.New("audit log write timed out")
+	}
+}
+
+// Close stops accepting records, waits for queued ones to commit, and stops
+// the writer. It does not close the backend.
+func (l *Log) Close() {
+	l.mu.Lock()
+	if !l.closed {
+		l.closed = true
+		close(l.queue)
+	}
+	l.mu.Unlock()
+	<-l.done
+}
+
+func (l *Log) write() {
+	defer close(l.done)
+	batch := make([]*pending, 0, maxBatch)
+	values := make([][]byte, 0, maxBatch)
+	for p := range l.queue {
+		batch = append(batch[:0], p)
+	drain:
+		for len(batch) < maxBatch {
+			select {
+			case q, ok := <-l.queue:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, q)
+			default:
+				break drain
+			}
+		}
+		values = values[:0]
+		var err error
+		for _, q := range batch {
+			raw, merr := json.Marshal(q.rec)
+			if merr != nil {
+				err = merr
+				break
+			}
+			values = append(values, raw)
+		}
+		var first uint64
+		if err == nil {
+			first, err = l.backend.AppendAudit(values)
+		}
+		for i, q := range batch {
+			q.err = err
+			if err == nil {
+				q.seq = first + uint64(i)
+			}
+			close(q.done)
+		}
+	}
+}
+
+// Digest is the HMAC-SHA256 of the arguments' JSON encoding, hex-encoded.
+// Equal arguments give equal digests within one database, so records of the
+// same call can be matched without storing what the call contained.
+func (l *Log) Digest(args any) string {
+	raw, err := json.Marshal(args)
+	if err != nil {
+		raw = []byte("unencodable")
+	}
+	m := hmac.New(sha256.New, l.key)
+	m.Write(raw)
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// Filter selects records for List and Export. Zero fields select everything.
+type Filter struct {
+	VaultID string
+	// Limit keeps only the newest Limit records (0: all).
+	Limit int
+}
+
+func (f Filter) keep(r *Record) bool {
+	return f.VaultID == "" || r.VaultID == f.VaultID
+}
+
+// List returns the records f selects, oldest first.
+func (l *Log) List(f Filter) ([]Record, error) {
+	var out []Record
+	err := l.backend.ScanAudit(true, func(seq uint64, raw []byte) (bool, error) {
+		var r Record
+		if err := json.Unmarshal(raw, &r); err != nil {
+			return false, err
+		}
+		r.Seq = seq
+		if f.keep(&r) {
+			out = append(out, r)
+		}
+		return f.Limit <= 0 || len(out) < f.Limit, nil
+	})
+	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+		out[i], out[j] = out[j], out[i]
+	}
+	return out, err
+}
+
+// Scan calls fn for every record f selects, oldest first, without holding
+// them all in memory (f.Limit is ignored).
+func (l *Log) Scan(f Filter, fn func(Record) error) error {
+	return l.backend.ScanAudit(false, func(seq uint64, raw []byte) (bool, error) {
+		var r Record
+		if err := json.Unmarshal(raw, &r); err != nil {
+			return false, err
+		}
+		r.Seq = seq
+		if !f.keep(&r) {
+			return true, nil
+		}
+		return true, fn(r)
+	})
+}

@@ -1,0 +1,179 @@
+package audit
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/agentvault/agentvault/internal/store"
+)
+
+func newLog(t *testing.T) (*Log, *store.Store) {
+	t.Helper()
+	st, err := store.Open(t.TempDir(), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := st.AuditKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := New(st, key, nil)
+	t.Cleanup(func() { l.Close(); st.Close() })
+	return l, st
+}
+
+func TestConcurrentRecordsAreAllCommittedWithDistinctSeqs(t *testing.T) {
+	l, _ := newLog(t)
+	const n = 200
+	var wg sync.WaitGroup
+	seqs := make(chan uint64, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			seq, err := l.Record(Record{Phase: Intent, CallID: string(rune('a' + i%26)), VaultID: "v", Tool: "t", Decision: "allow"})
+			if err != nil {
+				t.Error(err)
+			}
+			seqs <- seq
+		}()
+	}
+	wg.Wait()
+	close(seqs)
+	seen := map[uint64]bool{}
+	for s := range seqs {
+		if s == 0 || seen[s] {
+			t.Fatalf("sequence %d zero or repeated", s)
+		}
+		seen[s] = true
+	}
+	recs, err := l.List(Filter{})
+	if err != nil || len(recs) != n {
+		t.Fatalf("List: %d records, %v; want %d", len(recs), err, n)
+	}
+	for i, r := range recs {
+		if r.Seq != uint64(i+1) || r.Time.IsZero() {
+			t.Fatalf("record %d: seq %d time %v", i, r.Seq, r.Time)
+		}
+	}
+}
+
+type failingBackend struct{ err error }
+
+func (f failingBackend) AppendAudit([][]byte) (uint64, error) { return 0, f.err }
+func (f failingBackend) ScanAudit(bool, func(uint64, []byte) (bool, error)) error {
+	return nil
+}
+
+func TestRecordReportsBackendFailure(t *testing.T) {
+	want := errors.New("disk full")
+	l := New(failingBackend{want}, make([]byte, 32), nil)
+	defer l.Close()
+	if _, err := l.Record(Record{Tool: "x"}); !errors.Is(err, want) {
+		t.Fatalf("Record = %v, want %v", err, want)
+	}
+}
+
+func TestRecordAfterCloseFails(t *testing.T) {
+	l, _ := newLog(t)
+	l.Close()
+	if _, err := l.Record(Record{Tool: "x"}); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Record after Close = %v", err)
+	}
+}
+
+func TestListFiltersByVaultAndLimitsToNewest(t *testing.T) {
+	l, _ := newLog(t)
+	for i, v := range []string{"a", "b", "a", "a"} {
+		if _, err := l.Record(Record{VaultID: v, Tool: "t", DurationMS: int64(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	recs, _ := l.List(Filter{VaultID: "a", Limit: 2})
+	if len(recs) != 2 || recs[0].DurationMS != 2 || recs[1].DurationMS != 3 {
+		t.Fatalf("List(a, 2) = %+v", recs)
+	}
+}
+
+func TestDigestIsKeyedAndStable(t *testing.T) {
+	a := New(failingBackend{}, bytes.Repeat([]byte{1}, 32), nil)
+	b := New(failingBackend{}, bytes.Repeat([]byte{2}, 32), nil)
+	defer a.Close()
+	defer b.Close()
+	args := map[string]any{"path": "/etc/passwd", "n": 1.0}
+	if a.Digest(args) != a.Digest(map[string]any{"n": 1.0, "path": "/etc/passwd"}) {
+		t.Fatal("digest depends on map order")
+	}
+	if a.Digest(args) == b.Digest(args) {
+		t.Fatal("digest does not depend on the key")
+	}
+	if a.Digest(args) == a.Digest(map[string]any{"path": "/etc/shadow", "n": 1.0}) {
+		t.Fatal("different arguments share a digest")
+	}
+}
+
+func TestSummaryRedactsSecrets(t *testing.T) {
+	got := Summary(map[string]any{
+		"path":          "/tmp/x",
+		"api_key":       "plain-looking",
+		"body":          "use ghp_abcdefghijklmnop please",
+		"Authorization": "Bearer x",
+		"content":       strings.Repeat("x", 500),
+		"n":             3.0,
+		"items":         []any{1.0, 2.0},
+		"nested":        map[string]any{"token": "t"},
+	})
+	for _, secret := range []string{"plain-looking", "ghp_", "Bearer x", strings.Repeat("x", 100)} {
+		if strings.Contains(got, secret) {
+			t.Errorf("summary leaks %q: %s", secret, got)
+		}
+	}
+	for _, want := range []string{`path="/tmp/x"`, "api_key=[redacted]", "body=[redacted]", "n=3", "items=[2 items]", "nested={1 keys}", "(500 chars)"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("summary lacks %q: %s", want, got)
+		}
+	}
+}
+
+func TestExportJSONLAndCSV(t *testing.T) {
+	l, _ := newLog(t)
+	l.Record(Record{Phase: Intent, CallID: "c1", VaultID: "v", Vault: "work", Tool: "fs_read", Decision: "allow", ArgsDigest: "d"})
+	l.Record(Record{Phase: Outcome, CallID: "c1", VaultID: "v", Vault: "work", Tool: "fs_read", Decision: "allow", Outcome: Executed, DurationMS: 4, Error: "a,b"})
+
+	var jl bytes.Buffer
+	if err := l.Export(&jl, JSONL, Filter{}); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(jl.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("jsonl has %d lines", len(lines))
+	}
+	var r Record
+	if err := json.Unmarshal([]byte(lines[1]), &r); err != nil || r.Seq != 2 || r.Outcome != Executed {
+		t.Fatalf("jsonl line 2 = %+v, %v", r, err)
+	}
+
+	var c bytes.Buffer
+	if err := l.Export(&c, CSV, Filter{}); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(&c).ReadAll()
+	if err != nil || len(rows) != 3 {
+		t.Fatalf("csv: %d rows, %v", len(rows), err)
+	}
+	if strings.Join(rows[0][:13], ",") != "time,seq,vault_id,vault,client,service,tool,decision,outcome,channel,args_digest,duration_ms,error" {
+		t.Fatalf("csv header %v", rows[0])
+	}
+	if rows[2][1] != "2" || rows[2][8] != "executed" || rows[2][12] != "a,b" {
+		t.Fatalf("csv row %v", rows[2])
+	}
+	if err := l.Export(&c, "xml", Filter{}); err == nil {
+		t.Fatal("unknown format accepted")
+	}
+}

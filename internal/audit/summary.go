@@ -1,0 +1,64 @@
+package audit
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// secretKey matches argument names whose values are never shown.
+var secretKey = regexp.MustCompile(`(?i)(token|secret|passw|api[_-]?key|auth|cookie|credential|private)`)
+
+// secretValue matches values that look like credentials whatever their key:
+// well-known token prefixes, JWTs, PEM blocks.
+var secretValue = regexp.MustCompile(`(?i)(^|[^a-z0-9])(avt_|ghp_|gho_|ghu_|ghs_|github_pat_|xox[abprs]-|sk-|ya29\.|AKIA|eyJ[a-zA-Z0-9_-]{8,}\.|-----BEGIN)`)
+
+const maxShown = 60
+
+// Summary renders arguments for people: top-level keys in order, short
+// scalar values shown, long ones cut, secret-looking ones redacted, nested
+// values described by size only.
+func Summary(args map[string]any) string {
+	keys := make([]string, 0, len(args))
+	for k := range args {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s=%s", cut(k, 40), summarize(k, args[k])))
+	}
+	return strings.Join(parts, " ")
+}
+
+func summarize(key string, v any) string {
+	if secretKey.MatchString(key) {
+		return "[redacted]"
+	}
+	switch v := v.(type) {
+	case nil:
+		return "null"
+	case string:
+		if secretValue.MatchString(v) {
+			return "[redacted]"
+		}
+		return fmt.Sprintf("%q", cut(v, maxShown))
+	case bool, float64, int, int64:
+		return fmt.Sprint(v)
+	case []any:
+		return fmt.Sprintf("[%d items]", len(v))
+	case map[string]any:
+		return fmt.Sprintf("{%d keys}", len(v))
+	default:
+		return "[value]"
+	}
+}
+
+func cut(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n]) + fmt.Sprintf("…(%d chars)", len(r))
+}

@@ -1,0 +1,306 @@
+// Package store keeps AgentVault's state in one bbolt file, DATA/agentvault.db
+// (mode 0600): vaults, services, settings and the audit log.
+//
+// Bucket layout (schema version 1):
+//
+//	meta      "schema"    → uint64 big-endian schema version
+//	          "audit-key" → 32 random bytes, the HMAC key for argument digests
+//	          "settings"  → JSON Settings
+//	vaults    vault id    → JSON Vault
+//	services  name        → JSON Service
+//	audit     uint64 BE   → one JSON audit record; the key is its sequence number
+//
+// Upgrades: Open runs migrations[v] for every v from the file's version up to
+// len(migrations), each in the same transaction that stamps the new version, so
+// a file is never left half-upgraded. A file newer than this binary is refused.
+//
+// Only one process may open the file: bbolt holds an exclusive lock, and Open
+// gives up after a timeout with ErrLocked, so a second instance fails fast.
+package store
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+
+	"github.com/agentvault/agentvault/policy"
+)
+
+// FileName is the database file inside the data directory.
+const FileName = "agentvault.db"
+
+var (
+	bucketMeta     = []byte("meta")
+	bucketVaults   = []byte("vaults")
+	bucketServices = []byte("services")
+	bucketAudit    = []byte("audit")
+
+	keySchema   = []byte("schema")
+	keyAuditKey = []byte("audit-key")
+	keySettings = []byte("settings")
+)
+
+// migrations[i] upgrades a file from schema version i to i+1.
+var migrations = []func(tx *bolt.Tx) error{
+	// 0 → 1: the initial layout.
+	func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketMeta, bucketVaults, bucketServices, bucketAudit} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		key := make([]byte, 32)
+		if _, err := rand.Read(key); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketMeta).Put(keyAuditKey, key)
+	},
+}
+
+// SchemaVersion is the layout this binary reads and writes.
+var SchemaVersion = uint64(len(migrations))
+
+var (
+	// ErrLocked means another process holds the database.
+	ErrLocked = errors.New("the database is in use by another AgentVault")
+	// ErrNotFound means no record has that key.
+	ErrNotFound = errors.New("not found")
+)
+
+// Vault is one agent's permission profile.
+type Vault struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	// TokenDigest is the SHA-256 of the vault's bearer token; empty when revoked.
+	TokenDigest []byte `json:"token_digest"`
+	// Services lists the service names whose tools this vault can offer.
+	Services []string      `json:"services"`
+	Policy   policy.Policy `json:"policy"`
+	Created  time.Time     `json:"created"`
+}
+
+// Service is one configured source of tools. Kind says which fields apply.
+type Service struct {
+	Name string `json:"name"`
+	// Kind is "mcp-stdio" (Command) or "mcp-http" (URL, Headers).
+	Kind    string            `json:"kind"`
+	Command []string          `json:"command,omitempty"`
+	URL     string            `json:"url,omitempty"`
+	Headers map[string]string `json:"headers,omitempty"`
+	Created time.Time         `json:"created"`
+}
+
+// Settings are the few values that outlive a run.
+type Settings struct {
+	// Listen is the address the last `serve` listened on; the CLI uses it to
+	// print vault URLs while the server is not running.
+	Listen string `json:"listen,omitempty"`
+}
+
+// Store is an open database. Its methods are safe for concurrent use.
+type Store struct {
+	db *bolt.DB
+}
+
+// Open opens (creating if needed) the database in dir, waiting at most
+// timeout for another process to release it.
+func Open(dir string, timeout time.Duration) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("creating data directory: %w", err)
+	}
+	path := filepath.Join(dir, FileName)
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, FreelistType: bolt.FreelistMapType})
+	if errors.Is(err, berrors.ErrTimeout) {
+		return nil, ErrLocked
+	}
+	if err != nil {
+		return nil, fmt.Errorf("opening %s: %w", path, err)
+	}
+	// bbolt creates the file with the mode only if it is new; keep it private
+	// even if it was created by something else.
+	if err := os.Chmod(path, 0o600); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("securing %s: %w", path, err)
+	}
+	s := &Store{db: db}
+	if err := s.upgrade(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Store) upgrade() error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		var v uint64
+		if meta := tx.Bucket(bucketMeta); meta != nil {
+			if raw := meta.Get(keySchema); len(raw) == 8 {
+				v = binary.BigEndian.Uint64(raw)
+			}
+		}
+		if v > SchemaVersion {
+			return fmt.Errorf("database schema %d is newer than this AgentVault understands (%d): upgrade AgentVault", v, SchemaVersion)
+		}
+		for ; v < SchemaVersion; v++ {
+			if err := migrations[v](tx); err != nil {
+				return fmt.Errorf("upgrading database schema %d→%d: %w", v, v+1, err)
+			}
+		}
+		return tx.Bucket(bucketMeta).Put(keySchema, binary.BigEndian.AppendUint64(nil, v))
+	})
+}
+
+// Close releases the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Path is the database file's location.
+func (s *Store) Path() string { return s.db.Path() }
+
+// AuditKey is the HMAC key for argument digests; it never leaves the store.
+func (s *Store) AuditKey() ([]byte, error) {
+	var key []byte
+	err := s.db.View(func(tx *bolt.Tx) error {
+		key = append(key, tx.Bucket(bucketMeta).Get(keyAuditKey)...)
+		return nil
+	})
+	if err == nil && len(key) != 32 {
+		err = errors.New("database has no audit key")
+	}
+	return key, err
+}
+
+// Settings returns the stored settings (zero if none).
+func (s *Store) Settings() (Settings, error) {
+	var st Settings
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if raw := tx.Bucket(bucketMeta).Get(keySettings); raw != nil {
+			return json.Unmarshal(raw, &st)
+		}
+		return nil
+	})
+	return st, err
+}
+
+// PutSettings replaces the settings.
+func (s *Store) PutSettings(st Settings) error {
+	return s.put(bucketMeta, keySettings, st)
+}
+
+// Vaults returns every vault, ordered by id.
+func (s *Store) Vaults() ([]Vault, error) { return list[Vault](s, bucketVaults) }
+
+// Vault returns the vault with that id.
+func (s *Store) Vault(id string) (Vault, error) { return get[Vault](s, bucketVaults, id) }
+
+// PutVault creates or replaces a vault.
+func (s *Store) PutVault(v Vault) error { return s.put(bucketVaults, []byte(v.ID), v) }
+
+// DeleteVault removes a vault; deleting a missing vault is ErrNotFound.
+func (s *Store) DeleteVault(id string) error { return s.delete(bucketVaults, id) }
+
+// Services returns every service, ordered by name.
+func (s *Store) Services() ([]Service, error) { return list[Service](s, bucketServices) }
+
+// Service returns the service with that name.
+func (s *Store) Service(name string) (Service, error) { return get[Service](s, bucketServices, name) }
+
+// PutService creates or replaces a service.
+func (s *Store) PutService(svc Service) error { return s.put(bucketServices, []byte(svc.Name), svc) }
+
+// DeleteService removes a service; deleting a missing service is ErrNotFound.
+func (s *Store) DeleteService(name string) error { return s.delete(bucketServices, name) }
+
+// AppendAudit stores values under consecutive sequence numbers in one
+// durable transaction and returns the first number. Either all are stored,
+// or none.
+func (s *Store) AppendAudit(values [][]byte) (first uint64, err error) {
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketAudit)
+		for i, v := range values {
+			seq, err := b.NextSequence()
+			if err != nil {
+				return err
+			}
+			if i == 0 {
+				first = seq
+			}
+			if err := b.Put(binary.BigEndian.AppendUint64(nil, seq), v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return first, err
+}
+
+// ScanAudit calls fn for each audit record in sequence order (newest first
+// when newestFirst), until fn returns false or an error.
+func (s *Store) ScanAudit(newestFirst bool, fn func(seq uint64, value []byte) (bool, error)) error {
+	return s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketAudit).Cursor()
+		first, next := c.First, c.Next
+		if newestFirst {
+			first, next = c.Last, c.Prev
+		}
+		for k, v := first(); k != nil; k, v = next() {
+			more, err := fn(binary.BigEndian.Uint64(k), v)
+			if err != nil || !more {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (s *Store) put(bucket, key []byte, value any) error {
+	raw, err := json.Marshal(value)
+	if err != nil {
+		return err
+	}
+	return s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucket).Put(key, raw) })
+}
+
+func (s *Store) delete(bucket []byte, key string) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucket)
+		if b.Get([]byte(key)) == nil {
+			return ErrNotFound
+		}
+		return b.Delete([]byte(key))
+	})
+}
+
+func get[T any](s *Store, bucket []byte, key string) (T, error) {
+	var out T
+	err := s.db.View(func(tx *bolt.Tx) error {
+		raw := tx.Bucket(bucket).Get([]byte(key))
+		if raw == nil {
+			return ErrNotFound
+		}
+		return json.Unmarshal(raw, &out)
+	})
+	return out, err
+}
+
+func list[T any](s *Store, bucket []byte) ([]T, error) {
+	var out []T
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucket).ForEach(func(_, raw []byte) error {
+			var v T
+			if err := json.Unmarshal(raw, &v); err != nil {
+				return err
+			}
+			out = append(out, v)
+			return nil
+		})
+	})
+	return out, err
+}

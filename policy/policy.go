@@ -1,0 +1,188 @@
+// Package policy decides, for one vault and one tool, whether a call runs at once
+// (Allow), waits for a person (Approve) or does not exist for the agent (Block).
+//
+// It is pure: no IO, no clock, no globals. Everything it needs arrives as
+// arguments, so every decision is reproducible from the vault's rules and the
+// tool's annotations alone. Anything it cannot understand is decided as Block.
+package policy
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// Decision is what happens to a call.
+type Decision string
+
+// The three decisions, from most to least permissive.
+const (
+	Allow   Decision = "allow"
+	Approve Decision = "approve"
+	Block   Decision = "block"
+)
+
+// ParseDecision accepts the exact lower-case names used on the command line,
+// in templates and in the store.
+func ParseDecision(s string) (Decision, error) {
+	switch d := Decision(s); d {
+	case Allow, Approve, Block:
+		return d, nil
+	}
+	return "", fmt.Errorf("unknown decision %q (want allow, approve or block)", s)
+}
+
+// strictness orders decisions so that, at equal specificity, the stricter wins.
+func (d Decision) strictness() int {
+	switch d {
+	case Allow:
+		return 0
+	case Approve:
+		return 1
+	default:
+		return 2
+	}
+}
+
+// ToolNamePattern is the rule for names exposed to agents (the common LLM
+// function-name rule).
+var ToolNamePattern = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)
+
+var rulePattern = regexp.MustCompile(`^[a-zA-Z0-9_*-]{1,64}$`)
+
+// ErrInvalidPattern reports a rule pattern that is not a tool name with
+// optional '*' wildcards.
+var ErrInvalidPattern = errors.New("invalid tool pattern")
+
+// ValidatePattern checks a rule pattern: tool-name characters and '*'.
+func ValidatePattern(p string) error {
+	if !rulePattern.MatchString(p) {
+		return fmt.Errorf("%w %q: use letters, digits, '_', '-' and '*' (1-64 characters)", ErrInvalidPattern, p)
+	}
+	return nil
+}
+
+// Rule sets the decision for every exposed tool name its Pattern matches.
+// A Pattern without '*' names exactly one tool.
+type Rule struct {
+	Pattern  string   `json:"pattern"`
+	Decision Decision `json:"decision"`
+}
+
+// Policy is the ordered set of rules of one vault. The order carries no
+// meaning: the most specific matching rule wins.
+type Policy struct {
+	Rules []Rule `json:"rules,omitempty"`
+}
+
+// With returns a copy of p in which pattern maps to d, replacing an earlier
+// rule for the same pattern.
+func (p Policy) With(pattern string, d Decision) (Policy, error) {
+	if err := ValidatePattern(pattern); err != nil {
+		return p, err
+	}
+	if _, err := ParseDecision(string(d)); err != nil {
+		return p, err
+	}
+	out := Policy{Rules: make([]Rule, 0, len(p.Rules)+1)}
+	for _, r := range p.Rules {
+		if r.Pattern != pattern {
+			out.Rules = append(out.Rules, r)
+		}
+	}
+	out.Rules = append(out.Rules, Rule{Pattern: pattern, Decision: d})
+	return out, nil
+}
+
+// Tool is what Decide needs to know about a tool: its exposed name and the
+// behaviour hints it declares (nil means "not declared").
+type Tool struct {
+	Name        string
+	ReadOnly    *bool
+	Destructive *bool
+}
+
+// Result is a decision with the rule that produced it, so that the GUI, the
+// CLI and the audit log can say why.
+type Result struct {
+	Decision Decision `json:"decision"`
+	// Rule is the matching rule's pattern, or "default:<reason>" when no rule
+	// matched and the tool's annotations decided.
+	Rule string `json:"rule"`
+}
+
+// Default is the decision for a tool no rule matches: read-only tools are
+// allowed, explicitly destructive tools are blocked, and everything else —
+// undeclared hints included — needs approval.
+func Default(t Tool) Result {
+	switch {
+	case t.Destructive != nil && *t.Destructive:
+		return Result{Decision: Block, Rule: "default:destructive"}
+	case t.ReadOnly != nil && *t.ReadOnly:
+		return Result{Decision: Allow, Rule: "default:read-only"}
+	default:
+		return Result{Decision: Approve, Rule: "default:write"}
+	}
+}
+
+// Decide returns the decision for calling t under p.
+//
+// An exact rule beats any pattern; among patterns the one with more literal
+// characters wins; at equal specificity the stricter decision wins. A tool
+// whose name is not a valid exposed name is blocked, and so is a matching
+// rule with an unknown decision (fail closed).
+func Decide(p Policy, t Tool) Result {
+	if !ToolNamePattern.MatchString(t.Name) {
+		return Result{Decision: Block, Rule: "invalid-name"}
+	}
+	best, bestScore, found := Rule{}, -1, false
+	for _, r := range p.Rules {
+		if !match(r.Pattern, t.Name) {
+			continue
+		}
+		d, err := ParseDecision(string(r.Decision))
+		if err != nil {
+			d = Block
+		}
+		r.Decision = d
+		score := specificity(r.Pattern)
+		if !found || score > bestScore || (score == bestScore && d.strictness() > best.Decision.strictness()) {
+			best, bestScore, found = r, score, true
+		}
+	}
+	if !found {
+		return Default(t)
+	}
+	return Result{Decision: best.Decision, Rule: best.Pattern}
+}
+
+// specificity ranks a pattern: an exact name ranks above every wildcard
+// pattern, and wildcard patterns rank by their number of literal characters.
+func specificity(pattern string) int {
+	n := strings.Count(pattern, "*")
+	if n == 0 {
+		return 1 << 16
+	}
+	return len(pattern) - n
+}
+
+// match reports whether name matches pattern, where '*' matches any run of
+// characters (including none).
+func match(pattern, name string) bool {
+	star := strings.IndexByte(pattern, '*')
+	if star < 0 {
+		return pattern == name
+	}
+	if !strings.HasPrefix(name, pattern[:star]) {
+		return false
+	}
+	rest := pattern[star+1:]
+	// Patterns are at most 64 characters, so trying every split stays small.
+	for i := star; i <= len(name); i++ {
+		if match(rest, name[i:]) {
+			return true
+		}
+	}
+	return false
+}

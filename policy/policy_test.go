@@ -1,0 +1,101 @@
+package policy
+
+import "testing"
+
+func ptr(b bool) *bool { return &b }
+
+func TestDecide(t *testing.T) {
+	readOnly := Tool{Name: "fs_read_file", ReadOnly: ptr(true)}
+	write := Tool{Name: "fs_write_file", ReadOnly: ptr(false)}
+	destructive := Tool{Name: "fs_delete_file", Destructive: ptr(true)}
+	bare := Tool{Name: "fs_move_file"}
+	rules := func(rs ...Rule) Policy { return Policy{Rules: rs} }
+
+	tests := []struct {
+		name   string
+		policy Policy
+		tool   Tool
+		want   Result
+	}{
+		{"default/read-only allows", Policy{}, readOnly, Result{Allow, "default:read-only"}},
+		{"default/write approves", Policy{}, write, Result{Approve, "default:write"}},
+		{"default/destructive blocks", Policy{}, destructive, Result{Block, "default:destructive"}},
+		{"default/unannotated approves", Policy{}, bare, Result{Approve, "default:write"}},
+		{"default/destructive beats read-only hint", Policy{}, Tool{Name: "x", ReadOnly: ptr(true), Destructive: ptr(true)}, Result{Block, "default:destructive"}},
+		{"default/destructive false is not read-only", Policy{}, Tool{Name: "x", Destructive: ptr(false)}, Result{Approve, "default:write"}},
+		{"exact/overrides default", rules(Rule{"fs_delete_file", Allow}), destructive, Result{Allow, "fs_delete_file"}},
+		{"exact/beats pattern", rules(Rule{"fs_*", Block}, Rule{"fs_read_file", Allow}), readOnly, Result{Allow, "fs_read_file"}},
+		{"pattern/matches prefix", rules(Rule{"fs_*", Block}), readOnly, Result{Block, "fs_*"}},
+		{"pattern/longer literal wins", rules(Rule{"fs_*", Block}, Rule{"fs_read_*", Allow}), readOnly, Result{Allow, "fs_read_*"}},
+		{"pattern/order does not matter", rules(Rule{"fs_read_*", Allow}, Rule{"fs_*", Block}), readOnly, Result{Allow, "fs_read_*"}},
+		{"pattern/block beats allow at equal specificity", rules(Rule{"fs_*", Allow}, Rule{"*ile", Block}), readOnly, Result{Block, "*ile"}},
+		{"pattern/more literal characters win over strictness", rules(Rule{"fs_*", Block}, Rule{"*_file", Allow}), readOnly, Result{Allow, "*_file"}},
+		{"pattern/approve beats allow at equal specificity", rules(Rule{"*ile", Allow}, Rule{"fs_*", Approve}), readOnly, Result{Approve, "fs_*"}},
+		{"pattern/star matches everything", rules(Rule{"*", Block}), readOnly, Result{Block, "*"}},
+		{"pattern/inner star", rules(Rule{"fs_*_file", Allow}), write, Result{Allow, "fs_*_file"}},
+		{"pattern/no match falls back to default", rules(Rule{"github_*", Allow}), write, Result{Approve, "default:write"}},
+		{"pattern/is not a regexp", rules(Rule{"fs_.*", Allow}), write, Result{Approve, "default:write"}},
+		{"fail/unknown decision in store blocks", rules(Rule{"fs_read_file", "yes"}), readOnly, Result{Block, "fs_read_file"}},
+		{"fail/invalid tool name blocks", rules(Rule{"*", Allow}), Tool{Name: "fs read"}, Result{Block, "invalid-name"}},
+		{"fail/empty tool name blocks", Policy{}, Tool{Name: ""}, Result{Block, "invalid-name"}},
+		{"fail/too long tool name blocks", rules(Rule{"*", Allow}), Tool{Name: string(make([]byte, 65))}, Result{Block, "invalid-name"}},
+		{"case/matching is case-sensitive", rules(Rule{"FS_*", Allow}), write, Result{Approve, "default:write"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Decide(tt.policy, tt.tool); got != tt.want {
+				t.Errorf("Decide = %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestWith(t *testing.T) {
+	p, err := Policy{}.With("fs_*", Block)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err = p.With("fs_*", Allow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Rules) != 1 || p.Rules[0] != (Rule{"fs_*", Allow}) {
+		t.Fatalf("With should replace the rule for the same pattern, got %+v", p.Rules)
+	}
+	for _, bad := range []string{"", "fs read", "fs/x", "fs_[a]", "fs?", string(make([]byte, 65))} {
+		if _, err := p.With(bad, Allow); err == nil {
+			t.Errorf("With(%q) accepted an invalid pattern", bad)
+		}
+	}
+	if _, err := p.With("fs_x", "maybe"); err == nil {
+		t.Error("With accepted an unknown decision")
+	}
+}
+
+func TestParseDecision(t *testing.T) {
+	for _, ok := range []string{"allow", "approve", "block"} {
+		if d, err := ParseDecision(ok); err != nil || string(d) != ok {
+			t.Errorf("ParseDecision(%q) = %q, %v", ok, d, err)
+		}
+	}
+	for _, bad := range []string{"", "Allow", "ALLOW", "deny", "allow "} {
+		if _, err := ParseDecision(bad); err == nil {
+			t.Errorf("ParseDecision(%q) accepted", bad)
+		}
+	}
+}
+
+func FuzzDecide(f *testing.F) {
+	f.Add("fs_*", "fs_read_file")
+	f.Add("*a*b*c*", "xaxbxcx")
+	f.Fuzz(func(t *testing.T, pattern, name string) {
+		p := Policy{Rules: []Rule{{Pattern: pattern, Decision: Allow}}}
+		r := Decide(p, Tool{Name: name})
+		if !ToolNamePattern.MatchString(name) && r.Decision != Block {
+			t.Fatalf("invalid name %q decided %v", name, r.Decision)
+		}
+		if r.Decision == Allow && !match(pattern, name) {
+			t.Fatalf("allowed %q by %q without a match", name, pattern)
+		}
+	})
+}
