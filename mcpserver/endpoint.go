@@ -1,0 +1,392 @@
+package mcpserver
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/agentvault/agentvault/internal/audit"
+	"github.com/agentvault/agentvault/policy"
+)
+
+// ToolDecision is one tool of a vault as the user sees it.
+type ToolDecision struct {
+	Name     string          `json:"name"`
+	Service  string          `json:"service"`
+	Decision policy.Decision `json:"decision"`
+	Rule     string          `json:"rule"`
+}
+
+// exposedTool is a service's tool under its vault-visible name.
+type exposedTool struct {
+	service string
+	name    string // the service's own name for it
+	def     mcp.Tool
+}
+
+// state is an immutable snapshot of a vault: swapped whole, read without locks.
+type state struct {
+	vault     Vault
+	tools     map[string]exposedTool   // exposed name → tool, blocked ones included
+	decisions map[string]policy.Result // exposed name → decision under vault.Policy
+}
+
+func newState(v Vault, tools map[string]exposedTool) *state {
+	st := &state{vault: v, tools: tools, decisions: make(map[string]policy.Result, len(tools))}
+	for name, t := range tools {
+		st.decisions[name] = policy.Decide(v.Policy, policy.Tool{
+			Name: name, ReadOnly: t.def.Annotations.ReadOnlyHint, Destructive: t.def.Annotations.DestructiveHint,
+		})
+	}
+	return st
+}
+
+// endpoint serves one vault.
+type endpoint struct {
+	srv   *Server
+	mcp   *server.MCPServer
+	http  *server.StreamableHTTPServer
+	ids   *sessionIDs
+	state atomic.Pointer[state]
+	stale atomic.Bool // tools must be reloaded before the next request
+
+	mu          sync.Mutex // serialises state changes and tool reloads
+	fingerprint []byte     // of the registered tool definitions
+}
+
+func newEndpoint(s *Server, v Vault) *endpoint {
+	e := &endpoint{srv: s, ids: newSessionIDs()}
+	e.state.Store(newState(v, nil))
+	e.stale.Store(true)
+	hooks := &server.Hooks{}
+	hooks.AddOnError(e.onError)
+	e.mcp = server.NewMCPServer("agentvault", "1",
+		server.WithToolCapabilities(true),
+		server.WithToolFilter(e.filter),
+		server.WithHooks(hooks),
+		server.WithRecovery(),
+		server.WithInstructions("Tools of the AgentVault vault "+quote(v.Name)+". Some calls wait for the user's approval."),
+	)
+	e.http = server.NewStreamableHTTPServer(e.mcp,
+		server.WithSessionIdManager(e.ids),
+		server.WithSessionIdleTTL(s.cfg.SessionIdleTimeout),
+		server.WithStreamableHTTPLogger(s.log),
+		// Host and Origin are checked by Server.ServeHTTP for every route.
+		server.WithDisableLocalhostProtection(true),
+	)
+	return e
+}
+
+func (e *endpoint) tokenDigest() []byte { return e.state.Load().vault.TokenDigest }
+
+func (e *endpoint) offers(service string) bool {
+	return slices.Contains(e.state.Load().vault.Services, service)
+}
+
+func (e *endpoint) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	if e.stale.Load() {
+		e.reload(r.Context())
+	}
+	e.http.ServeHTTP(w, r)
+}
+
+// update applies a changed vault.
+func (e *endpoint) update(v Vault) {
+	e.mu.Lock()
+	old := e.state.Load()
+	e.state.Store(newState(v, old.tools))
+	e.mu.Unlock()
+
+	if !bytes.Equal(old.vault.TokenDigest, v.TokenDigest) {
+		e.http.CloseSessions(context.Background())
+	}
+	if !slices.Equal(old.vault.Services, v.Services) {
+		e.markStale()
+		return
+	}
+	if !samePolicy(old.vault.Policy, v.Policy) {
+		e.mcp.SendNotificationToAllClients(string(mcp.MethodNotificationToolsListChanged), nil)
+	}
+}
+
+func samePolicy(a, b policy.Policy) bool { return slices.Equal(a.Rules, b.Rules) }
+
+// markStale reloads the tools in the background; connected agents hear of
+// any change through tools/list_changed.
+func (e *endpoint) markStale() {
+	e.stale.Store(true)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		e.reload(ctx)
+	}()
+}
+
+func (e *endpoint) close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	e.http.Shutdown(ctx)
+}
+
+// reload fetches the tools of the vault's services and registers them. A
+// service that fails leaves the vault stale, so the next request tries again.
+func (e *endpoint) reload(ctx context.Context) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.stale.CompareAndSwap(true, false) {
+		return
+	}
+	v := e.state.Load().vault
+	tools := map[string]exposedTool{}
+	for _, svc := range v.Services {
+		p, ok := e.srv.cfg.Catalog.Provider(svc)
+		if !ok {
+			e.srv.log.Warn("vault offers an unknown service", "vault", v.ID, "service", svc)
+			continue
+		}
+		list, err := p.Tools(ctx)
+		if err != nil {
+			e.srv.log.Warn("cannot list tools", "vault", v.ID, "service", svc, "err", err)
+			e.stale.Store(true)
+			continue
+		}
+		for _, t := range list {
+			name := svc + "_" + t.Name
+			if !policy.ToolNamePattern.MatchString(name) {
+				e.srv.log.Warn("skipping tool with an unusable name", "service", svc, "tool", t.Name)
+				continue
+			}
+			if _, dup := tools[name]; dup {
+				e.srv.log.Warn("skipping tool whose name another tool already has", "service", svc, "tool", name)
+				continue
+			}
+			def := t
+			def.Name = name
+			if err := mcp.ValidateParamHeaderAnnotations(&def); err != nil {
+				e.srv.log.Warn("skipping tool with invalid annotations", "service", svc, "tool", t.Name, "err", err)
+				continue
+			}
+			tools[name] = exposedTool{service: svc, name: t.Name, def: def}
+		}
+	}
+	// The vault may have changed while the services answered: keep its newest form.
+	e.state.Store(newState(e.state.Load().vault, tools))
+
+	names := make([]string, 0, len(tools))
+	for n := range tools {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	defs := make([]server.ServerTool, 0, len(names))
+	plain := make([]mcp.Tool, 0, len(names))
+	for _, n := range names {
+		defs = append(defs, server.ServerTool{Tool: tools[n].def, Handler: e.call})
+		plain = append(plain, tools[n].def)
+	}
+	fp, _ := json.Marshal(plain)
+	if !bytes.Equal(fp, e.fingerprint) {
+		e.fingerprint = fp
+		e.mcp.SetTools(defs...) // notifies connected agents
+	}
+}
+
+// filter hides blocked tools from tools/list and, through mcp-go, refuses
+// them at tools/call exactly as unknown tools.
+func (e *endpoint) filter(_ context.Context, tools []mcp.Tool) []mcp.Tool {
+	st := e.state.Load()
+	out := tools[:0:0]
+	for _, t := range tools {
+		if d, ok := st.decisions[t.Name]; ok && d.Decision != policy.Block {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+func (e *endpoint) decisions(ctx context.Context) ([]ToolDecision, error) {
+	if e.stale.Load() {
+		e.reload(ctx)
+	}
+	st := e.state.Load()
+	out := make([]ToolDecision, 0, len(st.tools))
+	for name, t := range st.tools {
+		d := st.decisions[name]
+		out = append(out, ToolDecision{Name: name, Service: t.service, Decision: d.Decision, Rule: d.Rule})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	var err error
+	if e.stale.Load() {
+		err = errors.New("some services could not be reached; their tools are missing")
+	}
+	return out, err
+}
+
+// errAudit is what an agent hears when the audit log cannot be written.
+var errAudit = errors.New("AgentVault could not write its audit log, so the call was refused")
+
+// call runs one tools/call through policy, approval and audit.
+func (e *endpoint) call(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	start := time.Now()
+	st := e.state.Load()
+	name := req.Params.Name
+	t, ok := st.tools[name]
+	d := st.decisions[name]
+	if !ok || d.Decision == policy.Block {
+		// The policy changed after mcp-go's filter ran: still refuse.
+		return nil, fmt.Errorf("tool '%s' not found: %w", name, server.ErrToolNotFound)
+	}
+	args := req.Params.Arguments
+	aud := e.srv.cfg.Auditor
+	rec := e.record(ctx, st, t, name, d)
+	rec.ArgsDigest = aud.Digest(args)
+	rec.Args = summary(args)
+
+	rec.Channel = "policy"
+	if d.Decision == policy.Approve {
+		v := e.srv.cfg.Approver.Approve(ctx, ApprovalRequest{
+			VaultID: st.vault.ID, Vault: st.vault.Name, Client: rec.Client, Session: sessionID(ctx),
+			Tool: name, ArgsDigest: rec.ArgsDigest, Summary: rec.Args,
+		})
+		rec.Channel = v.Channel
+		if !v.Approved {
+			rec.Phase, rec.Outcome, rec.Error = audit.Outcome, v.Outcome, v.Reason
+			if rec.Outcome == "" {
+				rec.Outcome = audit.Denied
+			}
+			rec.DurationMS = time.Since(start).Milliseconds()
+			if _, err := aud.Record(rec); err != nil {
+				e.srv.log.Error("audit write failed", "err", err)
+			}
+			return mcp.NewToolResultError("Denied: " + v.Reason), nil
+		}
+	}
+
+	rec.Phase = audit.Intent
+	if _, err := aud.Record(rec); err != nil {
+		e.srv.log.Error("audit write failed; refusing call", "vault", st.vault.ID, "tool", name, "err", err)
+		return nil, errAudit
+	}
+
+	res, err := e.run(ctx, t, args, req.Params.Meta)
+
+	rec.Phase, rec.Time = audit.Outcome, time.Time{}
+	rec.DurationMS = time.Since(start).Milliseconds()
+	switch {
+	case ctx.Err() != nil:
+		rec.Outcome = audit.Cancelled
+	case err != nil:
+		rec.Outcome, rec.Error = audit.Failed, err.Error()
+	case res.IsError:
+		rec.Outcome, rec.Error = audit.Executed, "the tool reported an error"
+	default:
+		rec.Outcome = audit.Executed
+	}
+	if _, aerr := aud.Record(rec); aerr != nil {
+		e.srv.log.Error("audit write failed after the call ran", "vault", st.vault.ID, "tool", name, "err", aerr)
+		return nil, errors.New("the call ran, but AgentVault could not record its outcome in the audit log")
+	}
+	if err != nil {
+		e.srv.log.Error("service call failed", "vault", st.vault.ID, "tool", name, "err", err)
+		return nil, fmt.Errorf("service %s did not answer; see the AgentVault log", t.service)
+	}
+	return res, nil
+}
+
+// run calls the provider, relaying its progress to the agent when the agent
+// asked for progress.
+func (e *endpoint) run(ctx context.Context, t exposedTool, args any, meta *mcp.Meta) (*mcp.CallToolResult, error) {
+	p, ok := e.srv.cfg.Catalog.Provider(t.service)
+	if !ok {
+		return nil, fmt.Errorf("service %s is not configured", t.service)
+	}
+	var progress func(float64, float64, string)
+	if meta != nil && meta.ProgressToken != nil {
+		token := meta.ProgressToken
+		progress = func(done, total float64, msg string) {
+			params := map[string]any{"progressToken": token, "progress": done}
+			if total > 0 {
+				params["total"] = total
+			}
+			if msg != "" {
+				params["message"] = msg
+			}
+			_ = e.mcp.SendNotificationToClient(ctx, string(mcp.MethodNotificationProgress), params)
+		}
+	}
+	return p.Call(ctx, t.name, args, progress)
+}
+
+// record starts an audit record for a call of tool name.
+func (e *endpoint) record(ctx context.Context, st *state, t exposedTool, name string, d policy.Result) audit.Record {
+	var id [8]byte
+	_, _ = rand.Read(id[:])
+	return audit.Record{
+		CallID: hex.EncodeToString(id[:]), VaultID: st.vault.ID, Vault: st.vault.Name, Client: clientName(ctx),
+		Service: t.service, Tool: name, Decision: string(d.Decision), Rule: d.Rule,
+	}
+}
+
+// onError records attempts to call a blocked tool; mcp-go refuses them
+// before any handler runs, and the agent sees only "not found".
+func (e *endpoint) onError(ctx context.Context, _ any, method mcp.MCPMethod, message any, err error) {
+	if method != mcp.MethodToolsCall || !errors.Is(err, server.ErrToolNotFound) {
+		return
+	}
+	req, ok := message.(*mcp.CallToolRequest)
+	if !ok {
+		return
+	}
+	st := e.state.Load()
+	t, ok := st.tools[req.Params.Name]
+	d := st.decisions[req.Params.Name]
+	if !ok || d.Decision != policy.Block {
+		return
+	}
+	rec := e.record(ctx, st, t, req.Params.Name, d)
+	rec.Phase, rec.Outcome, rec.Channel = audit.Outcome, audit.Blocked, "policy"
+	rec.ArgsDigest = e.srv.cfg.Auditor.Digest(req.Params.Arguments)
+	if _, err := e.srv.cfg.Auditor.Record(rec); err != nil {
+		e.srv.log.Error("audit write failed", "err", err)
+	}
+}
+
+func clientName(ctx context.Context) string {
+	if s, ok := server.ClientSessionFromContext(ctx).(server.SessionWithClientInfo); ok {
+		ci := s.GetClientInfo()
+		if ci.Name != "" {
+			return ci.Name + " " + ci.Version
+		}
+	}
+	return ""
+}
+
+func sessionID(ctx context.Context) string {
+	if s := server.ClientSessionFromContext(ctx); s != nil {
+		return s.SessionID()
+	}
+	return ""
+}
+
+func summary(args any) string {
+	switch a := args.(type) {
+	case nil:
+		return ""
+	case map[string]any:
+		return audit.Summary(a)
+	default:
+		return "[arguments are not an object]"
+	}
+}

@@ -1,0 +1,211 @@
+// Package mcpserver serves every vault as its own MCP endpoint,
+// /v/{vaultID}/mcp, on one loopback listener.
+//
+// A request passes, in order: the Host/Origin check (loopback only, against
+// DNS rebinding and browsers), a body-size limit, the vault's bearer token
+// (constant-time, against a stored digest), and then the vault's own mcp-go
+// server, which speaks both the session-based 2025-11-25 protocol and the
+// stateless 2026-07-28 one. Blocked tools are filtered out of tools/list and
+// refused at tools/call exactly like unknown tools. Every call that may run is
+// decided by policy.Decide, approved through the Approver when needed, and
+// recorded by the Auditor before and after the provider runs (fail closed).
+package mcpserver
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/agentvault/agentvault/internal/audit"
+	"github.com/agentvault/agentvault/internal/vaulttoken"
+	"github.com/agentvault/agentvault/policy"
+	"github.com/agentvault/agentvault/providers"
+)
+
+// Vault is what the server needs to know to serve one vault.
+type Vault struct {
+	ID   string
+	Name string
+	// TokenDigest is the SHA-256 of the vault's bearer token; empty: no token opens it.
+	TokenDigest []byte
+	// Services are the names of the services whose tools the vault offers.
+	Services []string
+	Policy   policy.Policy
+}
+
+// Catalog resolves service names to providers.
+type Catalog interface {
+	// Provider returns the provider of service name, if it is configured.
+	Provider(name string) (providers.Provider, bool)
+}
+
+// Auditor records calls; *audit.Log implements it.
+type Auditor interface {
+	// Record durably appends r; an error means it is not recorded.
+	Record(r audit.Record) (uint64, error)
+	// Digest returns a keyed digest of a call's arguments.
+	Digest(args any) string
+}
+
+var _ Auditor = (*audit.Log)(nil)
+
+// Config holds the server's dependencies.
+type Config struct {
+	// Catalog resolves services; required.
+	Catalog Catalog
+	// Auditor records calls; required.
+	Auditor Auditor
+	// Approver answers calls whose decision is Approve; nil: DenyAll.
+	Approver Approver
+	// Logger; nil: slog.Default().
+	Logger *slog.Logger
+	// SessionIdleTimeout ends sessions idle this long; 0: 30 minutes.
+	SessionIdleTimeout time.Duration
+	// MaxBodyBytes limits a request body; 0: 4 MiB.
+	MaxBodyBytes int64
+}
+
+// Server routes requests to vault endpoints. Its methods are safe for
+// concurrent use.
+type Server struct {
+	cfg Config
+	log *slog.Logger
+
+	mu     sync.RWMutex
+	vaults map[string]*endpoint
+}
+
+// New returns a server with no vaults.
+func New(cfg Config) *Server {
+	if cfg.Approver == nil {
+		cfg.Approver = DenyAll{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.SessionIdleTimeout == 0 {
+		cfg.SessionIdleTimeout = 30 * time.Minute
+	}
+	if cfg.MaxBodyBytes == 0 {
+		cfg.MaxBodyBytes = 4 << 20
+	}
+	return &Server{cfg: cfg, log: cfg.Logger, vaults: map[string]*endpoint{}}
+}
+
+// PutVault starts serving v, or updates a served vault: a new policy reaches
+// connected agents as tools/list_changed; a new token (or none) ends the
+// vault's live sessions at once.
+func (s *Server) PutVault(v Vault) {
+	s.mu.Lock()
+	e, ok := s.vaults[v.ID]
+	if !ok {
+		e = newEndpoint(s, v)
+		s.vaults[v.ID] = e
+	}
+	s.mu.Unlock()
+	if ok {
+		e.update(v)
+	}
+}
+
+// RemoveVault stops serving a vault and ends its sessions.
+func (s *Server) RemoveVault(id string) {
+	s.mu.Lock()
+	e := s.vaults[id]
+	delete(s.vaults, id)
+	s.mu.Unlock()
+	if e != nil {
+		e.close()
+	}
+}
+
+// ServiceChanged tells every vault that offers service to reload its tools.
+func (s *Server) ServiceChanged(service string) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, e := range s.vaults {
+		if e.offers(service) {
+			e.markStale()
+		}
+	}
+}
+
+// Tools lists every tool a vault's services offer, with the vault's decision
+// for each, blocked ones included.
+func (s *Server) Tools(ctx context.Context, vaultID string) ([]ToolDecision, error) {
+	e := s.endpoint(vaultID)
+	if e == nil {
+		return nil, ErrUnknownVault
+	}
+	return e.decisions(ctx)
+}
+
+// Close ends every vault's sessions.
+func (s *Server) Close() {
+	s.mu.Lock()
+	vaults := s.vaults
+	s.vaults = map[string]*endpoint{}
+	s.mu.Unlock()
+	for _, e := range vaults {
+		e.close()
+	}
+}
+
+// ErrUnknownVault means no vault has that id.
+var ErrUnknownVault = errors.New("unknown vault")
+
+func (s *Server) endpoint(id string) *endpoint {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.vaults[id]
+}
+
+// ServeHTTP routes /healthz and /v/{vaultID}/mcp.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !loopbackHost(r.Host) {
+		httpError(w, http.StatusForbidden, "forbidden: AgentVault only answers requests addressed to localhost")
+		return
+	}
+	if origin := r.Header.Get("Origin"); origin != "" && !loopbackOrigin(origin) {
+		httpError(w, http.StatusForbidden, "forbidden: cross-origin requests are not allowed")
+		return
+	}
+	if r.URL.Path == "/healthz" {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			httpError(w, http.StatusMethodNotAllowed, "method not allowed")
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Write([]byte("ok\n"))
+		return
+	}
+	rest, ok := strings.CutPrefix(r.URL.Path, "/v/")
+	id, tail, _ := strings.Cut(rest, "/")
+	if !ok || tail != "mcp" || id == "" {
+		httpError(w, http.StatusNotFound, "not found: vault endpoints are /v/{vault}/mcp")
+		return
+	}
+	e := s.endpoint(id)
+	if e == nil {
+		jsonRPCError(w, http.StatusNotFound, codeUnknownVault, "unknown vault "+quote(id))
+		return
+	}
+	token, ok := vaulttoken.FromHeader(r.Header.Get("Authorization"))
+	if !ok || !vaulttoken.Matches(token, e.tokenDigest()) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="agentvault"`)
+		jsonRPCError(w, http.StatusUnauthorized, codeUnauthorized, "unauthorized: a valid bearer token for this vault is required")
+		return
+	}
+	if r.ContentLength > s.cfg.MaxBodyBytes {
+		jsonRPCError(w, http.StatusRequestEntityTooLarge, codeParseError, "request body too large")
+		return
+	}
+	if r.Body != nil {
+		r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
+	}
+	e.serveHTTP(w, r)
+}

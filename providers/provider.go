@@ -1,0 +1,30 @@
+// Package providers defines what a source of tools is to AgentVault: a
+// Provider lists tools (with schemas and explicit annotations) and runs them.
+//
+// Implementations live in sub-packages, one per kind of service: upstream/
+// proxies any MCP server; the first-party services follow the same interface.
+// A provider holds its own credentials and never returns them.
+package providers
+
+import (
+	"context"
+
+	"github.com/mark3labs/mcp-go/mcp"
+)
+
+// ProgressFunc receives progress of a running call; total is 0 when unknown.
+type ProgressFunc func(progress, total float64, message string)
+
+// Provider is one configured service.
+type Provider interface {
+	// Tools returns the tools the service offers now, named as the service
+	// names them (AgentVault adds the "<service>_" prefix). It may connect on
+	// demand.
+	Tools(ctx context.Context) ([]mcp.Tool, error)
+	// Call runs one tool. A tool that ran and failed is a result with IsError;
+	// an error means the service could not be reached or did not answer.
+	// Cancelling ctx cancels the call at the service too. progress may be nil.
+	Call(ctx context.Context, tool string, args any, progress ProgressFunc) (*mcp.CallToolResult, error)
+	// Close stops connections and processes; the provider is not used after.
+	Close() error
+}

@@ -1,0 +1,282 @@
+// Package upstream is the Provider for any MCP server: one started as a
+// command speaking stdio, or one reached over streamable HTTP.
+//
+// The connection is made on first use and kept. A stdio server that dies is
+// started again on the next call, with exponential backoff between failed
+// starts. Results, progress and cancellation pass through unchanged: the
+// upstream's progress notifications reach the caller's ProgressFunc, and a
+// cancelled context sends notifications/cancelled upstream.
+package upstream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mark3labs/mcp-go/client"
+	"github.com/mark3labs/mcp-go/client/transport"
+	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/agentvault/agentvault/providers"
+)
+
+// Config says how to reach one upstream server. Exactly one of Command and URL
+// is set.
+type Config struct {
+	// Name identifies the service in logs and errors.
+	Name string
+	// Command is the program and its arguments, for a stdio server.
+	Command []string
+	// Env holds extra KEY=VALUE entries for the command's environment.
+	Env []string
+	// URL is the streamable HTTP endpoint, for a remote server.
+	URL string
+	// Headers are sent with every HTTP request (for example Authorization).
+	Headers map[string]string
+	// OnToolsChanged, if set, is called when the upstream says its tool list
+	// changed (or it was restarted). It must not block.
+	OnToolsChanged func()
+	// Logger receives connection events and the server's stderr; nil: slog.Default.
+	Logger *slog.Logger
+	// ConnectTimeout bounds starting and initializing the server; 0: 60 s.
+	ConnectTimeout time.Duration
+}
+
+// Provider proxies one upstream MCP server.
+type Provider struct {
+	cfg Config
+	log *slog.Logger
+
+	life   context.Context // lives until Close; the stdio process is bound to it
+	cancel context.CancelFunc
+
+	mu       sync.Mutex // guards the fields below
+	client   *client.Client
+	tools    []mcp.Tool
+	failures int
+	retryAt  time.Time
+	closed   bool
+
+	nextToken atomic.Uint64
+	progress  sync.Map // progress token string → providers.ProgressFunc
+}
+
+var _ providers.Provider = (*Provider)(nil)
+
+// New checks cfg and returns a provider that connects on first use.
+func New(cfg Config) (*Provider, error) {
+	if (len(cfg.Command) == 0) == (cfg.URL == "") {
+		return nil, errors.New("upstream needs exactly one of a command or a URL")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.ConnectTimeout == 0 {
+		cfg.ConnectTimeout = time.Minute
+	}
+	life, cancel := context.WithCancel(context.Background())
+	return &Provider{cfg: cfg, log: cfg.Logger.With("service", cfg.Name), life: life, cancel: cancel}, nil
+}
+
+// Tools lists the upstream's tools, connecting if needed. The list is cached
+// until the upstream reports a change or restarts.
+func (p *Provider) Tools(ctx context.Context) ([]mcp.Tool, error) {
+	c, err := p.conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	cached := p.tools
+	p.mu.Unlock()
+	if cached != nil {
+		return cached, nil
+	}
+	res, err := c.ListTools(ctx, mcp.ListToolsRequest{})
+	if err != nil {
+		p.dropOnTransportError(c, err)
+		return nil, fmt.Errorf("listing tools of %s: %w", p.cfg.Name, err)
+	}
+	tools := res.Tools
+	if tools == nil {
+		tools = []mcp.Tool{}
+	}
+	p.mu.Lock()
+	if p.client == c {
+		p.tools = tools
+	}
+	p.mu.Unlock()
+	return tools, nil
+}
+
+// Call runs tool upstream with args, forwarding progress to progress.
+func (p *Provider) Call(ctx context.Context, tool string, args any, progress providers.ProgressFunc) (*mcp.CallToolResult, error) {
+	c, err := p.conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	req := mcp.CallToolRequest{}
+	req.Params.Name = tool
+	req.Params.Arguments = args
+	if progress != nil {
+		token := "av-" + strconv.FormatUint(p.nextToken.Add(1), 10)
+		p.progress.Store(token, progress)
+		defer p.progress.Delete(token)
+		req.Params.Meta = &mcp.Meta{ProgressToken: token}
+	}
+	res, err := c.CallTool(ctx, req)
+	if err != nil {
+		p.dropOnTransportError(c, err)
+		return nil, fmt.Errorf("calling %s on %s: %w", tool, p.cfg.Name, err)
+	}
+	return res, nil
+}
+
+// Close stops the upstream connection (and its process) for good.
+func (p *Provider) Close() error {
+	p.mu.Lock()
+	c := p.client
+	p.client, p.tools, p.closed = nil, nil, true
+	p.mu.Unlock()
+	p.cancel()
+	if c != nil {
+		return c.Close()
+	}
+	return nil
+}
+
+// conn returns the live client, starting the upstream if needed.
+func (p *Provider) conn(ctx context.Context) (*client.Client, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return nil, fmt.Errorf("service %s is closed", p.cfg.Name)
+	}
+	if p.client != nil {
+		return p.client, nil
+	}
+	if wait := time.Until(p.retryAt); wait > 0 {
+		return nil, fmt.Errorf("service %s failed to start; retrying in %s", p.cfg.Name, wait.Round(time.Second))
+	}
+	c, err := p.dial(ctx)
+	if err != nil {
+		p.failures++
+		p.retryAt = time.Now().Add(backoff(p.failures))
+		return nil, fmt.Errorf("starting service %s: %w", p.cfg.Name, err)
+	}
+	p.failures = 0
+	p.client, p.tools = c, nil
+	return c, nil
+}
+
+// backoff is the wait after n consecutive failed starts: none after the
+// first (a crash is retried at once), then 1 s doubling up to 30 s.
+func backoff(n int) time.Duration {
+	if n <= 1 {
+		return 0
+	}
+	return min(time.Second<<(n-2), 30*time.Second)
+}
+
+func (p *Provider) dial(ctx context.Context) (*client.Client, error) {
+	var t transport.Interface
+	if len(p.cfg.Command) > 0 {
+		t = transport.NewStdioWithOptions(p.cfg.Command[0], p.cfg.Env, p.cfg.Command[1:],
+			transport.WithCommandFunc(command),
+			transport.WithCommandLogger(p.log),
+			transport.WithCommandStderrWriter(stderrLog{p.log}))
+	} else {
+		h, err := transport.NewStreamableHTTP(p.cfg.URL, transport.WithHTTPHeaders(p.cfg.Headers), transport.WithContinuousListening())
+		if err != nil {
+			return nil, err
+		}
+		t = h
+	}
+	c := client.NewClient(t)
+	if err := c.Start(p.life); err != nil {
+		return nil, err
+	}
+	c.OnNotification(p.onNotification)
+	ctx, cancel := context.WithTimeout(ctx, p.cfg.ConnectTimeout)
+	defer cancel()
+	init := mcp.InitializeRequest{}
+	init.Params.ProtocolVersion = mcp.LATEST_PROTOCOL_VERSION
+	init.Params.ClientInfo = mcp.Implementation{Name: "agentvault", Version: "1"}
+	if _, err := c.Initialize(ctx, init); err != nil {
+		c.Close()
+		return nil, err
+	}
+	p.log.Info("service connected")
+	return c, nil
+}
+
+// dropOnTransportError forgets c when err says the connection is gone, so the
+// next call starts the upstream again.
+func (p *Provider) dropOnTransportError(c *client.Client, err error) {
+	var te *transport.Error
+	if !errors.As(err, &te) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return
+	}
+	p.mu.Lock()
+	if p.client != c {
+		p.mu.Unlock()
+		return
+	}
+	p.client, p.tools = nil, nil
+	p.failures++
+	p.retryAt = time.Now().Add(backoff(p.failures))
+	p.mu.Unlock()
+	p.log.Warn("service connection lost", "err", err)
+	c.Close()
+	if p.cfg.OnToolsChanged != nil {
+		p.cfg.OnToolsChanged()
+	}
+}
+
+func (p *Provider) onNotification(n mcp.JSONRPCNotification) {
+	switch n.Method {
+	case string(mcp.MethodNotificationToolsListChanged):
+		p.mu.Lock()
+		p.tools = nil
+		p.mu.Unlock()
+		if p.cfg.OnToolsChanged != nil {
+			p.cfg.OnToolsChanged()
+		}
+	case string(mcp.MethodNotificationProgress):
+		f := n.Params.AdditionalFields
+		token, _ := f["progressToken"].(string)
+		fn, ok := p.progress.Load(token)
+		if !ok {
+			return
+		}
+		progress, _ := f["progress"].(float64)
+		total, _ := f["total"].(float64)
+		msg, _ := f["message"].(string)
+		fn.(providers.ProgressFunc)(progress, total, msg)
+	}
+}
+
+// stderrLog forwards an upstream's stderr to the log, one record per write.
+type stderrLog struct{ log *slog.Logger }
+
+func (s stderrLog) Write(b []byte) (int, error) {
+	s.log.Debug("service stderr", "text", string(b))
+	return len(b), nil
+}
+
+var _ io.Writer = stderrLog{}
+
+// command builds the upstream process: the user's environment plus the
+// service's, and (on Linux) killed when AgentVault dies.
+func command(ctx context.Context, name string, env []string, args []string) (*exec.Cmd, error) {
+	cmd := newCmd(ctx, name, args...)
+	cmd.Env = append(os.Environ(), env...)
+	return cmd, nil
+}
