@@ -4,6 +4,7 @@ go 1.26.8
 
 require (
 	github.com/mark3labs/mcp-go v1.2.1
+	github.com/mattn/go-shellwords v1.0.16
 	go.etcd.io/bbolt v1.5.0
 )
 

@@ -1,0 +1,400 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/agentvault/agentvault/internal/audit"
+	"github.com/agentvault/agentvault/internal/control"
+	"github.com/agentvault/agentvault/internal/core"
+	"github.com/agentvault/agentvault/internal/store"
+	"github.com/agentvault/agentvault/policy"
+)
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+// command holds the flags every subcommand shares.
+type command struct {
+	fs   *flag.FlagSet
+	data *string
+	json *bool
+}
+
+func newCommand(name string, withJSON bool) *command {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	c := &command{fs: fs, data: fs.String("data", "", "data directory")}
+	if withJSON {
+		c.json = fs.Bool("json", false, "print JSON")
+	}
+	return c
+}
+
+// parse accepts flags before, between and after positional arguments, and
+// checks the number of positional arguments.
+func (c *command) parse(args []string, wantArgs int, names string) ([]string, error) {
+	var pos []string
+	for {
+		if err := c.fs.Parse(args); err != nil {
+			return nil, usageError{fmt.Sprintf("%s: %v", c.fs.Name(), err)}
+		}
+		args = c.fs.Args()
+		if len(args) == 0 {
+			break
+		}
+		pos, args = append(pos, args[0]), args[1:]
+	}
+	if len(pos) != wantArgs {
+		return nil, usageError{fmt.Sprintf("usage: agentvault %s %s", c.fs.Name(), names)}
+	}
+	return pos, nil
+}
+
+func (c *command) jsonOut() bool { return c.json != nil && *c.json }
+
+// dataDir resolves --data, then $AGENTVAULT_DATA, then the user config folder.
+func dataDir(flagValue string) (string, error) {
+	if flagValue != "" {
+		return filepath.Abs(flagValue)
+	}
+	if env := os.Getenv("AGENTVAULT_DATA"); env != "" {
+		return filepath.Abs(env)
+	}
+	cfg, err := os.UserConfigDir()
+	if err != nil {
+		return "", fmt.Errorf("no data directory: %w (use --data DIR)", err)
+	}
+	return filepath.Join(cfg, "agentvault"), nil
+}
+
+// openAPI reaches the running server through its control socket, or opens
+// the data directory itself when no server runs.
+func (c *command) openAPI() (core.API, func(), error) {
+	dir, err := dataDir(*c.data)
+	if err != nil {
+		return nil, nil, err
+	}
+	if cl, err := control.Dial(control.SocketPath(dir)); err == nil {
+		return cl, func() {}, nil
+	}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	co, err := core.Open(core.Config{DataDir: dir, LockTimeout: 2 * time.Second, Logger: logger})
+	if errors.Is(err, store.ErrLocked) {
+		return nil, nil, alreadyRunning(dir)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return co, func() { co.Close() }, nil
+}
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func cmdService(args []string, out io.Writer) error {
+	if len(args) == 0 {
+		return usageError{"usage: agentvault service add-mcp|list …"}
+	}
+	switch args[0] {
+	case "add-mcp":
+		c := newCommand("service add-mcp", true)
+		var spec core.ServiceSpec
+		var headers stringList
+		c.fs.StringVar(&spec.Command, "command", "", "command line of a stdio MCP server")
+		c.fs.StringVar(&spec.URL, "url", "", "URL of a streamable HTTP MCP server")
+		c.fs.Var(&headers, "header", `HTTP header "Name: value" (repeatable)`)
+		pos, err := c.parse(args[1:], 1, `NAME --command "CMD ARGS…" | --url URL [--header "K: V"]…`)
+		if err != nil {
+			return err
+		}
+		spec.Name, spec.Headers = pos[0], headers
+		api, done, err := c.openAPI()
+		if err != nil {
+			return err
+		}
+		defer done()
+		info, err := api.AddService(spec)
+		if err != nil {
+			return err
+		}
+		if c.jsonOut() {
+			return printJSON(out, info)
+		}
+		fmt.Fprintf(out, "Added service %s (%s). Its tools appear as %s_<tool>.\n", info.Name, describeService(info), info.Name)
+		return nil
+	case "list":
+		c := newCommand("service list", true)
+		if _, err := c.parse(args[1:], 0, "[--json]"); err != nil {
+			return err
+		}
+		api, done, err := c.openAPI()
+		if err != nil {
+			return err
+		}
+		defer done()
+		list, err := api.Services()
+		if err != nil {
+			return err
+		}
+		if c.jsonOut() {
+			return printJSON(out, list)
+		}
+		if len(list) == 0 {
+			fmt.Fprintln(out, "No services. Add one with `agentvault service add-mcp NAME --command \"…\"`.")
+			return nil
+		}
+		tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "NAME\tKIND\tTARGET")
+		for _, s := range list {
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", s.Name, s.Kind, describeService(s))
+		}
+		return tw.Flush()
+	}
+	return usageError{fmt.Sprintf("unknown service command %q", args[0])}
+}
+
+func describeService(s core.ServiceInfo) string {
+	if s.Command != "" {
+		return s.Command
+	}
+	if len(s.Headers) > 0 {
+		return s.URL + " (headers: " + strings.Join(s.Headers, ", ") + ")"
+	}
+	return s.URL
+}
+
+func cmdVault(args []string, out io.Writer) error {
+	if len(args) == 0 {
+		return usageError{"usage: agentvault vault create|list|show|policy|rotate|delete …"}
+	}
+	sub, rest := args[0], args[1:]
+	var c *command
+	var services stringList
+	var pos []string
+	var err error
+	switch sub {
+	case "create":
+		c = newCommand("vault create", true)
+		c.fs.Var(&services, "service", "service the vault offers (repeatable)")
+		pos, err = c.parse(rest, 1, "NAME --service NAME… [--json]")
+	case "list":
+		c = newCommand("vault list", true)
+		pos, err = c.parse(rest, 0, "[--json]")
+	case "show":
+		c = newCommand("vault show", true)
+		pos, err = c.parse(rest, 1, "VAULT [--json]")
+	case "policy":
+		c = newCommand("vault policy", false)
+		pos, err = c.parse(rest, 3, "VAULT TOOL-OR-PATTERN allow|approve|block")
+	case "rotate":
+		c = newCommand("vault rotate", true)
+		pos, err = c.parse(rest, 1, "VAULT [--json]")
+	case "delete":
+		c = newCommand("vault delete", false)
+		pos, err = c.parse(rest, 1, "VAULT")
+	default:
+		return usageError{fmt.Sprintf("unknown vault command %q", sub)}
+	}
+	if err != nil {
+		return err
+	}
+	var decision policy.Decision
+	if sub == "policy" {
+		if decision, err = policy.ParseDecision(pos[2]); err != nil {
+			return usageError{err.Error()}
+		}
+	}
+	api, done, err := c.openAPI()
+	if err != nil {
+		return err
+	}
+	defer done()
+
+	switch sub {
+	case "create":
+		nv, err := api.CreateVault(pos[0], services)
+		if err != nil {
+			return err
+		}
+		if c.jsonOut() {
+			return printJSON(out, nv)
+		}
+		fmt.Fprintf(out, "Created vault %q (id %s).\n\n  URL:   %s\n  Token: %s\n\n", nv.Name, nv.ID, nv.URL, nv.Token)
+		fmt.Fprintln(out, "The token is shown only now. To add this vault to Claude Code:")
+		fmt.Fprintf(out, "\n  claude mcp add --transport http %s %s --header \"Authorization: Bearer %s\"\n", clientName(nv.Name), nv.URL, nv.Token)
+		return nil
+	case "list":
+		list, err := api.Vaults()
+		if err != nil {
+			return err
+		}
+		if c.jsonOut() {
+			return printJSON(out, list)
+		}
+		if len(list) == 0 {
+			fmt.Fprintln(out, "No vaults. Create one with `agentvault vault create NAME --service SERVICE`.")
+			return nil
+		}
+		tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tNAME\tSERVICES\tURL")
+		for _, v := range list {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", v.ID, v.Name, strings.Join(v.Services, ","), v.URL)
+		}
+		return tw.Flush()
+	case "show":
+		d, err := api.Vault(context.Background(), pos[0])
+		if err != nil {
+			return err
+		}
+		if c.jsonOut() {
+			return printJSON(out, d)
+		}
+		fmt.Fprintf(out, "Vault %q (id %s)\nURL: %s\nServices: %s\n", d.Name, d.ID, d.URL, strings.Join(d.Services, ", "))
+		if d.Warning != "" {
+			fmt.Fprintf(out, "Warning: %s\n", d.Warning)
+		}
+		fmt.Fprintln(out)
+		tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "TOOL\tSERVICE\tDECISION\tRULE")
+		for _, t := range d.Tools {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", t.Name, t.Service, t.Decision, t.Rule)
+		}
+		return tw.Flush()
+	case "policy":
+		if err := api.SetPolicy(pos[0], pos[1], decision); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "Vault %s: %s → %s\n", pos[0], pos[1], decision)
+		return nil
+	case "rotate":
+		tok, err := api.RotateToken(pos[0])
+		if err != nil {
+			return err
+		}
+		if c.jsonOut() {
+			return printJSON(out, map[string]string{"token": tok})
+		}
+		fmt.Fprintf(out, "New token (shown only now; the old one no longer works):\n\n  %s\n", tok)
+		return nil
+	default: // delete
+		if err := api.DeleteVault(pos[0]); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "Deleted vault %s. Its audit records remain.\n", pos[0])
+		return nil
+	}
+}
+
+// clientName turns a vault name into a name MCP clients accept.
+func clientName(name string) string {
+	return strings.Map(func(r rune) rune {
+		if r == ' ' || r == '.' {
+			return '-'
+		}
+		return r
+	}, name)
+}
+
+func cmdAudit(args []string, out io.Writer) error {
+	if len(args) == 0 {
+		return usageError{"usage: agentvault audit list|export …"}
+	}
+	switch args[0] {
+	case "list":
+		c := newCommand("audit list", true)
+		vault := c.fs.String("vault", "", "only this vault")
+		limit := c.fs.Int("limit", 50, "newest N records (0: all)")
+		if _, err := c.parse(args[1:], 0, "[--vault VAULT] [--limit N] [--json]"); err != nil {
+			return err
+		}
+		if *limit < 0 {
+			return usageError{"--limit must be 0 or more"}
+		}
+		api, done, err := c.openAPI()
+		if err != nil {
+			return err
+		}
+		defer done()
+		recs, err := api.AuditList(*vault, *limit)
+		if err != nil {
+			return err
+		}
+		if c.jsonOut() {
+			if recs == nil {
+				recs = []audit.Record{}
+			}
+			return printJSON(out, recs)
+		}
+		tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "SEQ\tTIME\tVAULT\tTOOL\tDECISION\tPHASE\tOUTCOME\tCHANNEL\tMS\tERROR")
+		for _, r := range recs {
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", r.Seq, r.Time.Local().Format("2006-01-02 15:04:05"),
+				r.Vault, r.Tool, r.Decision, r.Phase, r.Outcome, r.Channel, r.DurationMS, r.Error)
+		}
+		return tw.Flush()
+	case "export":
+		c := newCommand("audit export", false)
+		format := c.fs.String("format", "", "jsonl or csv")
+		outFile := c.fs.String("out", "", "file to write (default: standard output)")
+		vault := c.fs.String("vault", "", "only this vault")
+		if _, err := c.parse(args[1:], 0, "--format jsonl|csv [--out FILE] [--vault VAULT]"); err != nil {
+			return err
+		}
+		if *format != audit.JSONL && *format != audit.CSV {
+			return usageError{"--format must be jsonl or csv"}
+		}
+		api, done, err := c.openAPI()
+		if err != nil {
+			return err
+		}
+		defer done()
+		if *outFile == "" {
+			return api.AuditExport(out, *format, *vault)
+		}
+		return writeFileAtomic(*outFile, func(w io.Writer) error { return api.AuditExport(w, *format, *vault) })
+	}
+	return usageError{fmt.Sprintf("unknown audit command %q", args[0])}
+}
+
+// writeFileAtomic writes a private file through a temporary one, so a failed
+// export never leaves a partial file behind.
+func writeFileAtomic(path string, write func(io.Writer) error) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := write(tmp); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}

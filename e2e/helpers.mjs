@@ -1,0 +1,60 @@
+// Helpers for end-to-end tests: a real `agentvault` binary, a temporary data
+// folder, and the official TypeScript MCP client.
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+export const bin = process.env.AGENTVAULT_BIN ?? join(here, '..', 'bin', 'agentvault');
+export const filesystemServer = join(here, 'node_modules', '.bin', 'mcp-server-filesystem');
+
+// A temporary data folder and CLI runner; cleaned up by close().
+export function workspace() {
+  const data = mkdtempSync(join(tmpdir(), 'av-e2e-'));
+  const cli = (...args) => execFileSync(bin, [...args, '--data', data], { encoding: 'utf8' });
+  const json = (...args) => JSON.parse(cli(...args, '--json'));
+  let server;
+  return {
+    data,
+    cli,
+    json,
+    // start runs `serve` on a free loopback port and resolves to its base URL.
+    async start() {
+      server = spawn(bin, ['serve', '--data', data, '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      server.stderr.on('data', (d) => { stderr += d; });
+      return await new Promise((resolve, reject) => {
+        let out = '';
+        server.stdout.on('data', (d) => {
+          out += d;
+          const m = out.match(/serving on (http:\/\/[0-9.:]+)/);
+          if (m) resolve(m[1]);
+        });
+        server.on('exit', (code) => reject(new Error(`serve exited ${code}: ${stderr}`)));
+      });
+    },
+    close() {
+      server?.kill('SIGTERM');
+      rmSync(data, { recursive: true, force: true });
+    },
+  };
+}
+
+// connect opens the official SDK client on a vault.
+export async function connect(url, token) {
+  const client = new Client({ name: 'e2e-agent', version: '1.0.0' });
+  const transport = new StreamableHTTPClientTransport(new URL(url), {
+    requestInit: { headers: { Authorization: `Bearer ${token}` } },
+  });
+  await client.connect(transport);
+  return client;
+}
+
+export async function toolNames(client) {
+  return (await client.listTools()).tools.map((t) => t.name).sort();
+}

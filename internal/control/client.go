@@ -1,0 +1,138 @@
+package control
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/agentvault/agentvault/internal/audit"
+	"github.com/agentvault/agentvault/internal/core"
+	"github.com/agentvault/agentvault/policy"
+)
+
+// Client drives a running AgentVault through its control socket.
+type Client struct {
+	http *http.Client
+}
+
+var _ core.API = (*Client)(nil)
+
+// Dial connects to the control socket at path; it fails at once when no
+// server is listening there.
+func Dial(path string) (*Client, error) {
+	conn, err := net.DialTimeout("unix", path, time.Second)
+	if err != nil {
+		return nil, err
+	}
+	conn.Close()
+	dial := func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "unix", path)
+	}
+	return &Client{http: &http.Client{Transport: &http.Transport{DialContext: dial}, Timeout: 5 * time.Minute}}, nil
+}
+
+func (c *Client) post(ctx context.Context, method string, params any) (*http.Response, error) {
+	body, err := json.Marshal(params)
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://agentvault/v1/"+method, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("talking to the running AgentVault: %w", err)
+	}
+	if resp.StatusCode/100 != 2 {
+		defer resp.Body.Close()
+		var e errorResponse
+		if json.NewDecoder(io.LimitReader(resp.Body, maxRequest)).Decode(&e) != nil || e.Error == "" {
+			e.Error = resp.Status
+		}
+		if resp.StatusCode == http.StatusNotFound {
+			return nil, fmt.Errorf("%s (%w)", e.Error, core.ErrNotFound)
+		}
+		return nil, errors.New(e.Error)
+	}
+	return resp, nil
+}
+
+func (c *Client) call(ctx context.Context, method string, params, out any) error {
+	resp, err := c.post(ctx, method, params)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	return json.NewDecoder(resp.Body).Decode(out)
+}
+
+// AddService implements core.API.
+func (c *Client) AddService(spec core.ServiceSpec) (out core.ServiceInfo, err error) {
+	return out, c.call(context.Background(), "add_service", spec, &out)
+}
+
+// Services implements core.API.
+func (c *Client) Services() (out []core.ServiceInfo, err error) {
+	return out, c.call(context.Background(), "services", struct{}{}, &out)
+}
+
+// CreateVault implements core.API.
+func (c *Client) CreateVault(name string, services []string) (out core.NewVault, err error) {
+	return out, c.call(context.Background(), "create_vault", createParams{name, services}, &out)
+}
+
+// Vaults implements core.API.
+func (c *Client) Vaults() (out []core.VaultInfo, err error) {
+	return out, c.call(context.Background(), "vaults", struct{}{}, &out)
+}
+
+// Vault implements core.API.
+func (c *Client) Vault(ctx context.Context, ref string) (out core.VaultDetail, err error) {
+	return out, c.call(ctx, "vault", refParams{ref}, &out)
+}
+
+// SetPolicy implements core.API.
+func (c *Client) SetPolicy(ref, pattern string, d policy.Decision) error {
+	return c.call(context.Background(), "set_policy", policyParams{ref, pattern, d}, &struct{}{})
+}
+
+// RotateToken implements core.API.
+func (c *Client) RotateToken(ref string) (string, error) {
+	var out tokenResult
+	return out.Token, c.call(context.Background(), "rotate_token", refParams{ref}, &out)
+}
+
+// DeleteVault implements core.API.
+func (c *Client) DeleteVault(ref string) error {
+	return c.call(context.Background(), "delete_vault", refParams{ref}, &struct{}{})
+}
+
+// AuditList implements core.API.
+func (c *Client) AuditList(ref string, limit int) (out []audit.Record, err error) {
+	return out, c.call(context.Background(), "audit_list", auditParams{ref, limit}, &out)
+}
+
+// AuditExport implements core.API.
+func (c *Client) AuditExport(w io.Writer, format, ref string) error {
+	resp, err := c.post(context.Background(), "audit_export", exportParams{ref, format})
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if _, err := io.Copy(w, resp.Body); err != nil {
+		return err
+	}
+	if resp.Trailer.Get(trailerOK) != "1" {
+		return errors.New("the export was cut short; see the AgentVault log")
+	}
+	return nil
+}

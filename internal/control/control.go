@@ -1,0 +1,203 @@
+// Package control lets the CLI (and other local tools) drive a running
+// AgentVault through a Unix socket in the data directory, mode 0600, so
+// changes apply to live sessions at once. Only the user who owns the data
+// directory can connect; vault tokens play no part here, so nothing an agent
+// holds can reach it.
+//
+// The protocol is HTTP over the socket: POST /v1/{method} with a JSON body of
+// parameters, answered with the JSON result, or a JSON {"error": "..."} with
+// a non-2xx status.
+package control
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/agentvault/agentvault/internal/audit"
+	"github.com/agentvault/agentvault/internal/core"
+	"github.com/agentvault/agentvault/policy"
+)
+
+// SocketName is the control socket inside the data directory.
+const SocketName = "agentvault.sock"
+
+// SocketPath is the control socket of the data directory dir.
+func SocketPath(dir string) string { return filepath.Join(dir, SocketName) }
+
+// maxRequest bounds a control request body.
+const maxRequest = 1 << 20
+
+type (
+	refParams    struct{ Ref string }
+	createParams struct {
+		Name     string
+		Services []string
+	}
+	policyParams struct {
+		Ref, Pattern string
+		Decision     policy.Decision
+	}
+	auditParams struct {
+		Ref   string
+		Limit int
+	}
+	exportParams  struct{ Ref, Format string }
+	tokenResult   struct{ Token string }
+	errorResponse struct {
+		Error string `json:"error"`
+	}
+)
+
+// Serve answers control requests on a new socket at path until ctx ends.
+// A stale socket file left by a crashed process is replaced.
+func Serve(ctx context.Context, path string, api core.API) error {
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	old := umask(0o177)
+	ln, err := net.Listen("unix", path)
+	umask(old)
+	if err != nil {
+		return fmt.Errorf("control socket: %w", err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		ln.Close()
+		return err
+	}
+	srv := &http.Server{Handler: Handler(api), ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		<-ctx.Done()
+		srv.Close()
+		os.Remove(path)
+	}()
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// Handler maps control requests onto api.
+func Handler(api core.API) http.Handler {
+	mux := http.NewServeMux()
+	handle := func(method string, fn func(r *http.Request, body []byte) (any, error)) {
+		mux.HandleFunc("POST /v1/"+method, func(w http.ResponseWriter, r *http.Request) {
+			body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxRequest))
+			if err != nil {
+				writeError(w, http.StatusBadRequest, err)
+				return
+			}
+			out, err := fn(r, body)
+			if err != nil {
+				status := http.StatusBadRequest
+				if errors.Is(err, core.ErrNotFound) {
+					status = http.StatusNotFound
+				}
+				writeError(w, status, err)
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			json.NewEncoder(w).Encode(out)
+		})
+	}
+	handle("add_service", func(_ *http.Request, b []byte) (any, error) {
+		var p core.ServiceSpec
+		if err := decode(b, &p); err != nil {
+			return nil, err
+		}
+		return api.AddService(p)
+	})
+	handle("services", func(*http.Request, []byte) (any, error) { return api.Services() })
+	handle("create_vault", func(_ *http.Request, b []byte) (any, error) {
+		var p createParams
+		if err := decode(b, &p); err != nil {
+			return nil, err
+		}
+		return api.CreateVault(p.Name, p.Services)
+	})
+	handle("vaults", func(*http.Request, []byte) (any, error) { return api.Vaults() })
+	handle("vault", func(r *http.Request, b []byte) (any, error) {
+		var p refParams
+		if err := decode(b, &p); err != nil {
+			return nil, err
+		}
+		return api.Vault(r.Context(), p.Ref)
+	})
+	handle("set_policy", func(_ *http.Request, b []byte) (any, error) {
+		var p policyParams
+		if err := decode(b, &p); err != nil {
+			return nil, err
+		}
+		return struct{}{}, api.SetPolicy(p.Ref, p.Pattern, p.Decision)
+	})
+	handle("rotate_token", func(_ *http.Request, b []byte) (any, error) {
+		var p refParams
+		if err := decode(b, &p); err != nil {
+			return nil, err
+		}
+		tok, err := api.RotateToken(p.Ref)
+		return tokenResult{tok}, err
+	})
+	handle("delete_vault", func(_ *http.Request, b []byte) (any, error) {
+		var p refParams
+		if err := decode(b, &p); err != nil {
+			return nil, err
+		}
+		return struct{}{}, api.DeleteVault(p.Ref)
+	})
+	handle("audit_list", func(_ *http.Request, b []byte) (any, error) {
+		var p auditParams
+		if err := decode(b, &p); err != nil {
+			return nil, err
+		}
+		return api.AuditList(p.Ref, p.Limit)
+	})
+	mux.HandleFunc("POST /v1/audit_export", func(w http.ResponseWriter, r *http.Request) {
+		var p exportParams
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxRequest))
+		if err == nil {
+			err = decode(body, &p)
+		}
+		if err == nil && p.Format != audit.JSONL && p.Format != audit.CSV {
+			err = fmt.Errorf("unknown export format %q (want jsonl or csv)", p.Format)
+		}
+		if err != nil {
+			writeError(w, http.StatusBadRequest, err)
+			return
+		}
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Header().Set("Trailer", trailerOK)
+		// Once streaming has begun an error can only cut the stream short;
+		// the client sees the missing trailer and reports it.
+		if err := api.AuditExport(w, p.Format, p.Ref); err == nil {
+			w.Header().Set(trailerOK, "1")
+		}
+	})
+	return mux
+}
+
+// trailerOK marks an export that completed.
+const trailerOK = "X-Export-Complete"
+
+func decode(b []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("bad control request: %w", err)
+	}
+	return nil
+}
+
+func writeError(w http.ResponseWriter, status int, err error) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(errorResponse{Error: err.Error()})
+}

@@ -1,0 +1,79 @@
+package core
+
+import (
+	"context"
+	"io"
+	"time"
+
+	"github.com/agentvault/agentvault/internal/audit"
+	"github.com/agentvault/agentvault/mcpserver"
+	"github.com/agentvault/agentvault/policy"
+)
+
+// API is what user interfaces can do. *Core implements it in process;
+// control.Client implements it over the control socket of a running server.
+type API interface {
+	// AddService configures an upstream MCP server.
+	AddService(spec ServiceSpec) (ServiceInfo, error)
+	// Services lists the configured services.
+	Services() ([]ServiceInfo, error)
+	// CreateVault makes a vault; the token in the result is shown only now.
+	CreateVault(name string, services []string) (NewVault, error)
+	// Vaults lists the vaults.
+	Vaults() ([]VaultInfo, error)
+	// Vault describes one vault (by id or name) with its tools and decisions.
+	Vault(ctx context.Context, ref string) (VaultDetail, error)
+	// SetPolicy sets a vault's decision for a tool name or pattern.
+	SetPolicy(ref, pattern string, d policy.Decision) error
+	// RotateToken replaces a vault's token and returns the new one.
+	RotateToken(ref string) (string, error)
+	// DeleteVault removes a vault.
+	DeleteVault(ref string) error
+	// AuditList returns the newest records, oldest first.
+	AuditList(ref string, limit int) ([]audit.Record, error)
+	// AuditExport writes the audit log as "jsonl" or "csv".
+	AuditExport(w io.Writer, format, ref string) error
+}
+
+// ServiceSpec describes an upstream MCP server to add: Command or URL.
+type ServiceSpec struct {
+	Name    string   `json:"name"`
+	Command string   `json:"command,omitempty"`
+	URL     string   `json:"url,omitempty"`
+	Headers []string `json:"headers,omitempty"` // "Name: value"
+}
+
+// ServiceInfo describes a configured service; header values are never shown.
+type ServiceInfo struct {
+	Name    string   `json:"name"`
+	Kind    string   `json:"kind"`
+	Command string   `json:"command,omitempty"`
+	URL     string   `json:"url,omitempty"`
+	Headers []string `json:"headers,omitempty"`
+}
+
+// NewVault is a created vault with its token, shown once.
+type NewVault struct {
+	ID    string `json:"id"`
+	Name  string `json:"name"`
+	URL   string `json:"url"`
+	Token string `json:"token"`
+}
+
+// VaultInfo summarises a vault.
+type VaultInfo struct {
+	ID       string    `json:"id"`
+	Name     string    `json:"name"`
+	URL      string    `json:"url"`
+	Services []string  `json:"services"`
+	Created  time.Time `json:"created"`
+}
+
+// VaultDetail is a vault with its rules and every tool it could offer.
+type VaultDetail struct {
+	VaultInfo
+	Rules []policy.Rule            `json:"rules"`
+	Tools []mcpserver.ToolDecision `json:"tools"`
+	// Warning says why the tool list may be incomplete.
+	Warning string `json:"warning,omitempty"`
+}

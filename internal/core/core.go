@@ -1,0 +1,429 @@
+// Package core is AgentVault's service layer: it owns the store, the audit
+// log, the configured providers and the MCP server, and offers the operations
+// the CLI, the control socket and the GUI call (the API interface).
+//
+// Every change is written to the store first and then applied to the running
+// MCP server, so connected agents see it at once.
+package core
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mattn/go-shellwords"
+
+	"github.com/agentvault/agentvault/internal/audit"
+	"github.com/agentvault/agentvault/internal/store"
+	"github.com/agentvault/agentvault/internal/vaulttoken"
+	"github.com/agentvault/agentvault/mcpserver"
+	"github.com/agentvault/agentvault/policy"
+	"github.com/agentvault/agentvault/providers"
+	"github.com/agentvault/agentvault/providers/upstream"
+)
+
+// DefaultListen is where `serve` listens unless told otherwise.
+const DefaultListen = "127.0.0.1:7878"
+
+// Config says where the data lives and how to reach the server.
+type Config struct {
+	// DataDir holds the database; required.
+	DataDir string
+	// LockTimeout is how long Open waits for another process to release the
+	// database; 0: one second.
+	LockTimeout time.Duration
+	// Logger; nil: slog.Default().
+	Logger *slog.Logger
+	// Approver answers calls that need approval; nil: mcpserver.DenyAll.
+	Approver mcpserver.Approver
+}
+
+// Core is an open AgentVault. Its methods are safe for concurrent use.
+type Core struct {
+	store *store.Store
+	audit *audit.Log
+	mcp   *mcpserver.Server
+	log   *slog.Logger
+
+	mu        sync.Mutex // serialises changes; guards providers and listen
+	providers map[string]providers.Provider
+	listen    string
+}
+
+var _ API = (*Core)(nil)
+
+// Open opens the data directory and loads every vault and service.
+// store.ErrLocked means another AgentVault holds it.
+func Open(cfg Config) (*Core, error) {
+	if cfg.LockTimeout == 0 {
+		cfg.LockTimeout = time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	st, err := store.Open(cfg.DataDir, cfg.LockTimeout)
+	if err != nil {
+		return nil, err
+	}
+	key, err := st.AuditKey()
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	settings, err := st.Settings()
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	c := &Core{store: st, log: cfg.Logger, providers: map[string]providers.Provider{}, listen: settings.Listen}
+	if c.listen == "" {
+		c.listen = DefaultListen
+	}
+	c.audit = audit.New(st, key, nil)
+	c.mcp = mcpserver.New(mcpserver.Config{Catalog: c, Auditor: c.audit, Approver: cfg.Approver, Logger: cfg.Logger})
+	if err := c.load(); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+func (c *Core) load() error {
+	services, err := c.store.Services()
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, s := range services {
+		if err := c.startProviderLocked(s); err != nil {
+			c.log.Error("service cannot start", "service", s.Name, "err", err)
+		}
+	}
+	vaults, err := c.store.Vaults()
+	if err != nil {
+		return err
+	}
+	for _, v := range vaults {
+		c.mcp.PutVault(served(v))
+	}
+	return nil
+}
+
+// Close stops the providers and closes the store.
+func (c *Core) Close() error {
+	c.mcp.Close()
+	c.mu.Lock()
+	for _, p := range c.providers {
+		p.Close()
+	}
+	c.providers = map[string]providers.Provider{}
+	c.mu.Unlock()
+	c.audit.Close()
+	return c.store.Close()
+}
+
+// Handler serves the vault endpoints.
+func (c *Core) Handler() http.Handler { return c.mcp }
+
+// Audit is the audit log.
+func (c *Core) Audit() *audit.Log { return c.audit }
+
+// SetListen records the address the server listens on, for vault URLs.
+func (c *Core) SetListen(addr string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.listen = addr
+	return c.store.PutSettings(store.Settings{Listen: addr})
+}
+
+// Provider implements mcpserver.Catalog.
+func (c *Core) Provider(name string) (providers.Provider, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p, ok := c.providers[name]
+	return p, ok
+}
+
+func (c *Core) startProviderLocked(s store.Service) error {
+	name := s.Name
+	p, err := upstream.New(upstream.Config{
+		Name: name, Command: s.Command, URL: s.URL, Headers: s.Headers, Logger: c.log,
+		OnToolsChanged: func() { c.mcp.ServiceChanged(name) },
+	})
+	if err != nil {
+		return err
+	}
+	c.providers[name] = p
+	return nil
+}
+
+func served(v store.Vault) mcpserver.Vault {
+	return mcpserver.Vault{ID: v.ID, Name: v.Name, TokenDigest: v.TokenDigest, Services: v.Services, Policy: v.Policy}
+}
+
+var (
+	serviceName = regexp.MustCompile(`^[a-zA-Z0-9-]{1,32}$`)
+	vaultName   = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9 ._-]{0,63}$`)
+)
+
+// ErrNotFound means no vault or service matches the reference.
+var ErrNotFound = errors.New("not found")
+
+// AddService configures an upstream MCP server.
+func (c *Core) AddService(spec ServiceSpec) (ServiceInfo, error) {
+	if !serviceName.MatchString(spec.Name) {
+		return ServiceInfo{}, fmt.Errorf("service name %q: use 1-32 letters, digits or '-' (it prefixes tool names)", spec.Name)
+	}
+	svc := store.Service{Name: spec.Name, URL: spec.URL, Created: time.Now().UTC()}
+	switch {
+	case spec.Command != "" && spec.URL != "":
+		return ServiceInfo{}, errors.New("give either --command or --url, not both")
+	case spec.Command != "":
+		args, err := shellwords.Parse(spec.Command)
+		if err != nil || len(args) == 0 {
+			return ServiceInfo{}, fmt.Errorf("cannot parse command %q: %v", spec.Command, err)
+		}
+		svc.Kind, svc.Command = "mcp-stdio", args
+		if len(spec.Headers) > 0 {
+			return ServiceInfo{}, errors.New("--header applies to --url services only")
+		}
+	case spec.URL != "":
+		if !strings.HasPrefix(spec.URL, "http://") && !strings.HasPrefix(spec.URL, "https://") {
+			return ServiceInfo{}, fmt.Errorf("URL %q must start with http:// or https://", spec.URL)
+		}
+		svc.Kind = "mcp-http"
+		svc.Headers = map[string]string{}
+		for _, h := range spec.Headers {
+			k, v, ok := strings.Cut(h, ":")
+			if !ok || strings.TrimSpace(k) == "" {
+				return ServiceInfo{}, fmt.Errorf("header %q: want \"Name: value\"", h)
+			}
+			svc.Headers[http.CanonicalHeaderKey(strings.TrimSpace(k))] = strings.TrimSpace(v)
+		}
+	default:
+		return ServiceInfo{}, errors.New("give --command \"CMD ARGS…\" or --url URL")
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, err := c.store.Service(spec.Name); err == nil {
+		return ServiceInfo{}, fmt.Errorf("a service named %q already exists", spec.Name)
+	}
+	if err := c.store.PutService(svc); err != nil {
+		return ServiceInfo{}, err
+	}
+	if err := c.startProviderLocked(svc); err != nil {
+		return ServiceInfo{}, err
+	}
+	return serviceInfo(svc), nil
+}
+
+// Services lists the configured services.
+func (c *Core) Services() ([]ServiceInfo, error) {
+	list, err := c.store.Services()
+	out := make([]ServiceInfo, 0, len(list))
+	for _, s := range list {
+		out = append(out, serviceInfo(s))
+	}
+	return out, err
+}
+
+func serviceInfo(s store.Service) ServiceInfo {
+	info := ServiceInfo{Name: s.Name, Kind: s.Kind, URL: s.URL}
+	if len(s.Command) > 0 {
+		info.Command = shellJoin(s.Command)
+	}
+	for k := range s.Headers {
+		info.Headers = append(info.Headers, k)
+	}
+	slices.Sort(info.Headers)
+	return info
+}
+
+// CreateVault makes a vault offering services, with the default policy.
+func (c *Core) CreateVault(name string, services []string) (NewVault, error) {
+	if !vaultName.MatchString(name) {
+		return NewVault{}, fmt.Errorf("vault name %q: use 1-64 letters, digits, spaces, '.', '_' or '-'", name)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	vaults, err := c.store.Vaults()
+	if err != nil {
+		return NewVault{}, err
+	}
+	for _, v := range vaults {
+		if v.Name == name {
+			return NewVault{}, fmt.Errorf("a vault named %q already exists", name)
+		}
+	}
+	services = slices.Compact(slices.Sorted(slices.Values(services)))
+	for _, s := range services {
+		if _, ok := c.providers[s]; !ok {
+			return NewVault{}, fmt.Errorf("no service named %q (see `agentvault service list`)", s)
+		}
+	}
+	token, digest := vaulttoken.New()
+	v := store.Vault{ID: newID(), Name: name, TokenDigest: digest, Services: services, Created: time.Now().UTC()}
+	if err := c.store.PutVault(v); err != nil {
+		return NewVault{}, err
+	}
+	c.mcp.PutVault(served(v))
+	return NewVault{ID: v.ID, Name: v.Name, URL: c.urlLocked(v.ID), Token: token}, nil
+}
+
+func newID() string {
+	var b [5]byte
+	_, _ = rand.Read(b[:])
+	return "v" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:]))
+}
+
+func (c *Core) urlLocked(id string) string { return "http://" + c.listen + "/v/" + id + "/mcp" }
+
+// Vaults lists every vault.
+func (c *Core) Vaults() ([]VaultInfo, error) {
+	list, err := c.store.Vaults()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]VaultInfo, 0, len(list))
+	for _, v := range list {
+		out = append(out, c.vaultInfoLocked(v))
+	}
+	return out, err
+}
+
+func (c *Core) vaultInfoLocked(v store.Vault) VaultInfo {
+	return VaultInfo{ID: v.ID, Name: v.Name, URL: c.urlLocked(v.ID), Services: v.Services, Created: v.Created}
+}
+
+// resolve finds a vault by id, else by name.
+func (c *Core) resolve(ref string) (store.Vault, error) {
+	if v, err := c.store.Vault(ref); err == nil {
+		return v, nil
+	}
+	vaults, err := c.store.Vaults()
+	if err != nil {
+		return store.Vault{}, err
+	}
+	for _, v := range vaults {
+		if v.Name == ref {
+			return v, nil
+		}
+	}
+	return store.Vault{}, fmt.Errorf("vault %q: %w", ref, ErrNotFound)
+}
+
+// Vault describes one vault with every tool it could offer and its decision.
+func (c *Core) Vault(ctx context.Context, ref string) (VaultDetail, error) {
+	v, err := c.resolve(ref)
+	if err != nil {
+		return VaultDetail{}, err
+	}
+	tools, terr := c.mcp.Tools(ctx, v.ID)
+	c.mu.Lock()
+	d := VaultDetail{VaultInfo: c.vaultInfoLocked(v), Rules: v.Policy.Rules, Tools: tools}
+	c.mu.Unlock()
+	if terr != nil {
+		d.Warning = terr.Error()
+	}
+	if d.Rules == nil {
+		d.Rules = []policy.Rule{}
+	}
+	return d, nil
+}
+
+// SetPolicy sets the decision for a tool name or pattern in a vault.
+func (c *Core) SetPolicy(ref, pattern string, d policy.Decision) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, err := c.resolve(ref)
+	if err != nil {
+		return err
+	}
+	p, err := v.Policy.With(pattern, d)
+	if err != nil {
+		return err
+	}
+	v.Policy = p
+	if err := c.store.PutVault(v); err != nil {
+		return err
+	}
+	c.mcp.PutVault(served(v))
+	return nil
+}
+
+// RotateToken gives a vault a new token; the old one stops working and its
+// sessions end at once.
+func (c *Core) RotateToken(ref string) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, err := c.resolve(ref)
+	if err != nil {
+		return "", err
+	}
+	token, digest := vaulttoken.New()
+	v.TokenDigest = digest
+	if err := c.store.PutVault(v); err != nil {
+		return "", err
+	}
+	c.mcp.PutVault(served(v))
+	return token, nil
+}
+
+// DeleteVault removes a vault; its token stops working and its sessions end.
+// Its audit records stay.
+func (c *Core) DeleteVault(ref string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, err := c.resolve(ref)
+	if err != nil {
+		return err
+	}
+	if err := c.store.DeleteVault(v.ID); err != nil {
+		return err
+	}
+	c.mcp.RemoveVault(v.ID)
+	return nil
+}
+
+// auditFilter resolves a vault reference; an unknown reference is taken as
+// the id of a deleted vault, whose records remain.
+func (c *Core) auditFilter(ref string, limit int) audit.Filter {
+	f := audit.Filter{VaultID: ref, Limit: limit}
+	if v, err := c.resolve(ref); err == nil {
+		f.VaultID = v.ID
+	}
+	return f
+}
+
+// AuditList returns the newest limit records (0: all), oldest first,
+// optionally of one vault.
+func (c *Core) AuditList(ref string, limit int) ([]audit.Record, error) {
+	return c.audit.List(c.auditFilter(ref, limit))
+}
+
+// AuditExport writes the audit log (optionally of one vault) as jsonl or csv.
+func (c *Core) AuditExport(w io.Writer, format, ref string) error {
+	return c.audit.Export(w, format, c.auditFilter(ref, 0))
+}
+
+// shellJoin renders a command line for display, quoting where needed.
+func shellJoin(args []string) string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		if a == "" || strings.ContainsAny(a, " \t\"'\\$`") {
+			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+		out[i] = a
+	}
+	return strings.Join(out, " ")
+}

@@ -1,0 +1,104 @@
+// Command agentvault is the AgentVault desktop app, its headless server and
+// its command line. This file is the composition root: flags and wiring only.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/agentvault/agentvault/internal/core"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		var u usageError
+		if errors.As(err, &u) {
+			fmt.Fprintln(os.Stderr, "agentvault:", err)
+			fmt.Fprintln(os.Stderr, "run `agentvault help` for usage")
+			os.Exit(2)
+		}
+		fmt.Fprintln(os.Stderr, "agentvault:", err)
+		os.Exit(1)
+	}
+}
+
+// run dispatches a command line. With no command it starts the desktop app
+// where there is a display and a GUI build, and the headless server otherwise.
+func run(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return runDefault(stdout, stderr)
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "serve":
+		return cmdServe(rest, stdout, stderr)
+	case "service":
+		return cmdService(rest, stdout)
+	case "vault":
+		return cmdVault(rest, stdout)
+	case "audit":
+		return cmdAudit(rest, stdout)
+	case "version", "--version":
+		fmt.Fprintln(stdout, "agentvault", version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	return usageError{fmt.Sprintf("unknown command %q", cmd)}
+}
+
+// runDefault starts the desktop app where it can, and the headless server
+// otherwise, saying why.
+func runDefault(stdout, stderr io.Writer) error {
+	dir, err := dataDir("")
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	switch {
+	case !guiBuilt:
+		fmt.Fprintln(stdout, "This build has no desktop app (built with CGO_ENABLED=0): running the headless server.")
+	case os.Getenv("DISPLAY") == "" && os.Getenv("WAYLAND_DISPLAY") == "":
+		fmt.Fprintln(stdout, "No display found: running the headless server.")
+	default:
+		return runGUI(ctx, dir, stdout, stderr)
+	}
+	return serve(ctx, dir, core.DefaultListen, stdout, stderr)
+}
+
+type usageError struct{ msg string }
+
+func (u usageError) Error() string { return u.msg }
+
+const usage = `AgentVault gives every AI agent its own vault: a local MCP URL and token with
+exactly the tools you allow.
+
+Usage:
+  agentvault                      start the desktop app (or the server, without a display)
+  agentvault serve [--listen 127.0.0.1:7878]
+  agentvault service add-mcp NAME --command "CMD ARGS…" | --url URL [--header "K: V"]…
+  agentvault service list [--json]
+  agentvault vault create NAME --service NAME… [--json]
+  agentvault vault list [--json]
+  agentvault vault show VAULT [--json]
+  agentvault vault policy VAULT TOOL-OR-PATTERN allow|approve|block
+  agentvault vault rotate VAULT [--json]
+  agentvault vault delete VAULT
+  agentvault audit list [--vault VAULT] [--limit N] [--json]
+  agentvault audit export --format jsonl|csv [--out FILE] [--vault VAULT]
+  agentvault version
+
+Every command takes --data DIR (default $AGENTVAULT_DATA, else the user config
+folder's agentvault/). VAULT is a vault id or name. While the server runs, the
+CLI talks to it over DATA/agentvault.sock and changes reach agents at once.
+`

@@ -1,0 +1,132 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/agentvault/agentvault/internal/control"
+	"github.com/agentvault/agentvault/internal/core"
+	"github.com/agentvault/agentvault/internal/store"
+)
+
+// runFile, in the data directory, names the running server for a second
+// instance's error message.
+const runFile = "agentvault.run"
+
+type runInfo struct {
+	PID    int    `json:"pid"`
+	Listen string `json:"listen"`
+}
+
+func cmdServe(args []string, stdout, stderr io.Writer) error {
+	c := newCommand("serve", false)
+	listen := c.fs.String("listen", core.DefaultListen, "loopback address to listen on")
+	if _, err := c.parse(args, 0, "[--data DIR] [--listen ADDR]"); err != nil {
+		return err
+	}
+	dir, err := dataDir(*c.data)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return serve(ctx, dir, *listen, stdout, stderr)
+}
+
+// serve runs the MCP server and the control socket until ctx ends.
+func serve(ctx context.Context, dir, listen string, stdout, stderr io.Writer) error {
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	co, err := core.Open(core.Config{DataDir: dir, LockTimeout: time.Second, Logger: logger})
+	if errors.Is(err, store.ErrLocked) {
+		return alreadyRunning(dir)
+	}
+	if err != nil {
+		return err
+	}
+	defer co.Close()
+
+	ln, err := listenLoopback(listen)
+	if err != nil {
+		return err
+	}
+	addr := ln.Addr().String()
+	if err := co.SetListen(addr); err != nil {
+		ln.Close()
+		return err
+	}
+	info, _ := json.Marshal(runInfo{PID: os.Getpid(), Listen: addr})
+	runPath := filepath.Join(dir, runFile)
+	if err := os.WriteFile(runPath, info, 0o600); err != nil {
+		ln.Close()
+		return err
+	}
+	defer os.Remove(runPath)
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	controlDone := make(chan error, 1)
+	go func() { controlDone <- control.Serve(ctx, control.SocketPath(dir), co) }()
+
+	srv := &http.Server{Handler: co.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	serveDone := make(chan error, 1)
+	go func() { serveDone <- srv.Serve(ln) }()
+	fmt.Fprintf(stdout, "AgentVault is serving on http://%s (data: %s)\n", addr, dir)
+
+	select {
+	case <-ctx.Done():
+	case err = <-serveDone:
+	case err = <-controlDone:
+	}
+	cancel()
+	shutdown, done := context.WithTimeout(context.Background(), 5*time.Second)
+	defer done()
+	srv.Shutdown(shutdown)
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// listenLoopback listens on addr, which must be a loopback address:
+// AgentVault never serves other machines.
+func listenLoopback(addr string) (net.Listener, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("--listen %q: %w", addr, err)
+	}
+	if host == "localhost" {
+		host = "127.0.0.1"
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil || !ip.IsLoopback() {
+		return nil, fmt.Errorf("--listen %q: AgentVault listens on loopback addresses only (127.0.0.1 or [::1])", addr)
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(ip.String(), port))
+	if err != nil {
+		return nil, fmt.Errorf("cannot listen on %s: %w", addr, err)
+	}
+	return ln, nil
+}
+
+// alreadyRunning explains that another AgentVault holds the data directory.
+func alreadyRunning(dir string) error {
+	var info runInfo
+	raw, err := os.ReadFile(filepath.Join(dir, runFile))
+	if err == nil && json.Unmarshal(raw, &info) == nil && info.PID > 0 {
+		return fmt.Errorf("AgentVault is already running with data folder %s (pid %d, serving http://%s); stop it first, or use --data for another folder", dir, info.PID, info.Listen)
+	}
+	return fmt.Errorf("AgentVault is already running with data folder %s; stop it first, or use --data for another folder", dir)
+}
