@@ -1,0 +1,49 @@
+# AgentVault — every target installs what it needs, so each works on a fresh
+# Debian/Ubuntu machine with Go and Node.js.
+export PATH := $(PATH):/usr/local/go/bin
+GO      ?= go
+BIN     := bin/agentvault
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+
+.PHONY: run build build-headless test test-go test-race test-e2e deps e2e-deps vet clean
+
+## run: build the app and start it (desktop app with a display, headless server without)
+run: build
+	./$(BIN)
+
+## build: the full binary (cgo; the desktop app as it lands)
+build: deps
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) .
+
+## build-headless: a static binary with serve and the CLI, no GUI
+build-headless:
+	CGO_ENABLED=0 $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) .
+
+## test: everything CI runs
+test: vet test-go build test-race test-e2e
+
+vet:
+	CGO_ENABLED=0 $(GO) vet ./...
+
+## test-go: the Go suite, headless, without cgo
+test-go:
+	CGO_ENABLED=0 $(GO) test -count=1 ./...
+
+## test-race: the Go suite once more under the race detector (needs cgo)
+test-race: deps
+	$(GO) test -race -count=1 ./...
+
+## test-e2e: real MCP clients and servers from npm against the real binary
+test-e2e: build e2e-deps
+	cd e2e && AGENTVAULT_BIN=$(CURDIR)/$(BIN) node --test
+
+e2e-deps:
+	cd e2e && npm ci --no-audit --no-fund
+
+## deps: system packages for cgo builds (installed only when missing, as root)
+deps:
+	@command -v gcc >/dev/null || { apt-get update -q && apt-get install -y -q --no-install-recommends gcc libc6-dev; }
+
+clean:
+	rm -rf bin e2e/node_modules

@@ -1,0 +1,120 @@
+package core
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/agentvault/agentvault/policy"
+)
+
+func openCore(t *testing.T) *Core {
+	t.Helper()
+	c, err := Open(Config{DataDir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func TestAddServiceValidates(t *testing.T) {
+	c := openCore(t)
+	tests := []struct {
+		name string
+		spec ServiceSpec
+		want string
+	}{
+		{"fail/name with underscore", ServiceSpec{Name: "my_fs", Command: "x"}, "service name"},
+		{"fail/empty name", ServiceSpec{Name: "", Command: "x"}, "service name"},
+		{"fail/neither", ServiceSpec{Name: "a"}, "--command"},
+		{"fail/both", ServiceSpec{Name: "a", Command: "x", URL: "http://h"}, "not both"},
+		{"fail/unbalanced quote", ServiceSpec{Name: "a", Command: `x "y`}, "cannot parse"},
+		{"fail/bad url", ServiceSpec{Name: "a", URL: "ftp://h"}, "http://"},
+		{"fail/bad header", ServiceSpec{Name: "a", URL: "http://h", Headers: []string{"novalue"}}, "Name: value"},
+		{"fail/header on stdio", ServiceSpec{Name: "a", Command: "x", Headers: []string{"A: b"}}, "--url"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := c.AddService(tt.spec); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("AddService(%+v) = %v, want error containing %q", tt.spec, err, tt.want)
+			}
+		})
+	}
+	info, err := c.AddService(ServiceSpec{Name: "remote", URL: "http://127.0.0.1:1/mcp", Headers: []string{"authorization: Bearer secret-value"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(fmt.Sprintf("%+v", info), "secret-value") || len(info.Headers) != 1 || info.Headers[0] != "Authorization" {
+		t.Fatalf("service info %+v shows a header value or lost the header name", info)
+	}
+	if _, err := c.AddService(ServiceSpec{Name: "remote", Command: "x"}); err == nil {
+		t.Fatal("duplicate service name accepted")
+	}
+	info, _ = c.AddService(ServiceSpec{Name: "local", Command: `node "my server.js" --flag`})
+	if info.Command != `node 'my server.js' --flag` {
+		t.Fatalf("command shown as %q", info.Command)
+	}
+}
+
+func TestVaultLifecycle(t *testing.T) {
+	c := openCore(t)
+	if _, err := c.AddService(ServiceSpec{Name: "fs", Command: "true"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateVault("work", []string{"nope"}); err == nil {
+		t.Fatal("vault with an unknown service created")
+	}
+	if _, err := c.CreateVault("bad/name", []string{"fs"}); err == nil {
+		t.Fatal("vault with a bad name created")
+	}
+	nv, err := c.CreateVault("work", []string{"fs", "fs"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(nv.Token, "avt_") || nv.URL != "http://"+DefaultListen+"/v/"+nv.ID+"/mcp" {
+		t.Fatalf("new vault %+v", nv)
+	}
+	if _, err := c.CreateVault("work", []string{"fs"}); err == nil {
+		t.Fatal("duplicate vault name accepted")
+	}
+	if err := c.SetPolicy("work", "fs_*", policy.Block); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetPolicy(nv.ID, "fs read", policy.Allow); err == nil {
+		t.Fatal("invalid pattern accepted")
+	}
+	if err := c.SetPolicy("missing", "fs_*", policy.Allow); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("SetPolicy on a missing vault: %v", err)
+	}
+	d, err := c.Vault(t.Context(), "work")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.ID != nv.ID || len(d.Services) != 1 || len(d.Rules) != 1 || d.Rules[0] != (policy.Rule{Pattern: "fs_*", Decision: policy.Block}) {
+		t.Fatalf("vault detail %+v", d)
+	}
+	if d.Warning == "" {
+		t.Fatal("a service that cannot list tools gave no warning")
+	}
+	tok, err := c.RotateToken("work")
+	if err != nil || tok == nv.Token {
+		t.Fatalf("rotate: %q, %v", tok, err)
+	}
+	if err := c.SetListen("127.0.0.1:9"); err != nil {
+		t.Fatal(err)
+	}
+	vs, _ := c.Vaults()
+	if len(vs) != 1 || vs[0].URL != "http://127.0.0.1:9/v/"+nv.ID+"/mcp" {
+		t.Fatalf("vaults %+v", vs)
+	}
+	if err := c.DeleteVault("work"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.DeleteVault("work"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("second delete: %v", err)
+	}
+}

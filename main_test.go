@@ -1,0 +1,302 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mark3labs/mcp-go/client"
+	"github.com/mark3labs/mcp-go/client/transport"
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/agentvault/agentvault/internal/audit"
+	"github.com/agentvault/agentvault/internal/store"
+	"github.com/agentvault/agentvault/providers/providertest"
+)
+
+// The test binary doubles as the agentvault binary and as a stdio upstream,
+// so these tests run real processes without a separate build.
+const roleEnv = "AGENTVAULT_TEST_ROLE"
+
+func TestMain(m *testing.M) {
+	switch os.Getenv(roleEnv) {
+	case "agentvault":
+		main()
+		os.Exit(0)
+	case "upstream":
+		rec := providertest.NewRecorder(os.Getenv("AGENTVAULT_TEST_RECORD"))
+		if err := server.ServeStdio(providertest.NewEchoServer(rec)); err != nil {
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// env is a data folder with a stdio echo upstream configured as service "echo".
+type env struct {
+	t      *testing.T
+	data   string
+	record string // the upstream appends each tool it runs here
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	dir := t.TempDir()
+	e := &env{t: t, data: filepath.Join(dir, "data"), record: filepath.Join(dir, "upstream-calls")}
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The upstream is this binary in its "upstream" role.
+	e.cli("service", "add-mcp", "echo", "--command",
+		fmt.Sprintf("env %s=upstream AGENTVAULT_TEST_RECORD=%s %s", roleEnv, e.record, self))
+	return e
+}
+
+func (e *env) cmd(args ...string) *exec.Cmd {
+	self, _ := os.Executable()
+	cmd := exec.Command(self, append(args, "--data", e.data)...)
+	cmd.Env = append(os.Environ(), roleEnv+"=agentvault")
+	return cmd
+}
+
+// cli runs one CLI command and returns its standard output.
+func (e *env) cli(args ...string) string {
+	e.t.Helper()
+	out, err := e.cmd(args...).Output()
+	if err != nil {
+		msg := ""
+		if ee, ok := err.(*exec.ExitError); ok {
+			msg = string(ee.Stderr)
+		}
+		e.t.Fatalf("agentvault %s: %v\n%s", strings.Join(args, " "), err, msg)
+	}
+	return string(out)
+}
+
+func (e *env) cliJSON(v any, args ...string) {
+	e.t.Helper()
+	if err := json.Unmarshal([]byte(e.cli(append(args, "--json")...)), v); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+type newVault struct{ ID, URL, Token string }
+
+var servingLine = regexp.MustCompile(`serving on http://([0-9.:]+)`)
+
+// serve starts `serve` on a free port and returns the process and address.
+func (e *env) serve() (*exec.Cmd, string) {
+	e.t.Helper()
+	cmd := e.cmd("serve", "--listen", "127.0.0.1:0")
+	stdout, _ := cmd.StdoutPipe()
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	lines := bufio.NewScanner(stdout)
+	found := make(chan string, 1)
+	go func() {
+		for lines.Scan() {
+			if m := servingLine.FindStringSubmatch(lines.Text()); m != nil {
+				found <- m[1]
+			}
+		}
+	}()
+	select {
+	case addr := <-found:
+		return cmd, addr
+	case <-time.After(20 * time.Second):
+		e.t.Fatalf("serve did not start: %s", stderr.String())
+		return nil, ""
+	}
+}
+
+func dial(t *testing.T, url, token string) *client.Client {
+	t.Helper()
+	tr, err := transport.NewStreamableHTTP(url, transport.WithHTTPHeaders(map[string]string{"Authorization": "Bearer " + token}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := client.NewClient(tr)
+	t.Cleanup(func() { c.Close() })
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	init := mcp.InitializeRequest{}
+	init.Params.ProtocolVersion = mcp.LATEST_PROTOCOL_VERSION
+	init.Params.ClientInfo = mcp.Implementation{Name: "go-e2e", Version: "1"}
+	if _, err := c.Initialize(ctx, init); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestSecondServeExitsWithClearMessage(t *testing.T) {
+	e := newEnv(t)
+	first, addr := e.serve()
+	out, err := e.cmd("serve", "--listen", "127.0.0.1:0").CombinedOutput()
+	if err == nil {
+		t.Fatal("second serve on the same data folder succeeded")
+	}
+	want := fmt.Sprintf("already running with data folder %s (pid %d, serving http://%s)", e.data, first.Process.Pid, addr)
+	if !strings.Contains(string(out), want) {
+		t.Fatalf("second serve said %q, want it to contain %q", out, want)
+	}
+}
+
+func TestCLIChangesReachTheRunningServer(t *testing.T) {
+	e := newEnv(t)
+	var v newVault
+	e.cliJSON(&v, "vault", "create", "offline", "--service", "echo") // no server yet: direct store access
+	_, addr := e.serve()
+	c := dial(t, "http://"+addr+"/v/"+v.ID+"/mcp", v.Token)
+	if _, err := c.ListTools(t.Context(), mcp.ListToolsRequest{}); err != nil {
+		t.Fatalf("vault created offline does not work once served: %v", err)
+	}
+	e.cli("vault", "policy", "offline", "echo_echo", "block") // through the control socket
+	var show struct {
+		URL   string
+		Tools []struct{ Name, Decision, Rule string }
+	}
+	e.cliJSON(&show, "vault", "show", v.ID)
+	if !strings.Contains(show.URL, addr) {
+		t.Fatalf("vault URL %s does not name the running server %s", show.URL, addr)
+	}
+	for _, tl := range show.Tools {
+		if tl.Name == "echo_echo" && (tl.Decision != "block" || tl.Rule != "echo_echo") {
+			t.Fatalf("echo_echo shows %+v after the policy change", tl)
+		}
+	}
+	req := mcp.CallToolRequest{}
+	req.Params.Name, req.Params.Arguments = "echo_echo", map[string]any{"message": "x"}
+	if _, err := c.CallTool(t.Context(), req); err == nil {
+		t.Fatal("a tool blocked through the CLI is still callable")
+	}
+	var rotated struct{ Token string }
+	e.cliJSON(&rotated, "vault", "rotate", "offline")
+	if _, err := c.ListTools(t.Context(), mcp.ListToolsRequest{}); err == nil {
+		t.Fatal("the old token works after rotation through the CLI")
+	}
+	dial(t, "http://"+addr+"/v/"+v.ID+"/mcp", rotated.Token)
+	if out, err := e.cmd("vault", "show", "nope").CombinedOutput(); err == nil || !strings.Contains(string(out), `vault "nope": not found`) {
+		t.Fatalf("unknown vault: %v %s", err, out)
+	}
+}
+
+func TestServeListensOnLoopbackOnly(t *testing.T) {
+	e := newEnv(t)
+	for _, addr := range []string{"0.0.0.0:0", "[::]:0", "192.0.2.1:0", "example.com:0"} {
+		if out, err := e.cmd("serve", "--listen", addr).CombinedOutput(); err == nil || !strings.Contains(string(out), "loopback") {
+			t.Errorf("serve --listen %s: %v %s", addr, err, out)
+		}
+	}
+	_, addr := e.serve()
+	_, port, _ := net.SplitHostPort(addr)
+	addrs, _ := net.InterfaceAddrs()
+	for _, a := range addrs {
+		ip, _, _ := net.ParseCIDR(a.String())
+		if ip == nil || ip.IsLoopback() {
+			continue
+		}
+		if conn, err := net.DialTimeout("tcp", net.JoinHostPort(ip.String(), port), time.Second); err == nil {
+			conn.Close()
+			t.Fatalf("serve answers on %s", ip)
+		}
+	}
+}
+
+// TestKill9KeepsEveryAcknowledgedCall kills serve while calls stream through
+// it, restarts it, and checks the audit log against what the client saw.
+func TestKill9KeepsEveryAcknowledgedCall(t *testing.T) {
+	e := newEnv(t)
+	var v newVault
+	e.cliJSON(&v, "vault", "create", "crash", "--service", "echo")
+	cmd, addr := e.serve()
+	c := dial(t, "http://"+addr+"/v/"+v.ID+"/mcp", v.Token)
+
+	var mu sync.Mutex
+	var acked []string
+	var n atomic.Int64
+	ctx, cancel := context.WithCancel(t.Context())
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				msg := fmt.Sprintf("w%d-%d", w, n.Add(1))
+				req := mcp.CallToolRequest{}
+				req.Params.Name, req.Params.Arguments = "echo_echo", map[string]any{"message": msg}
+				if res, err := c.CallTool(ctx, req); err == nil && !res.IsError {
+					mu.Lock()
+					acked = append(acked, msg)
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	time.Sleep(time.Duration(300+rand.IntN(300)) * time.Millisecond)
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	cancel()
+	wg.Wait()
+	if len(acked) < 10 {
+		t.Fatalf("only %d calls succeeded before the kill", len(acked))
+	}
+
+	// The store opens clean after the crash, and serve starts on it.
+	restarted, _ := e.serve()
+	restarted.Process.Signal(syscall.SIGTERM)
+	restarted.Wait()
+	st, err := store.Open(e.data, time.Second)
+	if err != nil {
+		t.Fatalf("store after SIGKILL: %v", err)
+	}
+	defer st.Close()
+	key, _ := st.AuditKey()
+	log := audit.New(st, key, nil)
+	defer log.Close()
+	recs, err := log.List(audit.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	executed := map[string]bool{}
+	intents := 0
+	for _, r := range recs {
+		if r.Phase == audit.Outcome && r.Outcome == audit.Executed {
+			executed[r.ArgsDigest] = true
+		}
+		if r.Phase == audit.Intent {
+			intents++
+		}
+	}
+	for _, msg := range acked {
+		if !executed[log.Digest(map[string]any{"message": msg})] {
+			t.Fatalf("call %s succeeded for the client but has no outcome record", msg)
+		}
+	}
+	if got := len(providertest.CallsInFile(e.record)); got > intents {
+		t.Fatalf("upstream ran %d calls but only %d intents were recorded", got, intents)
+	}
+	t.Logf("%d acknowledged calls, %d records, all accounted for", len(acked), len(recs))
+}
