@@ -179,10 +179,14 @@ func (p *Provider) conn(ctx context.Context) (*client.Client, error) {
 // backoff is the wait after n consecutive failed starts: none after the
 // first (a crash is retried at once), then 1 s doubling up to 30 s.
 func backoff(n int) time.Duration {
-	if n <= 1 {
+	const ceiling = 30 * time.Second
+	switch {
+	case n <= 1:
 		return 0
+	case n > 7: // 1 s << 6 already exceeds the ceiling; larger shifts overflow
+		return ceiling
 	}
-	return min(time.Second<<(n-2), 30*time.Second)
+	return min(time.Second<<(n-2), ceiling)
 }
 
 func (p *Provider) dial(ctx context.Context) (*client.Client, error) {

@@ -1,0 +1,36 @@
+package main
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// TestImportBoundaries guards the layout: the core never imports the GUI
+// toolkit, the keychain library or package testing, and policy stays pure.
+func TestImportBoundaries(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps=false", "-f", `{{.ImportPath}} {{join .Imports " "}}`, "./...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	const module = "github.com/agentvault/agentvault"
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		fields := strings.Fields(line)
+		pkg, imports := strings.TrimPrefix(fields[0], module), fields[1:]
+		for _, imp := range imports {
+			switch {
+			case imp == "testing":
+				t.Errorf("%s imports testing outside a test", pkg)
+			case strings.HasPrefix(imp, "fyne.io/fyne/v2/app") && pkg != "":
+				t.Errorf("%s imports %s: only the composition root may start the Fyne app", pkg, imp)
+			case strings.HasPrefix(imp, "fyne.io/") && !strings.HasPrefix(pkg, "/app"):
+				t.Errorf("%s imports %s: the GUI toolkit belongs in app/", pkg, imp)
+			case imp == "github.com/zalando/go-keyring" && !strings.HasPrefix(pkg, "/internal/credentials"):
+				t.Errorf("%s imports go-keyring: only the keychain adapter may", pkg)
+			}
+			if pkg == "/policy" && (imp == "os" || imp == "io" || imp == "net" || imp == "time" || strings.HasPrefix(imp, "net/") || imp == "syscall") {
+				t.Errorf("policy imports %s: it must stay pure (no IO, no clock)", imp)
+			}
+		}
+	}
+}
