@@ -491,3 +491,51 @@ func TestBadInputGetsProtocolErrors(t *testing.T) {
 		t.Fatalf("server stopped serving after bad input: %v", err)
 	}
 }
+
+func TestHealthzNeedsNoAuthAndSaysNothing(t *testing.T) {
+	f := newFixture(t, nil)
+	f.vault(t, "a")
+	resp, err := http.Get(f.url + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(body) != "ok\n" {
+		t.Fatalf("healthz: %d %q", resp.StatusCode, body)
+	}
+	req, _ := http.NewRequest(http.MethodGet, f.url+"/healthz", nil)
+	req.Host = "evil.example"
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("healthz with a foreign Host: %v %v", resp.StatusCode, err)
+	}
+}
+
+func TestIdleSessionsExpire(t *testing.T) {
+	rec := providertest.NewRecorder("")
+	up := httptest.NewServer(server.NewStreamableHTTPServer(providertest.NewEchoServer(rec)))
+	defer up.Close()
+	p, _ := upstream.New(upstream.Config{Name: "echo", URL: up.URL + "/mcp"})
+	defer p.Close()
+	srv := New(Config{Catalog: catalog{"echo": p}, Auditor: &memAuditor{}, SessionIdleTimeout: time.Second})
+	defer srv.Close()
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	f := &fixture{srv: srv, url: hs.URL}
+	tok := f.vault(t, "a")
+	c := f.connect(t, "a", tok, legacy)
+	e := srv.endpoint("a")
+	if e.ids.count() != 1 {
+		t.Fatalf("%d live sessions after connecting, want 1", e.ids.count())
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for e.ids.count() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("idle session never expired")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if _, err := c.ListTools(t.Context(), mcp.ListToolsRequest{}); err == nil {
+		t.Fatal("expired session still answers")
+	}
+}
