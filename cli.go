@@ -187,13 +187,15 @@ func cmdVault(args []string, out io.Writer) error {
 	sub, rest := args[0], args[1:]
 	var c *command
 	var services stringList
+	var approvalTimeout time.Duration
 	var pos []string
 	var err error
 	switch sub {
 	case "create":
 		c = newCommand("vault create", true)
 		c.fs.Var(&services, "service", "service the vault offers (repeatable)")
-		pos, err = c.parse(rest, 1, "NAME --service NAME… [--json]")
+		c.fs.DurationVar(&approvalTimeout, "approval-timeout", 0, "how long calls wait for approval (default 2m)")
+		pos, err = c.parse(rest, 1, "NAME --service NAME… [--approval-timeout 2m] [--json]")
 	case "list":
 		c = newCommand("vault list", true)
 		pos, err = c.parse(rest, 0, "[--json]")
@@ -229,7 +231,7 @@ func cmdVault(args []string, out io.Writer) error {
 
 	switch sub {
 	case "create":
-		nv, err := api.CreateVault(pos[0], services)
+		nv, err := api.CreateVault(core.VaultSpec{Name: pos[0], Services: services, ApprovalTimeout: approvalTimeout})
 		if err != nil {
 			return err
 		}

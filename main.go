@@ -46,6 +46,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return cmdVault(rest, stdout)
 	case "audit":
 		return cmdAudit(rest, stdout)
+	case "approvals":
+		return cmdApprovals(rest, stdout)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "agentvault", version)
 		return nil
@@ -94,6 +96,9 @@ Usage:
   agentvault vault policy VAULT TOOL-OR-PATTERN allow|approve|block
   agentvault vault rotate VAULT [--json]
   agentvault vault delete VAULT
+  agentvault approvals list [--json]
+  agentvault approvals approve ID [--session | --always]
+  agentvault approvals deny ID [--reason TEXT]
   agentvault audit list [--vault VAULT] [--limit N] [--json]
   agentvault audit export --format jsonl|csv [--out FILE] [--vault VAULT]
   agentvault version

@@ -1,18 +1,23 @@
 package mcpserver
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // ApprovalRequest describes one call waiting for a person.
 type ApprovalRequest struct {
-	VaultID string
-	Vault   string
-	Client  string
+	VaultID string `json:"vault_id"`
+	Vault   string `json:"vault"`
+	Client  string `json:"client"`
 	// Session is the MCP session id; empty under the stateless protocol.
-	Session    string
-	Tool       string
-	ArgsDigest string
+	Session    string `json:"session,omitempty"`
+	Tool       string `json:"tool"`
+	ArgsDigest string `json:"args_digest"`
 	// Summary is a redacted, human-readable rendering of the arguments.
-	Summary string
+	Summary string `json:"summary"`
+	// Timeout is how long to wait for an answer; 0: the approver's default.
+	Timeout time.Duration `json:"-"`
 }
 
 // Verdict is the answer to an ApprovalRequest.

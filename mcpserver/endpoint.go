@@ -256,10 +256,12 @@ func (e *endpoint) call(ctx context.Context, req mcp.CallToolRequest) (*mcp.Call
 
 	rec.Channel = "policy"
 	if d.Decision == policy.Approve {
+		stop := e.reportWaiting(ctx, req.Params.Meta)
 		v := e.srv.cfg.Approver.Approve(ctx, ApprovalRequest{
 			VaultID: st.vault.ID, Vault: st.vault.Name, Client: rec.Client, Session: sessionID(ctx),
-			Tool: name, ArgsDigest: rec.ArgsDigest, Summary: rec.Args,
+			Tool: name, ArgsDigest: rec.ArgsDigest, Summary: rec.Args, Timeout: st.vault.ApprovalTimeout,
 		})
+		stop()
 		rec.Channel = v.Channel
 		if !v.Approved {
 			rec.Phase, rec.Outcome, rec.Error = audit.Outcome, v.Outcome, v.Reason
@@ -303,6 +305,36 @@ func (e *endpoint) call(ctx context.Context, req mcp.CallToolRequest) (*mcp.Call
 		return nil, fmt.Errorf("service %s did not answer; see the AgentVault log", t.service)
 	}
 	return res, nil
+}
+
+// reportWaiting sends the agent progress notifications while its call waits
+// for approval, when it asked for progress, so clients that reset their
+// timeout on progress keep waiting. The returned function stops it.
+func (e *endpoint) reportWaiting(ctx context.Context, meta *mcp.Meta) (stop func()) {
+	if meta == nil || meta.ProgressToken == nil {
+		return func() {}
+	}
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		tick := time.NewTicker(e.srv.cfg.ApprovalProgressInterval)
+		defer tick.Stop()
+		for n := 1; ; n++ {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				_ = e.mcp.SendNotificationToClient(ctx, string(mcp.MethodNotificationProgress), map[string]any{
+					"progressToken": meta.ProgressToken, "progress": float64(n),
+					"message": "waiting for the user's approval in AgentVault",
+				})
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
 }
 
 // run calls the provider, relaying its progress to the agent when the agent

@@ -35,6 +35,8 @@ type Vault struct {
 	// Services are the names of the services whose tools the vault offers.
 	Services []string
 	Policy   policy.Policy
+	// ApprovalTimeout is how long a call waits for approval; 0: the approver's default.
+	ApprovalTimeout time.Duration
 }
 
 // Catalog resolves service names to providers.
@@ -67,6 +69,9 @@ type Config struct {
 	SessionIdleTimeout time.Duration
 	// MaxBodyBytes limits a request body; 0: 4 MiB.
 	MaxBodyBytes int64
+	// ApprovalProgressInterval is how often an agent that asked for progress
+	// hears that its call still waits for approval; 0: 5 s.
+	ApprovalProgressInterval time.Duration
 }
 
 // Server routes requests to vault endpoints. Its methods are safe for
@@ -92,6 +97,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.MaxBodyBytes == 0 {
 		cfg.MaxBodyBytes = 4 << 20
+	}
+	if cfg.ApprovalProgressInterval == 0 {
+		cfg.ApprovalProgressInterval = 5 * time.Second
 	}
 	return &Server{cfg: cfg, log: cfg.Logger, vaults: map[string]*endpoint{}}
 }

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/agentvault/agentvault/internal/approval"
 	"github.com/agentvault/agentvault/internal/audit"
 	"github.com/agentvault/agentvault/internal/core"
 	"github.com/agentvault/agentvault/policy"
@@ -86,8 +87,8 @@ func (c *Client) Services() (out []core.ServiceInfo, err error) {
 }
 
 // CreateVault implements core.API.
-func (c *Client) CreateVault(name string, services []string) (out core.NewVault, err error) {
-	return out, c.call(context.Background(), "create_vault", createParams{name, services}, &out)
+func (c *Client) CreateVault(spec core.VaultSpec) (out core.NewVault, err error) {
+	return out, c.call(context.Background(), "create_vault", spec, &out)
 }
 
 // Vaults implements core.API.
@@ -135,4 +136,14 @@ func (c *Client) AuditExport(w io.Writer, format, ref string) error {
 		return errors.New("the export was cut short; see the AgentVault log")
 	}
 	return nil
+}
+
+// Approvals implements core.API.
+func (c *Client) Approvals() (out core.Approvals, err error) {
+	return out, c.call(context.Background(), "approvals", struct{}{}, &out)
+}
+
+// AnswerApproval implements core.API.
+func (c *Client) AnswerApproval(id string, a approval.Answer) error {
+	return c.call(context.Background(), "answer_approval", answerParams{id, a}, &struct{}{})
 }

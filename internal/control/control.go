@@ -22,6 +22,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/agentvault/agentvault/internal/approval"
 	"github.com/agentvault/agentvault/internal/audit"
 	"github.com/agentvault/agentvault/internal/core"
 	"github.com/agentvault/agentvault/policy"
@@ -38,10 +39,6 @@ const maxRequest = 1 << 20
 
 type (
 	refParams    struct{ Ref string }
-	createParams struct {
-		Name     string
-		Services []string
-	}
 	policyParams struct {
 		Ref, Pattern string
 		Decision     policy.Decision
@@ -50,8 +47,12 @@ type (
 		Ref   string
 		Limit int
 	}
-	exportParams  struct{ Ref, Format string }
-	tokenResult   struct{ Token string }
+	exportParams struct{ Ref, Format string }
+	tokenResult  struct{ Token string }
+	answerParams struct {
+		ID     string
+		Answer approval.Answer
+	}
 	errorResponse struct {
 		Error string `json:"error"`
 	}
@@ -117,11 +118,11 @@ func Handler(api core.API) http.Handler {
 	})
 	handle("services", func(*http.Request, []byte) (any, error) { return api.Services() })
 	handle("create_vault", func(_ *http.Request, b []byte) (any, error) {
-		var p createParams
+		var p core.VaultSpec
 		if err := decode(b, &p); err != nil {
 			return nil, err
 		}
-		return api.CreateVault(p.Name, p.Services)
+		return api.CreateVault(p)
 	})
 	handle("vaults", func(*http.Request, []byte) (any, error) { return api.Vaults() })
 	handle("vault", func(r *http.Request, b []byte) (any, error) {
@@ -159,6 +160,16 @@ func Handler(api core.API) http.Handler {
 			return nil, err
 		}
 		return api.AuditList(p.Ref, p.Limit)
+	})
+	handle("approvals", func(*http.Request, []byte) (any, error) { return api.Approvals() })
+	handle("answer_approval", func(_ *http.Request, b []byte) (any, error) {
+		var p answerParams
+		if err := decode(b, &p); err != nil {
+			return nil, err
+		}
+		// Whoever answers over the socket is, for the audit log, the CLI.
+		p.Answer.Channel = "cli"
+		return struct{}{}, api.AnswerApproval(p.ID, p.Answer)
 	})
 	mux.HandleFunc("POST /v1/audit_export", func(w http.ResponseWriter, r *http.Request) {
 		var p exportParams

@@ -59,7 +59,7 @@ func TestClientDrivesEveryOperation(t *testing.T) {
 	if err != nil || len(svcs) != 1 || svcs[0].Command != "true" {
 		t.Fatalf("services %+v, %v", svcs, err)
 	}
-	nv, err := c.CreateVault("work", []string{"fs"})
+	nv, err := c.CreateVault(core.VaultSpec{Name: "work", Services: []string{"fs"}})
 	if err != nil || nv.Token == "" {
 		t.Fatalf("create %+v, %v", nv, err)
 	}

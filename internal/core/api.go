@@ -5,6 +5,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/agentvault/agentvault/internal/approval"
 	"github.com/agentvault/agentvault/internal/audit"
 	"github.com/agentvault/agentvault/mcpserver"
 	"github.com/agentvault/agentvault/policy"
@@ -18,7 +19,7 @@ type API interface {
 	// Services lists the configured services.
 	Services() ([]ServiceInfo, error)
 	// CreateVault makes a vault; the token in the result is shown only now.
-	CreateVault(name string, services []string) (NewVault, error)
+	CreateVault(spec VaultSpec) (NewVault, error)
 	// Vaults lists the vaults.
 	Vaults() ([]VaultInfo, error)
 	// Vault describes one vault (by id or name) with its tools and decisions.
@@ -33,6 +34,17 @@ type API interface {
 	AuditList(ref string, limit int) ([]audit.Record, error)
 	// AuditExport writes the audit log as "jsonl" or "csv".
 	AuditExport(w io.Writer, format, ref string) error
+	// Approvals lists calls waiting for approval and recent answers.
+	Approvals() (Approvals, error)
+	// AnswerApproval answers a waiting call; answering one that is settled
+	// or unknown fails and says why.
+	AnswerApproval(id string, a approval.Answer) error
+}
+
+// Approvals is the approval queue.
+type Approvals struct {
+	Pending []approval.Pending  `json:"pending"`
+	Recent  []approval.Resolved `json:"recent"`
 }
 
 // ServiceSpec describes an upstream MCP server to add: Command or URL.
@@ -50,6 +62,14 @@ type ServiceInfo struct {
 	Command string   `json:"command,omitempty"`
 	URL     string   `json:"url,omitempty"`
 	Headers []string `json:"headers,omitempty"`
+}
+
+// VaultSpec describes a vault to create.
+type VaultSpec struct {
+	Name     string   `json:"name"`
+	Services []string `json:"services"`
+	// ApprovalTimeout is how long calls wait for approval; 0: 120 s.
+	ApprovalTimeout time.Duration `json:"approval_timeout,omitempty"`
 }
 
 // NewVault is a created vault with its token, shown once.

@@ -23,6 +23,7 @@ import (
 
 	"github.com/mattn/go-shellwords"
 
+	"github.com/agentvault/agentvault/internal/approval"
 	"github.com/agentvault/agentvault/internal/audit"
 	"github.com/agentvault/agentvault/internal/store"
 	"github.com/agentvault/agentvault/internal/vaulttoken"
@@ -44,16 +45,15 @@ type Config struct {
 	LockTimeout time.Duration
 	// Logger; nil: slog.Default().
 	Logger *slog.Logger
-	// Approver answers calls that need approval; nil: mcpserver.DenyAll.
-	Approver mcpserver.Approver
 }
 
 // Core is an open AgentVault. Its methods are safe for concurrent use.
 type Core struct {
-	store *store.Store
-	audit *audit.Log
-	mcp   *mcpserver.Server
-	log   *slog.Logger
+	store     *store.Store
+	audit     *audit.Log
+	approvals *approval.Broker
+	mcp       *mcpserver.Server
+	log       *slog.Logger
 
 	mu        sync.Mutex // serialises changes; guards providers and listen
 	providers map[string]providers.Provider
@@ -90,7 +90,8 @@ func Open(cfg Config) (*Core, error) {
 		c.listen = DefaultListen
 	}
 	c.audit = audit.New(st, key, nil)
-	c.mcp = mcpserver.New(mcpserver.Config{Catalog: c, Auditor: c.audit, Approver: cfg.Approver, Logger: cfg.Logger})
+	c.approvals = approval.New(approval.Config{Policy: c, Auditor: c.audit, Logger: cfg.Logger})
+	c.mcp = mcpserver.New(mcpserver.Config{Catalog: c, Auditor: c.audit, Approver: c.approvals, Logger: cfg.Logger})
 	if err := c.load(); err != nil {
 		c.Close()
 		return nil, err
@@ -139,6 +140,9 @@ func (c *Core) Handler() http.Handler { return c.mcp }
 // Audit is the audit log.
 func (c *Core) Audit() *audit.Log { return c.audit }
 
+// Broker is the approval broker; channels register with it.
+func (c *Core) Broker() *approval.Broker { return c.approvals }
+
 // SetListen records the address the server listens on, for vault URLs.
 func (c *Core) SetListen(addr string) error {
 	c.mu.Lock()
@@ -169,7 +173,8 @@ func (c *Core) startProviderLocked(s store.Service) error {
 }
 
 func served(v store.Vault) mcpserver.Vault {
-	return mcpserver.Vault{ID: v.ID, Name: v.Name, TokenDigest: v.TokenDigest, Services: v.Services, Policy: v.Policy}
+	return mcpserver.Vault{ID: v.ID, Name: v.Name, TokenDigest: v.TokenDigest, Services: v.Services,
+		Policy: v.Policy, ApprovalTimeout: v.ApprovalTimeout}
 }
 
 var (
@@ -251,7 +256,11 @@ func serviceInfo(s store.Service) ServiceInfo {
 }
 
 // CreateVault makes a vault offering services, with the default policy.
-func (c *Core) CreateVault(name string, services []string) (NewVault, error) {
+func (c *Core) CreateVault(spec VaultSpec) (NewVault, error) {
+	name, services := spec.Name, spec.Services
+	if spec.ApprovalTimeout < 0 || spec.ApprovalTimeout > time.Hour {
+		return NewVault{}, errors.New("the approval timeout must be between 1s and 1h")
+	}
 	if !vaultName.MatchString(name) {
 		return NewVault{}, fmt.Errorf("vault name %q: use 1-64 letters, digits, spaces, '.', '_' or '-'", name)
 	}
@@ -273,7 +282,8 @@ func (c *Core) CreateVault(name string, services []string) (NewVault, error) {
 		}
 	}
 	token, digest := vaulttoken.New()
-	v := store.Vault{ID: newID(), Name: name, TokenDigest: digest, Services: services, Created: time.Now().UTC()}
+	v := store.Vault{ID: newID(), Name: name, TokenDigest: digest, Services: services, Created: time.Now().UTC(),
+		ApprovalTimeout: spec.ApprovalTimeout}
 	if err := c.store.PutVault(v); err != nil {
 		return NewVault{}, err
 	}
@@ -376,6 +386,7 @@ func (c *Core) RotateToken(ref string) (string, error) {
 		return "", err
 	}
 	c.mcp.PutVault(served(v))
+	c.approvals.RevokeGrants(v.ID)
 	return token, nil
 }
 
@@ -392,7 +403,30 @@ func (c *Core) DeleteVault(ref string) error {
 		return err
 	}
 	c.mcp.RemoveVault(v.ID)
+	c.approvals.RevokeGrants(v.ID)
 	return nil
+}
+
+// AllowTool implements approval.PolicyWriter ("always allow").
+func (c *Core) AllowTool(vaultID, tool string) error {
+	return c.SetPolicy(vaultID, tool, policy.Allow)
+}
+
+// Approvals lists the calls waiting for approval and recent answers.
+func (c *Core) Approvals() (Approvals, error) {
+	return Approvals{Pending: nonNil(c.approvals.Pending()), Recent: nonNil(c.approvals.History())}, nil
+}
+
+// AnswerApproval answers a pending call.
+func (c *Core) AnswerApproval(id string, a approval.Answer) error {
+	return c.approvals.Answer(id, a)
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
 }
 
 // auditFilter resolves a vault reference; an unknown reference is taken as

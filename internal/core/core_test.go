@@ -65,20 +65,20 @@ func TestVaultLifecycle(t *testing.T) {
 	if _, err := c.AddService(ServiceSpec{Name: "fs", Command: "true"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.CreateVault("work", []string{"nope"}); err == nil {
+	if _, err := c.CreateVault(VaultSpec{Name: "work", Services: []string{"nope"}}); err == nil {
 		t.Fatal("vault with an unknown service created")
 	}
-	if _, err := c.CreateVault("bad/name", []string{"fs"}); err == nil {
+	if _, err := c.CreateVault(VaultSpec{Name: "bad/name", Services: []string{"fs"}}); err == nil {
 		t.Fatal("vault with a bad name created")
 	}
-	nv, err := c.CreateVault("work", []string{"fs", "fs"})
+	nv, err := c.CreateVault(VaultSpec{Name: "work", Services: []string{"fs", "fs"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !strings.HasPrefix(nv.Token, "avt_") || nv.URL != "http://"+DefaultListen+"/v/"+nv.ID+"/mcp" {
 		t.Fatalf("new vault %+v", nv)
 	}
-	if _, err := c.CreateVault("work", []string{"fs"}); err == nil {
+	if _, err := c.CreateVault(VaultSpec{Name: "work", Services: []string{"fs"}}); err == nil {
 		t.Fatal("duplicate vault name accepted")
 	}
 	if err := c.SetPolicy("work", "fs_*", policy.Block); err != nil {

@@ -85,6 +85,8 @@ type Vault struct {
 	Services []string      `json:"services"`
 	Policy   policy.Policy `json:"policy"`
 	Created  time.Time     `json:"created"`
+	// ApprovalTimeout is how long calls wait for approval; 0: the default (120 s).
+	ApprovalTimeout time.Duration `json:"approval_timeout,omitempty"`
 }
 
 // Service is one configured source of tools. Kind says which fields apply.

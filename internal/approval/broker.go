@@ -1,0 +1,421 @@
+// Package approval is the broker between calls that need a person's yes and
+// the channels that can ask one: a desktop notification, the in-app queue,
+// the CLI, a phone push. Each pending call is shown on every channel at once;
+// the first valid answer resolves it exactly once and the others are
+// withdrawn. Late, repeated and mismatched answers are refused and audited.
+// A deadline or the agent going away is a denial.
+package approval
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/agentvault/agentvault/internal/audit"
+	"github.com/agentvault/agentvault/mcpserver"
+)
+
+// Scope says how far an approval reaches.
+type Scope string
+
+const (
+	// Once approves this call only.
+	Once Scope = "once"
+	// Session approves the same tool for the rest of the agent's session
+	// (under the stateless protocol: the same vault, client and tool for
+	// SessionGrantTTL).
+	Session Scope = "session"
+	// Always changes the vault's policy to allow the tool.
+	Always Scope = "always"
+)
+
+// Answer is a person's reply to a pending call.
+type Answer struct {
+	Approve bool  `json:"approve"`
+	Scope   Scope `json:"scope,omitempty"`
+	// Reason is passed to the agent with a denial.
+	Reason string `json:"reason,omitempty"`
+	// Channel is who answered: notification, queue, cli, ciba.
+	Channel string `json:"channel"`
+	// Approver identifies the person where the channel knows it (CIBA: sub).
+	Approver string `json:"approver,omitempty"`
+	// ArgsDigest, when set, must equal the pending call's: an answer given
+	// for other arguments is refused.
+	ArgsDigest string `json:"args_digest,omitempty"`
+
+	outcome string // set for the broker's own resolutions: timeout, cancelled
+}
+
+// Pending is a call waiting for an answer.
+type Pending struct {
+	ID string `json:"id"`
+	// Code is the short code every channel shows, so a person can match a
+	// phone push to a desktop prompt (AV-7F3K).
+	Code string `json:"code"`
+	mcpserver.ApprovalRequest
+	Created  time.Time `json:"created"`
+	Deadline time.Time `json:"deadline"`
+}
+
+// Resolved is a pending call with the answer that settled it.
+type Resolved struct {
+	Pending
+	Answer  Answer    `json:"answer"`
+	Outcome string    `json:"outcome"` // approved, denied, timeout, cancelled
+	At      time.Time `json:"at"`
+}
+
+// Channel shows pending calls to a person somewhere.
+type Channel interface {
+	// Name is the channel's name in answers and the audit log.
+	Name() string
+	// Open shows p without blocking. The channel calls answer at most once
+	// when the person answers. withdraw removes p from the channel (the call
+	// was answered elsewhere, timed out or was cancelled); it is called
+	// exactly once, possibly before Open has returned to the broker.
+	Open(p Pending, answer func(Answer) error) (withdraw func())
+}
+
+// PolicyWriter applies "always allow".
+type PolicyWriter interface {
+	// AllowTool sets the vault's decision for tool to allow.
+	AllowTool(vaultID, tool string) error
+}
+
+// Auditor records refused answers.
+type Auditor interface {
+	Record(r audit.Record) (uint64, error)
+}
+
+// Event tells subscribers that the set of pending calls changed.
+type Event struct {
+	// Added is set for a new pending call, Resolved for a settled one.
+	Added    *Pending  `json:"added,omitempty"`
+	Resolved *Resolved `json:"resolved,omitempty"`
+}
+
+// Config holds the broker's dependencies and settings.
+type Config struct {
+	// Channels to ask on; more can be added with AddChannel.
+	Channels []Channel
+	// Policy applies "always allow"; nil: such answers are refused.
+	Policy PolicyWriter
+	// Auditor records refused answers; nil: not recorded.
+	Auditor Auditor
+	// DefaultTimeout applies when a request has none; 0: 120 s.
+	DefaultTimeout time.Duration
+	// SessionGrantTTL bounds "approve for this session"; 0: 30 minutes for
+	// stateless clients, 24 hours for sessions (which end sooner).
+	SessionGrantTTL time.Duration
+	// Now; nil: time.Now.
+	Now func() time.Time
+	// Logger; nil: slog.Default().
+	Logger *slog.Logger
+}
+
+// Errors returned by Answer.
+var (
+	ErrUnknown  = errors.New("no such pending approval")
+	ErrResolved = errors.New("approval already answered")
+	ErrMismatch = errors.New("answer does not match the pending call's arguments")
+)
+
+// historySize bounds the remembered resolutions.
+const historySize = 200
+
+// Broker implements mcpserver.Approver.
+type Broker struct {
+	cfg Config
+
+	mu       sync.Mutex
+	channels []Channel
+	pending  map[string]*waiting
+	history  []Resolved // newest last, at most historySize
+	grants   map[grantKey]time.Time
+	subs     map[chan Event]struct{}
+}
+
+var _ mcpserver.Approver = (*Broker)(nil)
+
+type waiting struct {
+	p         Pending
+	done      chan Resolved // buffered; receives the one resolution
+	withdraws []func()
+	settled   bool
+}
+
+type grantKey struct{ vault, holder, tool string }
+
+// New returns a broker.
+func New(cfg Config) *Broker {
+	if cfg.DefaultTimeout == 0 {
+		cfg.DefaultTimeout = 120 * time.Second
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Broker{cfg: cfg, channels: slices.Clone(cfg.Channels), pending: map[string]*waiting{},
+		grants: map[grantKey]time.Time{}, subs: map[chan Event]struct{}{}}
+}
+
+// AddChannel starts asking on ch too (for calls that arrive from now on).
+func (b *Broker) AddChannel(ch Channel) {
+	b.mu.Lock()
+	b.channels = append(b.channels, ch)
+	b.mu.Unlock()
+}
+
+// Approve implements mcpserver.Approver: it blocks until the call is
+// answered, its deadline passes or ctx ends.
+func (b *Broker) Approve(ctx context.Context, req mcpserver.ApprovalRequest) mcpserver.Verdict {
+	now := b.cfg.Now()
+	if b.granted(req, now) {
+		return mcpserver.Verdict{Approved: true, Channel: "session"}
+	}
+	timeout := req.Timeout
+	if timeout <= 0 {
+		timeout = b.cfg.DefaultTimeout
+	}
+	w := &waiting{
+		p:    Pending{ID: newID(), Code: newCode(), ApprovalRequest: req, Created: now, Deadline: now.Add(timeout)},
+		done: make(chan Resolved, 1),
+	}
+	b.mu.Lock()
+	b.pending[w.p.ID] = w
+	channels := slices.Clone(b.channels)
+	b.mu.Unlock()
+	b.publish(Event{Added: &w.p})
+
+	for _, ch := range channels {
+		name := ch.Name()
+		withdraw := ch.Open(w.p, func(a Answer) error {
+			if a.Channel == "" {
+				a.Channel = name
+			}
+			return b.Answer(w.p.ID, a)
+		})
+		b.mu.Lock()
+		if w.settled {
+			b.mu.Unlock()
+			withdraw()
+			continue
+		}
+		w.withdraws = append(w.withdraws, withdraw)
+		b.mu.Unlock()
+	}
+
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	var r Resolved
+	select {
+	case r = <-w.done:
+	case <-timer.C:
+		b.resolve(w.p.ID, Answer{Channel: "timeout", outcome: audit.Timeout,
+			Reason: fmt.Sprintf("nobody answered within %s", timeout.Round(time.Second))})
+		r = <-w.done
+	case <-ctx.Done():
+		b.resolve(w.p.ID, Answer{Channel: "agent", outcome: audit.Cancelled, Reason: "the agent cancelled the call"})
+		r = <-w.done
+	}
+	if r.Outcome == audit.Approved {
+		return mcpserver.Verdict{Approved: true, Channel: r.Answer.Channel}
+	}
+	reason := r.Answer.Reason
+	if reason == "" {
+		reason = "the user denied this call"
+	}
+	return mcpserver.Verdict{Channel: r.Answer.Channel, Outcome: r.Outcome, Reason: reason}
+}
+
+// Answer settles pending call id. It fails, and the refusal is audited, when
+// the call is unknown, already settled, or the answer names other arguments.
+func (b *Broker) Answer(id string, a Answer) error {
+	if a.Approve && a.Scope == "" {
+		a.Scope = Once
+	}
+	err := b.resolve(id, a)
+	if err != nil && b.cfg.Auditor != nil {
+		rec := audit.Record{Phase: "answer", CallID: id, Outcome: "rejected", Channel: a.Channel, Decision: "approve", Error: err.Error()}
+		if _, aerr := b.cfg.Auditor.Record(rec); aerr != nil {
+			b.cfg.Logger.Error("audit write failed", "err", aerr)
+		}
+	}
+	return err
+}
+
+func (b *Broker) resolve(id string, a Answer) error {
+	b.mu.Lock()
+	w, ok := b.pending[id]
+	if !ok {
+		err := ErrUnknown
+		for _, h := range b.history {
+			if h.ID == id {
+				err = fmt.Errorf("%w (%s by %s)", ErrResolved, h.Outcome, h.Answer.Channel)
+			}
+		}
+		b.mu.Unlock()
+		return fmt.Errorf("approval %s: %w", id, err)
+	}
+	if a.ArgsDigest != "" && a.ArgsDigest != w.p.ArgsDigest {
+		b.mu.Unlock()
+		return fmt.Errorf("approval %s: %w", id, ErrMismatch)
+	}
+	if a.Approve && a.Scope == Always && b.cfg.Policy == nil {
+		b.mu.Unlock()
+		return fmt.Errorf("approval %s: always-allow is not available here", id)
+	}
+	outcome := a.outcome
+	if outcome == "" {
+		outcome = audit.Denied
+		if a.Approve {
+			outcome = audit.Approved
+		}
+	}
+	r := Resolved{Pending: w.p, Answer: a, Outcome: outcome, At: b.cfg.Now()}
+	delete(b.pending, id)
+	w.settled = true
+	withdraws := w.withdraws
+	w.withdraws = nil
+	b.history = append(b.history, r)
+	if len(b.history) > historySize {
+		b.history = slices.Delete(b.history, 0, len(b.history)-historySize)
+	}
+	if a.Approve && a.Scope == Session {
+		b.grantLocked(w.p.ApprovalRequest, r.At)
+	}
+	b.mu.Unlock()
+
+	w.done <- r
+	for _, wd := range withdraws {
+		wd()
+	}
+	if a.Approve && a.Scope == Always {
+		if err := b.cfg.Policy.AllowTool(w.p.VaultID, w.p.Tool); err != nil {
+			b.cfg.Logger.Error("always-allow could not change the policy", "vault", w.p.VaultID, "tool", w.p.Tool, "err", err)
+		}
+	}
+	b.publish(Event{Resolved: &r})
+	return nil
+}
+
+// grantLocked remembers a session approval.
+func (b *Broker) grantLocked(req mcpserver.ApprovalRequest, now time.Time) {
+	ttl := b.cfg.SessionGrantTTL
+	key := grantKey{req.VaultID, "session:" + req.Session, req.Tool}
+	if req.Session == "" {
+		key.holder = "client:" + req.Client
+		if ttl == 0 {
+			ttl = 30 * time.Minute
+		}
+	} else if ttl == 0 {
+		ttl = 24 * time.Hour
+	}
+	b.grants[key] = now.Add(ttl)
+	for k, until := range b.grants {
+		if !now.Before(until) {
+			delete(b.grants, k)
+		}
+	}
+}
+
+func (b *Broker) granted(req mcpserver.ApprovalRequest, now time.Time) bool {
+	holder := "session:" + req.Session
+	if req.Session == "" {
+		holder = "client:" + req.Client
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	until, ok := b.grants[grantKey{req.VaultID, holder, req.Tool}]
+	return ok && now.Before(until)
+}
+
+// RevokeGrants forgets the session approvals of a vault (its token changed
+// or its policy was reset).
+func (b *Broker) RevokeGrants(vaultID string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for k := range b.grants {
+		if k.vault == vaultID {
+			delete(b.grants, k)
+		}
+	}
+}
+
+// Pending lists the calls waiting for an answer, oldest first.
+func (b *Broker) Pending() []Pending {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := make([]Pending, 0, len(b.pending))
+	for _, w := range b.pending {
+		out = append(out, w.p)
+	}
+	slices.SortFunc(out, func(x, y Pending) int { return x.Created.Compare(y.Created) })
+	return out
+}
+
+// History lists recent resolutions, newest first.
+func (b *Broker) History() []Resolved {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := slices.Clone(b.history)
+	slices.Reverse(out)
+	return out
+}
+
+// Subscribe returns a channel of events and a function that ends the
+// subscription. A subscriber that falls behind misses events, never blocks
+// the broker; it should re-read Pending on any event.
+func (b *Broker) Subscribe() (<-chan Event, func()) {
+	ch := make(chan Event, 64)
+	b.mu.Lock()
+	b.subs[ch] = struct{}{}
+	b.mu.Unlock()
+	return ch, func() {
+		b.mu.Lock()
+		if _, ok := b.subs[ch]; ok {
+			delete(b.subs, ch)
+			close(ch)
+		}
+		b.mu.Unlock()
+	}
+}
+
+func (b *Broker) publish(e Event) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for ch := range b.subs {
+		select {
+		case ch <- e:
+		default:
+		}
+	}
+}
+
+func newID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%x", b)
+}
+
+// codeAlphabet avoids look-alike characters (0/O, 1/I/L).
+const codeAlphabet = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+
+func newCode() string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	var sb strings.Builder
+	sb.WriteString("AV-")
+	for _, x := range b {
+		sb.WriteByte(codeAlphabet[int(x)%len(codeAlphabet)])
+	}
+	return sb.String()
+}
