@@ -27,7 +27,7 @@ vet:
 	CGO_ENABLED=0 $(GO) vet ./...
 
 ## test-go: the Go suite, headless, without cgo
-test-go:
+test-go: deps
 	CGO_ENABLED=0 $(GO) test -count=1 ./...
 
 ## test-race: the Go suite once more under the race detector (needs cgo)
@@ -41,9 +41,9 @@ test-e2e: build e2e-deps
 e2e-deps:
 	cd e2e && npm ci --no-audit --no-fund
 
-## deps: system packages for cgo builds (installed only when missing, as root)
+## deps: system packages for the cgo build and the tests (installed only when missing, as root)
 deps:
-	@command -v gcc >/dev/null || { apt-get update -q && apt-get install -y -q --no-install-recommends gcc libc6-dev; }
+	@scripts/install-deps.sh
 
 clean:
 	rm -rf bin e2e/node_modules

@@ -3,6 +3,7 @@ module github.com/agentvault/agentvault
 go 1.26.8
 
 require (
+	github.com/godbus/dbus/v5 v5.2.4
 	github.com/mark3labs/mcp-go v1.2.1
 	github.com/mattn/go-shellwords v1.0.16
 	go.etcd.io/bbolt v1.5.0

@@ -18,6 +18,7 @@ import (
 
 	"github.com/agentvault/agentvault/internal/control"
 	"github.com/agentvault/agentvault/internal/core"
+	"github.com/agentvault/agentvault/internal/notify"
 	"github.com/agentvault/agentvault/internal/store"
 )
 
@@ -56,6 +57,9 @@ func serve(ctx context.Context, dir, listen string, stdout, stderr io.Writer) er
 		return err
 	}
 	defer co.Close()
+	if stop := startNotifications(co, logger); stop != nil {
+		defer stop()
+	}
 
 	ln, err := listenLoopback(listen)
 	if err != nil {
@@ -98,6 +102,26 @@ func serve(ctx context.Context, dir, listen string, stdout, stderr io.Writer) er
 		err = nil
 	}
 	return err
+}
+
+// startNotifications adds the desktop notification channel to the approval
+// broker when a session bus with a notification server is there. Without
+// one, approvals still work through the queue and the CLI.
+func startNotifications(co *core.Core, logger *slog.Logger) (stop func()) {
+	conn, err := notify.SessionBus()
+	if err != nil {
+		logger.Info("desktop notifications off", "reason", err)
+		return nil
+	}
+	ch, err := notify.New(conn, logger)
+	if err != nil {
+		logger.Info("desktop notifications off", "reason", err)
+		conn.Close()
+		return nil
+	}
+	co.Broker().AddChannel(ch)
+	logger.Info("approvals also ask through desktop notifications")
+	return func() { ch.Close(); conn.Close() }
 }
 
 // listenLoopback listens on addr, which must be a loopback address:

@@ -1,0 +1,244 @@
+// Package notify asks for approvals through actionable desktop notifications
+// (org.freedesktop.Notifications over D-Bus): each pending call becomes a
+// critical, resident notification with Approve and Deny buttons, closed again
+// when the call is settled elsewhere.
+//
+// Signals are trusted only from the current owner of the notification
+// service's name, and a failure to notify never blocks a call: the other
+// channels still apply.
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/godbus/dbus/v5"
+
+	"github.com/agentvault/agentvault/internal/approval"
+)
+
+const (
+	busName   = "org.freedesktop.Notifications"
+	objPath   = dbus.ObjectPath("/org/freedesktop/Notifications")
+	iface     = "org.freedesktop.Notifications"
+	appName   = "AgentVault"
+	callLimit = 5 * time.Second
+)
+
+// Notification actions.
+const (
+	actionApprove = "approve"
+	actionDeny    = "deny"
+)
+
+// Channel is an approval.Channel on a D-Bus session bus.
+type Channel struct {
+	conn *dbus.Conn
+	obj  dbus.BusObject
+	log  *slog.Logger
+
+	mu   sync.Mutex
+	open map[uint32]func(approve bool) // notification id → answer
+	done chan struct{}
+}
+
+var _ approval.Channel = (*Channel)(nil)
+
+// ErrNoActions means the notification server cannot show buttons.
+var ErrNoActions = errors.New("the notification server does not support buttons")
+
+// New starts listening for notification signals on conn. It fails when no
+// notification server runs or it cannot show buttons; conn stays the
+// caller's.
+func New(conn *dbus.Conn, logger *slog.Logger) (*Channel, error) {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	c := &Channel{conn: conn, obj: conn.Object(busName, objPath), log: logger,
+		open: map[uint32]func(bool){}, done: make(chan struct{})}
+	ctx, cancel := context.WithTimeout(context.Background(), callLimit)
+	defer cancel()
+	var caps []string
+	if err := c.obj.CallWithContext(ctx, iface+".GetCapabilities", 0).Store(&caps); err != nil {
+		return nil, fmt.Errorf("no desktop notification server: %w", err)
+	}
+	if !slices.Contains(caps, "actions") {
+		return nil, ErrNoActions
+	}
+	if err := conn.AddMatchSignal(dbus.WithMatchObjectPath(objPath), dbus.WithMatchInterface(iface)); err != nil {
+		return nil, err
+	}
+	signals := make(chan *dbus.Signal, 32)
+	conn.Signal(signals)
+	go c.listen(signals)
+	return c, nil
+}
+
+// Close stops listening; open notifications stay until withdrawn.
+func (c *Channel) Close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	select {
+	case <-c.done:
+	default:
+		close(c.done)
+	}
+}
+
+// Name implements approval.Channel.
+func (c *Channel) Name() string { return "notification" }
+
+// Open implements approval.Channel: it shows p and returns at once.
+func (c *Channel) Open(p approval.Pending, answer func(approval.Answer) error) func() {
+	var (
+		mu        sync.Mutex
+		id        uint32
+		withdrawn bool
+	)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), callLimit)
+		defer cancel()
+		title, body := Text(p)
+		actions := []string{actionApprove, "Approve", actionDeny, "Deny"}
+		hints := map[string]dbus.Variant{
+			"urgency":  dbus.MakeVariant(byte(2)), // critical: stays until answered
+			"resident": dbus.MakeVariant(true),
+			"category": dbus.MakeVariant("x-agentvault.approval"),
+		}
+		expire := int32(time.Until(p.Deadline).Milliseconds())
+		var got uint32
+		err := c.obj.CallWithContext(ctx, iface+".Notify", 0, appName, uint32(0), "dialog-password", title, body, actions, hints, expire).Store(&got)
+		if err != nil {
+			c.log.Warn("desktop notification failed", "err", err)
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if withdrawn {
+			c.closeNotification(got)
+			return
+		}
+		id = got
+		c.mu.Lock()
+		c.open[id] = func(approve bool) {
+			a := approval.Answer{Approve: approve, Scope: approval.Once, ArgsDigest: p.ArgsDigest}
+			if !approve {
+				a.Reason = "the user denied this call from the desktop notification"
+			}
+			if err := answer(a); err != nil {
+				c.log.Info("notification answer refused", "approval", p.ID, "err", err)
+			}
+		}
+		c.mu.Unlock()
+	}()
+	return func() {
+		mu.Lock()
+		defer mu.Unlock()
+		withdrawn = true
+		if id != 0 {
+			c.mu.Lock()
+			delete(c.open, id)
+			c.mu.Unlock()
+			c.closeNotification(id)
+		}
+	}
+}
+
+func (c *Channel) closeNotification(id uint32) {
+	ctx, cancel := context.WithTimeout(context.Background(), callLimit)
+	defer cancel()
+	if err := c.obj.CallWithContext(ctx, iface+".CloseNotification", 0, id).Err; err != nil {
+		c.log.Debug("closing notification failed", "id", id, "err", err)
+	}
+}
+
+// owner is the unique bus name that currently owns the notification service.
+func (c *Channel) owner() string {
+	var name string
+	ctx, cancel := context.WithTimeout(context.Background(), callLimit)
+	defer cancel()
+	if err := c.conn.BusObject().CallWithContext(ctx, "org.freedesktop.DBus.GetNameOwner", 0, busName).Store(&name); err != nil {
+		return ""
+	}
+	return name
+}
+
+func (c *Channel) listen(signals chan *dbus.Signal) {
+	for {
+		select {
+		case <-c.done:
+			c.conn.RemoveSignal(signals)
+			return
+		case sig, ok := <-signals:
+			if !ok {
+				return
+			}
+			c.handle(sig)
+		}
+	}
+}
+
+func (c *Channel) handle(sig *dbus.Signal) {
+	if sig.Path != objPath || len(sig.Body) < 2 {
+		return
+	}
+	id, ok := sig.Body[0].(uint32)
+	if !ok {
+		return
+	}
+	switch sig.Name {
+	case iface + ".ActionInvoked":
+		action, _ := sig.Body[1].(string)
+		if action != actionApprove && action != actionDeny {
+			return
+		}
+		// Only the notification server may press our buttons.
+		if owner := c.owner(); owner == "" || sig.Sender != owner {
+			c.log.Warn("ignoring notification action from a sender that does not own the notification service", "sender", sig.Sender)
+			return
+		}
+		c.mu.Lock()
+		answer := c.open[id]
+		delete(c.open, id)
+		c.mu.Unlock()
+		if answer != nil {
+			answer(action == actionApprove)
+		}
+	case iface + ".NotificationClosed":
+		// Dismissed without an answer: the call stays pending elsewhere.
+		c.mu.Lock()
+		delete(c.open, id)
+		c.mu.Unlock()
+	}
+}
+
+// Text is the notification's title and body for p, shared with other
+// channels that show the same prompt.
+func Text(p approval.Pending) (title, body string) {
+	who := p.Client
+	if who == "" {
+		who = "An agent"
+	}
+	title = fmt.Sprintf("%s (vault %s) wants %s", who, p.Vault, p.Tool)
+	body = p.Summary
+	if body != "" {
+		body += "\n"
+	}
+	body += "Code " + p.Code
+	return title, body
+}
+
+// SessionBus connects to the user's session bus, but only one that is
+// announced in the environment: it never auto-launches a bus.
+func SessionBus() (*dbus.Conn, error) {
+	if os.Getenv("DBUS_SESSION_BUS_ADDRESS") == "" {
+		return nil, errors.New("no session bus (DBUS_SESSION_BUS_ADDRESS is not set)")
+	}
+	return dbus.ConnectSessionBus()
+}
