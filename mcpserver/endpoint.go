@@ -28,6 +28,8 @@ type ToolDecision struct {
 	Service  string          `json:"service"`
 	Decision policy.Decision `json:"decision"`
 	Rule     string          `json:"rule"`
+	// Default is the decision the tool's annotations give without rules.
+	Default policy.Decision `json:"default"`
 }
 
 // exposedTool is a service's tool under its vault-visible name.
@@ -35,6 +37,10 @@ type exposedTool struct {
 	service string
 	name    string // the service's own name for it
 	def     mcp.Tool
+}
+
+func (t exposedTool) policyTool(name string) policy.Tool {
+	return policy.Tool{Name: name, ReadOnly: t.def.Annotations.ReadOnlyHint, Destructive: t.def.Annotations.DestructiveHint}
 }
 
 // state is an immutable snapshot of a vault: swapped whole, read without locks.
@@ -47,9 +53,7 @@ type state struct {
 func newState(v Vault, tools map[string]exposedTool) *state {
 	st := &state{vault: v, tools: tools, decisions: make(map[string]policy.Result, len(tools))}
 	for name, t := range tools {
-		st.decisions[name] = policy.Decide(v.Policy, policy.Tool{
-			Name: name, ReadOnly: t.def.Annotations.ReadOnlyHint, Destructive: t.def.Annotations.DestructiveHint,
-		})
+		st.decisions[name] = policy.Decide(v.Policy, t.policyTool(name))
 	}
 	return st
 }
@@ -224,7 +228,8 @@ func (e *endpoint) decisions(ctx context.Context) ([]ToolDecision, error) {
 	out := make([]ToolDecision, 0, len(st.tools))
 	for name, t := range st.tools {
 		d := st.decisions[name]
-		out = append(out, ToolDecision{Name: name, Service: t.service, Decision: d.Decision, Rule: d.Rule})
+		out = append(out, ToolDecision{Name: name, Service: t.service, Decision: d.Decision, Rule: d.Rule,
+			Default: policy.Default(t.policyTool(name)).Decision})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	var err error
@@ -255,6 +260,13 @@ func (e *endpoint) call(ctx context.Context, req mcp.CallToolRequest) (*mcp.Call
 	rec.Args = summary(args)
 
 	rec.Channel = "policy"
+	if e.srv.paused.Load() {
+		rec.Phase, rec.Outcome, rec.Error = audit.Outcome, audit.Denied, "all agents are paused"
+		if _, err := aud.Record(rec); err != nil {
+			e.srv.log.Error("audit write failed", "err", err)
+		}
+		return mcp.NewToolResultError("AgentVault has paused all agents; ask the user to resume them"), nil
+	}
 	if d.Decision == policy.Approve {
 		stop := e.reportWaiting(ctx, req.Params.Meta)
 		v := e.srv.cfg.Approver.Approve(ctx, ApprovalRequest{

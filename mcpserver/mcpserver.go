@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/agentvault/agentvault/internal/audit"
@@ -82,6 +83,26 @@ type Server struct {
 
 	mu     sync.RWMutex
 	vaults map[string]*endpoint
+	paused atomic.Bool
+}
+
+// SetPaused pauses (or resumes) every agent: while paused, every tool call
+// is refused and audited as denied; listing still works.
+func (s *Server) SetPaused(p bool) { s.paused.Store(p) }
+
+// Paused reports whether agents are paused.
+func (s *Server) Paused() bool { return s.paused.Load() }
+
+// Sessions counts the live MCP sessions of all vaults (stateless clients
+// have none).
+func (s *Server) Sessions() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	n := 0
+	for _, e := range s.vaults {
+		n += e.ids.count()
+	}
+	return n
 }
 
 // New returns a server with no vaults.

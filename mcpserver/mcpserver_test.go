@@ -539,3 +539,26 @@ func TestIdleSessionsExpire(t *testing.T) {
 		t.Fatal("expired session still answers")
 	}
 }
+
+func TestPauseRefusesEveryCall(t *testing.T) {
+	f := newFixture(t, approveAll{})
+	c := f.connect(t, "a", f.vault(t, "a"), legacy)
+	f.srv.SetPaused(true)
+	res, err := callTool(t.Context(), c, "echo_echo", map[string]any{"message": "x"})
+	if err != nil || !res.IsError || !strings.Contains(res.Content[0].(mcp.TextContent).Text, "paused") {
+		t.Fatalf("call while paused: %+v, %v", res, err)
+	}
+	if len(f.rec.Calls()) != 0 {
+		t.Fatal("a call reached the upstream while paused")
+	}
+	if recs := f.audit.records(); len(recs) != 1 || recs[0].Outcome != audit.Denied {
+		t.Fatalf("audit while paused: %+v", recs)
+	}
+	f.srv.SetPaused(false)
+	if res, err := callTool(t.Context(), c, "echo_echo", map[string]any{"message": "x"}); err != nil || res.IsError {
+		t.Fatalf("call after resuming: %+v, %v", res, err)
+	}
+	if f.srv.Sessions() != 1 {
+		t.Fatalf("Sessions() = %d, want 1", f.srv.Sessions())
+	}
+}

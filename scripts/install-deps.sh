@@ -4,6 +4,7 @@
 set -euo pipefail
 packages=(
   gcc libc6-dev pkg-config                    # cgo
+  libgl-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev  # Fyne
   dbus-daemon dbus-bin                        # private session buses for notification tests
   xvfb xauth dunst                            # a virtual display and a real notification daemon
 )

@@ -147,3 +147,18 @@ func (c *Client) Approvals() (out core.Approvals, err error) {
 func (c *Client) AnswerApproval(id string, a approval.Answer) error {
 	return c.call(context.Background(), "answer_approval", answerParams{id, a}, &struct{}{})
 }
+
+// ReplacePolicy implements core.API.
+func (c *Client) ReplacePolicy(ref string, p policy.Policy) error {
+	return c.call(context.Background(), "replace_policy", replaceParams{ref, p}, &struct{}{})
+}
+
+// SetPaused implements core.API.
+func (c *Client) SetPaused(paused bool) error {
+	return c.call(context.Background(), "set_paused", pauseParams{paused}, &struct{}{})
+}
+
+// Status implements core.API.
+func (c *Client) Status() (out core.Status, err error) {
+	return out, c.call(context.Background(), "status", struct{}{}, &out)
+}

@@ -47,8 +47,13 @@ type (
 		Ref   string
 		Limit int
 	}
-	exportParams struct{ Ref, Format string }
-	tokenResult  struct{ Token string }
+	exportParams  struct{ Ref, Format string }
+	tokenResult   struct{ Token string }
+	pauseParams   struct{ Paused bool }
+	replaceParams struct {
+		Ref    string
+		Policy policy.Policy
+	}
 	answerParams struct {
 		ID     string
 		Answer approval.Answer
@@ -139,6 +144,21 @@ func Handler(api core.API) http.Handler {
 		}
 		return struct{}{}, api.SetPolicy(p.Ref, p.Pattern, p.Decision)
 	})
+	handle("replace_policy", func(_ *http.Request, b []byte) (any, error) {
+		var p replaceParams
+		if err := decode(b, &p); err != nil {
+			return nil, err
+		}
+		return struct{}{}, api.ReplacePolicy(p.Ref, p.Policy)
+	})
+	handle("set_paused", func(_ *http.Request, b []byte) (any, error) {
+		var p pauseParams
+		if err := decode(b, &p); err != nil {
+			return nil, err
+		}
+		return struct{}{}, api.SetPaused(p.Paused)
+	})
+	handle("status", func(*http.Request, []byte) (any, error) { return api.Status() })
 	handle("rotate_token", func(_ *http.Request, b []byte) (any, error) {
 		var p refParams
 		if err := decode(b, &p); err != nil {

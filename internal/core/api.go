@@ -26,6 +26,12 @@ type API interface {
 	Vault(ctx context.Context, ref string) (VaultDetail, error)
 	// SetPolicy sets a vault's decision for a tool name or pattern.
 	SetPolicy(ref, pattern string, d policy.Decision) error
+	// ReplacePolicy replaces all of a vault's rules.
+	ReplacePolicy(ref string, p policy.Policy) error
+	// SetPaused pauses or resumes every agent.
+	SetPaused(paused bool) error
+	// Status summarises the service.
+	Status() (Status, error)
 	// RotateToken replaces a vault's token and returns the new one.
 	RotateToken(ref string) (string, error)
 	// DeleteVault removes a vault.
@@ -39,6 +45,14 @@ type API interface {
 	// AnswerApproval answers a waiting call; answering one that is settled
 	// or unknown fails and says why.
 	AnswerApproval(id string, a approval.Answer) error
+}
+
+// Status is what the tray shows.
+type Status struct {
+	Vaults   int  `json:"vaults"`
+	Sessions int  `json:"sessions"`
+	Pending  int  `json:"pending"`
+	Paused   bool `json:"paused"`
 }
 
 // Approvals is the approval queue.

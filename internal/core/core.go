@@ -371,6 +371,42 @@ func (c *Core) SetPolicy(ref, pattern string, d policy.Decision) error {
 	return nil
 }
 
+// ReplacePolicy replaces all of a vault's rules (presets, templates).
+func (c *Core) ReplacePolicy(ref string, p policy.Policy) error {
+	for _, r := range p.Rules {
+		if err := policy.ValidatePattern(r.Pattern); err != nil {
+			return err
+		}
+		if _, err := policy.ParseDecision(string(r.Decision)); err != nil {
+			return err
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, err := c.resolve(ref)
+	if err != nil {
+		return err
+	}
+	v.Policy = p
+	if err := c.store.PutVault(v); err != nil {
+		return err
+	}
+	c.mcp.PutVault(served(v))
+	return nil
+}
+
+// SetPaused pauses or resumes every agent at once.
+func (c *Core) SetPaused(p bool) error {
+	c.mcp.SetPaused(p)
+	return nil
+}
+
+// Status summarises the running service for the tray.
+func (c *Core) Status() (Status, error) {
+	vaults, err := c.store.Vaults()
+	return Status{Vaults: len(vaults), Sessions: c.mcp.Sessions(), Pending: len(c.approvals.Pending()), Paused: c.mcp.Paused()}, err
+}
+
 // RotateToken gives a vault a new token; the old one stops working and its
 // sessions end at once.
 func (c *Core) RotateToken(ref string) (string, error) {

@@ -118,3 +118,26 @@ func TestVaultLifecycle(t *testing.T) {
 		t.Fatalf("second delete: %v", err)
 	}
 }
+
+func TestReplacePolicyAndStatus(t *testing.T) {
+	c := openCore(t)
+	c.AddService(ServiceSpec{Name: "fs", Command: "true"})
+	c.CreateVault(VaultSpec{Name: "work", Services: []string{"fs"}})
+	c.SetPolicy("work", "fs_a", policy.Block)
+	want := policy.Policy{Rules: []policy.Rule{{Pattern: "fs_*", Decision: policy.Allow}}}
+	if err := c.ReplacePolicy("work", want); err != nil {
+		t.Fatal(err)
+	}
+	d, _ := c.Vault(t.Context(), "work")
+	if len(d.Rules) != 1 || d.Rules[0] != want.Rules[0] {
+		t.Fatalf("rules after replace: %+v", d.Rules)
+	}
+	if err := c.ReplacePolicy("work", policy.Policy{Rules: []policy.Rule{{Pattern: "fs_*", Decision: "maybe"}}}); err == nil {
+		t.Fatal("a policy with an unknown decision was accepted")
+	}
+	c.SetPaused(true)
+	st, err := c.Status()
+	if err != nil || st != (Status{Vaults: 1, Paused: true}) {
+		t.Fatalf("status %+v, %v", st, err)
+	}
+}

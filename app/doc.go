@@ -1,0 +1,2 @@
+// Package app is AgentVault's desktop interface: the tray and the window.
+package app
