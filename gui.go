@@ -5,15 +5,57 @@ package main
 import (
 	"context"
 	"io"
+	"os"
+	"sync/atomic"
 
+	"fyne.io/fyne/v2"
+	fyneapp "fyne.io/fyne/v2/app"
+
+	"github.com/agentvault/agentvault/app"
 	"github.com/agentvault/agentvault/internal/core"
 )
 
 // guiBuilt says this build can show the desktop app.
 const guiBuilt = true
 
-// runGUI runs the desktop app. Until the Fyne window and tray land, it is the
-// server alone.
+// runGUI runs the desktop app: the server in the background, the tray, and
+// the window when asked for. It returns when the user quits or ctx ends.
 func runGUI(ctx context.Context, dir string, stdout, stderr io.Writer) error {
-	return serve(ctx, dir, core.DefaultListen, stdout, stderr)
+	logger := newLogger(stderr)
+	s, err := startServer(dir, core.DefaultListen, stdout, logger)
+	if err != nil {
+		return err
+	}
+	a := fyneapp.NewWithID("dev.agentvault.app")
+	a.SetIcon(app.Icon)
+	cfg := app.Config{API: s.co, Events: s.co.Broker().Subscribe, DataDir: dir, Logger: logger}
+	if auto, err := app.NewXDGAutostart(); err == nil {
+		cfg.Autostart = auto
+	}
+	ui := app.New(a, cfg)
+	defer ui.Stop()
+	if !s.notifications {
+		// Notifications cannot carry buttons here: ask in a window instead.
+		s.co.Broker().AddChannel(ui.Prompts())
+	}
+	// Without a session bus there is no tray (and systray would panic on
+	// quit), so the window is the app.
+	tray := os.Getenv("DBUS_SESSION_BUS_ADDRESS") != ""
+	ui.Start(tray)
+	if !tray {
+		ui.Show()
+	}
+	ctx, stop := context.WithCancel(ctx)
+	var quitting atomic.Bool
+	served := make(chan error, 1)
+	go func() {
+		served <- s.wait(ctx)
+		if !quitting.Load() { // serving stopped on its own (a signal, a failure)
+			fyne.Do(a.Quit)
+		}
+	}()
+	a.Run()
+	quitting.Store(true)
+	stop()
+	return <-served
 }

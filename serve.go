@@ -48,60 +48,102 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 
 // serve runs the MCP server and the control socket until ctx ends.
 func serve(ctx context.Context, dir, listen string, stdout, stderr io.Writer) error {
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	co, err := core.Open(core.Config{DataDir: dir, LockTimeout: time.Second, Logger: logger})
-	if errors.Is(err, store.ErrLocked) {
-		return alreadyRunning(dir)
-	}
+	s, err := startServer(dir, listen, stdout, newLogger(stderr))
 	if err != nil {
 		return err
 	}
-	defer co.Close()
+	return s.wait(ctx)
+}
+
+func newLogger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}
+
+// instance is a running AgentVault: the core, its MCP listener, its control
+// socket and its approval channels.
+type instance struct {
+	co            *core.Core
+	http          *http.Server
+	logger        *slog.Logger
+	notifications bool // desktop notifications with buttons are on
+	cleanup       []func()
+	failed        chan error // the listener or the control socket stopped
+	cancel        context.CancelFunc
+}
+
+// startServer opens the data folder and starts serving on listen.
+func startServer(dir, listen string, stdout io.Writer, logger *slog.Logger) (_ *instance, err error) {
+	co, err := core.Open(core.Config{DataDir: dir, LockTimeout: time.Second, Logger: logger})
+	if errors.Is(err, store.ErrLocked) {
+		return nil, alreadyRunning(dir)
+	}
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &instance{co: co, logger: logger, failed: make(chan error, 2), cancel: cancel}
+	s.cleanup = append(s.cleanup, func() { co.Close() })
+	defer func() {
+		if err != nil {
+			s.close()
+		}
+	}()
 	if stop := startNotifications(co, logger); stop != nil {
-		defer stop()
+		s.notifications = true
+		s.cleanup = append(s.cleanup, stop)
 	}
 
 	ln, err := listenLoopback(listen)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	addr := ln.Addr().String()
 	if err := co.SetListen(addr); err != nil {
 		ln.Close()
-		return err
+		return nil, err
 	}
 	info, _ := json.Marshal(runInfo{PID: os.Getpid(), Listen: addr})
 	runPath := filepath.Join(dir, runFile)
 	if err := os.WriteFile(runPath, info, 0o600); err != nil {
 		ln.Close()
-		return err
+		return nil, err
 	}
-	defer os.Remove(runPath)
+	s.cleanup = append(s.cleanup, func() { os.Remove(runPath) })
 
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	controlDone := make(chan error, 1)
-	go func() { controlDone <- control.Serve(ctx, control.SocketPath(dir), co) }()
-
-	srv := &http.Server{Handler: co.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+	go func() { s.failed <- control.Serve(ctx, control.SocketPath(dir), co) }()
+	s.http = &http.Server{Handler: co.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
-	serveDone := make(chan error, 1)
-	go func() { serveDone <- srv.Serve(ln) }()
+	go func() { s.failed <- s.http.Serve(ln) }()
 	fmt.Fprintf(stdout, "AgentVault is serving on http://%s (data: %s)\n", addr, dir)
+	return s, nil
+}
 
+// wait serves until ctx ends or serving fails, then shuts everything down.
+func (s *instance) wait(ctx context.Context) error {
+	var err error
 	select {
 	case <-ctx.Done():
-	case err = <-serveDone:
-	case err = <-controlDone:
+	case err = <-s.failed:
 	}
-	cancel()
-	shutdown, done := context.WithTimeout(context.Background(), 5*time.Second)
-	defer done()
-	srv.Shutdown(shutdown)
+	s.close()
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
 	return err
+}
+
+// close stops serving and releases the data folder, in reverse start order.
+func (s *instance) close() {
+	s.cancel()
+	if s.http != nil {
+		shutdown, done := context.WithTimeout(context.Background(), 5*time.Second)
+		s.http.Shutdown(shutdown)
+		done()
+	}
+	for i := len(s.cleanup) - 1; i >= 0; i-- {
+		s.cleanup[i]()
+	}
+	s.cleanup = nil
 }
 
 // startNotifications adds the desktop notification channel to the approval

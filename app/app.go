@@ -1,0 +1,178 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+
+	"github.com/agentvault/agentvault/internal/approval"
+	"github.com/agentvault/agentvault/internal/core"
+)
+
+// Config holds what the UI needs.
+type Config struct {
+	// API is the core; required.
+	API core.API
+	// Events subscribes to approval changes; nil: the UI refreshes only on
+	// its own commands.
+	Events func() (<-chan approval.Event, func())
+	// DataDir is shown in the settings.
+	DataDir string
+	// Autostart manages starting at login; nil hides the setting.
+	Autostart Autostart
+	// Quit ends the application (tray "Quit"); nil: fyne's Quit.
+	Quit func()
+	// Now; nil: time.Now.
+	Now func() time.Time
+	// Logger; nil: slog.Default().
+	Logger *slog.Logger
+}
+
+// UI is the tray and the window.
+type UI struct {
+	app fyne.App
+	cfg Config
+
+	win  fyne.Window // nil until first shown
+	tabs *container.AppTabs
+	// Each tab is a stack whose single child is rebuilt on refresh.
+	vaultsTab, approvalsTab, servicesTab, auditTab, settingsTab *fyne.Container
+
+	selected    string // id of the vault shown in detail
+	revealed    map[string]string
+	wizard      *wizard
+	auditFilter auditFilter
+	stop        func()
+}
+
+// New builds the UI; nothing is shown until Start or Show.
+func New(a fyne.App, cfg Config) *UI {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Quit == nil {
+		cfg.Quit = a.Quit
+	}
+	return &UI{app: a, cfg: cfg, revealed: map[string]string{}}
+}
+
+// Start installs the tray menu (where the app can have one) and follows
+// the core's approval events.
+func (u *UI) Start(withTray bool) {
+	if withTray {
+		u.installTray()
+	}
+	if u.cfg.Events == nil {
+		return
+	}
+	events, stop := u.cfg.Events()
+	u.stop = stop
+	go func() {
+		for range events {
+			fyne.Do(u.Refresh)
+		}
+	}()
+}
+
+// Stop ends the event subscription.
+func (u *UI) Stop() {
+	if u.stop != nil {
+		u.stop()
+	}
+}
+
+// Show opens the window, creating it on first use. Closing it only hides
+// it: the tray and the server keep running.
+func (u *UI) Show() {
+	if u.win == nil {
+		u.win = u.app.NewWindow("AgentVault")
+		u.win.Resize(fyne.NewSize(980, 660))
+		u.win.SetCloseIntercept(u.win.Hide)
+		u.vaultsTab = container.NewStack()
+		u.approvalsTab = container.NewStack()
+		u.servicesTab = container.NewStack()
+		u.auditTab = container.NewStack()
+		u.settingsTab = container.NewStack()
+		u.tabs = container.NewAppTabs(
+			container.NewTabItem("Vaults", u.vaultsTab),
+			container.NewTabItem("Approvals", u.approvalsTab),
+			container.NewTabItem("Services", u.servicesTab),
+			container.NewTabItem("Audit log", u.auditTab),
+			container.NewTabItem("Settings", u.settingsTab),
+		)
+		u.win.SetContent(u.tabs)
+		u.Refresh()
+	}
+	u.win.Show()
+	u.win.RequestFocus()
+}
+
+// ShowTab opens the window on the named tab.
+func (u *UI) ShowTab(name string) {
+	u.Show()
+	for _, t := range u.tabs.Items {
+		if t.Text == name {
+			u.tabs.Select(t)
+		}
+	}
+}
+
+// Window is the main window, or nil before it was first shown.
+func (u *UI) Window() fyne.Window { return u.win }
+
+// Refresh re-reads the core and rebuilds every view and the tray menu.
+func (u *UI) Refresh() {
+	u.refreshTray()
+	if u.win == nil {
+		return
+	}
+	set(u.vaultsTab, u.vaultsView())
+	set(u.approvalsTab, u.approvalsView())
+	set(u.servicesTab, u.servicesView())
+	set(u.auditTab, u.auditView())
+	set(u.settingsTab, u.settingsView())
+}
+
+func set(c *fyne.Container, o fyne.CanvasObject) {
+	c.Objects = []fyne.CanvasObject{o}
+	c.Refresh()
+}
+
+// do runs one command against the core, then refreshes; errors are shown
+// to the user in words from the core.
+func (u *UI) do(cmd func() error) bool {
+	err := cmd()
+	if err != nil {
+		u.showError(err)
+	}
+	u.Refresh()
+	return err == nil
+}
+
+func (u *UI) showError(err error) {
+	if u.win == nil {
+		u.cfg.Logger.Error("AgentVault", "err", err)
+		return
+	}
+	dialog.ShowError(errors.New(userMessage(err)), u.win)
+}
+
+// userMessage drops Go error plumbing a user cannot act on.
+func userMessage(err error) string {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return "AgentVault did not answer in time; try again"
+	}
+	return err.Error()
+}
+
+func (u *UI) ctx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), 30*time.Second)
+}

@@ -1,0 +1,357 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/agentvault/agentvault/internal/approval"
+	"github.com/agentvault/agentvault/internal/audit"
+	"github.com/agentvault/agentvault/internal/core"
+	"github.com/agentvault/agentvault/mcpserver"
+	"github.com/agentvault/agentvault/policy"
+	"github.com/agentvault/agentvault/providers/providertest"
+)
+
+// realCore is a core on a temporary folder with service "echo" (the fake
+// upstream over HTTP).
+func realCore(t *testing.T) *core.Core {
+	t.Helper()
+	up := httptest.NewServer(server.NewStreamableHTTPServer(providertest.NewEchoServer(providertest.NewRecorder(""))))
+	t.Cleanup(up.Close)
+	co, err := core.Open(core.Config{DataDir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { co.Close() })
+	if _, err := co.AddService(core.ServiceSpec{Name: "echo", URL: up.URL + "/mcp"}); err != nil {
+		t.Fatal(err)
+	}
+	return co
+}
+
+// find returns the first object under o of type T that ok accepts.
+func find[T fyne.CanvasObject](t *testing.T, o fyne.CanvasObject, ok func(T) bool) T {
+	t.Helper()
+	for _, obj := range test.LaidOutObjects(o) {
+		if v, is := obj.(T); is && ok(v) {
+			return v
+		}
+	}
+	var zero T
+	t.Fatalf("no %T found", zero)
+	return zero
+}
+
+func button(t *testing.T, u *UI, text string) *widget.Button {
+	t.Helper()
+	return find(t, u.Window().Content(), func(b *widget.Button) bool { return b.Text == text })
+}
+
+func TestWizardCreatesAVaultWithThePreset(t *testing.T) {
+	co := realCore(t)
+	u := window(t, co)
+	test.Tap(button(t, u, "New vault"))
+	name := find(t, u.Window().Content(), func(e *widget.Entry) bool { return e.PlaceHolder == "e.g. claude-work" })
+	test.Type(name, "reviewer")
+	test.Tap(button(t, u, "Next"))
+	find(t, u.Window().Content(), func(*widget.CheckGroup) bool { return true }).SetSelected([]string{"echo"})
+	test.Tap(button(t, u, "Next"))
+	find(t, u.Window().Content(), func(r *widget.RadioGroup) bool { return slices.Contains(r.Options, "Read-only") }).SetSelected("Read-only")
+	test.Tap(button(t, u, "Create vault"))
+
+	vaults, _ := co.Vaults()
+	if len(vaults) != 1 || vaults[0].Name != "reviewer" {
+		t.Fatalf("vaults after the wizard: %+v", vaults)
+	}
+	d, err := co.Vault(t.Context(), "reviewer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tool := range d.Tools {
+		want := policy.Block
+		if tool.Default == policy.Allow {
+			want = policy.Allow
+		}
+		if tool.Decision != want {
+			t.Errorf("%s: %s after the read-only preset, want %s", tool.Name, tool.Decision, want)
+		}
+	}
+	token := find(t, u.Window().Content(), func(e *widget.Entry) bool { return strings.HasPrefix(e.Text, "avt_") })
+	if token.Text == "" {
+		t.Fatal("the wizard did not show the token")
+	}
+	test.Tap(button(t, u, "Done"))
+	if u.wizard != nil {
+		t.Fatal("Done did not close the wizard")
+	}
+}
+
+func TestWizardRefusesAnEmptyStep(t *testing.T) {
+	u := window(t, realCore(t))
+	u.startWizard()
+	test.Tap(button(t, u, "Next"))
+	if u.wizard.step != 0 || u.wizard.err == "" {
+		t.Fatalf("step %d, error %q: an empty name was accepted", u.wizard.step, u.wizard.err)
+	}
+}
+
+func TestFlippingAPolicyChangesTheCore(t *testing.T) {
+	co := realCore(t)
+	if _, err := co.CreateVault(core.VaultSpec{Name: "work", Services: []string{"echo"}}); err != nil {
+		t.Fatal(err)
+	}
+	u := window(t, co)
+	row := find(t, u.Window().Content(), func(c *fyne.Container) bool {
+		for _, o := range c.Objects {
+			if l, ok := o.(*widget.Label); ok && l.Text == "echo_write_note" {
+				return true
+			}
+		}
+		return false
+	})
+	find(t, row, func(*widget.RadioGroup) bool { return true }).SetSelected("Block")
+	d, _ := co.Vault(t.Context(), "work")
+	for _, tool := range d.Tools {
+		if tool.Name == "echo_write_note" && (tool.Decision != policy.Block || tool.Rule != "echo_write_note") {
+			t.Fatalf("echo_write_note is %+v after choosing Block", tool)
+		}
+	}
+	test.Tap(button(t, u, "Full access"))
+	d, _ = co.Vault(t.Context(), "work")
+	for _, tool := range d.Tools {
+		if tool.Decision != policy.Allow {
+			t.Fatalf("%s is %s after the full-access preset", tool.Name, tool.Decision)
+		}
+	}
+}
+
+func TestApproveFromTheQueue(t *testing.T) {
+	co := realCore(t)
+	a := test.NewTempApp(t)
+	u := New(a, Config{API: co, Events: co.Broker().Subscribe})
+	u.Start(false)
+	defer u.Stop()
+	u.ShowTab("Approvals")
+	verdict := make(chan mcpserver.Verdict, 1)
+	go func() {
+		verdict <- co.Broker().Approve(context.Background(), mcpserver.ApprovalRequest{VaultID: "v", Vault: "work", Tool: "echo_write_note", ArgsDigest: "d"})
+	}()
+	// The broker's event refreshes the open window.
+	var approve *widget.Button
+	for deadline := time.Now().Add(5 * time.Second); approve == nil; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the pending call never appeared in the window")
+		}
+		for _, o := range test.LaidOutObjects(u.Window().Content()) {
+			if b, ok := o.(*widget.Button); ok && b.Text == "Approve for this session" {
+				approve = b
+			}
+		}
+	}
+	test.Tap(approve)
+	select {
+	case v := <-verdict:
+		if !v.Approved || v.Channel != "queue" {
+			t.Fatalf("verdict %+v", v)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the queue's button did not answer the call")
+	}
+	if h := co.Broker().History(); len(h) != 1 || h[0].Answer.Scope != approval.Session {
+		t.Fatalf("history %+v", h)
+	}
+}
+
+func TestDenyFromAPromptWindowPassesTheReason(t *testing.T) {
+	co := realCore(t)
+	u := window(t, co)
+	co.Broker().AddChannel(u.Prompts())
+	verdict := make(chan mcpserver.Verdict, 1)
+	go func() {
+		verdict <- co.Broker().Approve(context.Background(), mcpserver.ApprovalRequest{VaultID: "v", Vault: "work", Tool: "echo_write_note", ArgsDigest: "d"})
+	}()
+	var prompt fyne.Window
+	for prompt == nil {
+		for _, w := range fyne.CurrentApp().Driver().AllWindows() {
+			if strings.HasPrefix(w.Title(), "Approve? AV-") {
+				prompt = w
+			}
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	reason := find(t, prompt.Content(), func(e *widget.Entry) bool { return strings.HasPrefix(e.PlaceHolder, "Reason") })
+	test.Type(reason, "wrong repo")
+	test.Tap(find(t, prompt.Content(), func(b *widget.Button) bool { return b.Text == "Deny" }))
+	if v := <-verdict; v.Approved || v.Reason != "wrong repo" || v.Channel != "queue" {
+		t.Fatalf("verdict %+v", v)
+	}
+}
+
+func TestExportWritesTheAuditLog(t *testing.T) {
+	co := realCore(t)
+	co.Audit().Record(audit.Record{Phase: audit.Outcome, VaultID: "v", Tool: "echo_echo", Outcome: audit.Executed})
+	u := window(t, co)
+	var jsonl, csv bytes.Buffer
+	if err := u.exportTo(&jsonl, "log.jsonl"); err != nil {
+		t.Fatal(err)
+	}
+	if err := u.exportTo(&csv, "LOG.CSV"); err != nil {
+		t.Fatal(err)
+	}
+	var r audit.Record
+	if err := json.Unmarshal(jsonl.Bytes(), &r); err != nil || r.Tool != "echo_echo" {
+		t.Fatalf("jsonl export %q: %v", jsonl.String(), err)
+	}
+	if !strings.HasPrefix(csv.String(), "time,seq,") || !strings.Contains(csv.String(), "echo_echo") {
+		t.Fatalf("csv export %q", csv.String())
+	}
+}
+
+func TestTrayPauseAndQuit(t *testing.T) {
+	co := realCore(t)
+	quit := make(chan struct{}, 1)
+	a := test.NewTempApp(t)
+	u := New(a, Config{API: co, Quit: func() { quit <- struct{}{} }})
+	u.trayHandler(trayPause)()
+	if st, _ := co.Status(); !st.Paused {
+		t.Fatal("Pause all agents did not pause")
+	}
+	u.trayHandler(trayResume)()
+	if st, _ := co.Status(); st.Paused {
+		t.Fatal("Resume did not resume")
+	}
+	u.trayHandler(trayOpen)()
+	if u.Window() == nil {
+		t.Fatal("Open AgentVault opened no window")
+	}
+	u.Window().Close() // only hides
+	u.trayHandler(trayQuit)()
+	<-quit
+}
+
+func TestTrayItems(t *testing.T) {
+	pending := func(n int) []approval.Pending {
+		var out []approval.Pending
+		for i := range n {
+			out = append(out, approval.Pending{Code: "AV-000" + string(rune('0'+i)), ApprovalRequest: mcpserver.ApprovalRequest{Vault: "work", Tool: "gh_x"}})
+		}
+		return out
+	}
+	labels := func(items []trayItem) []string {
+		var out []string
+		for _, it := range items {
+			out = append(out, it.Label)
+		}
+		return out
+	}
+	tests := []struct {
+		name    string
+		status  core.Status
+		pending []approval.Pending
+		want    []string
+	}{
+		{"idle", core.Status{Vaults: 1}, nil,
+			[]string{"1 vault · 0 connected agents · 0 pending approvals", "", "Open AgentVault", "Pause all agents", "", "Quit"}},
+		{"pending", core.Status{Vaults: 2, Sessions: 3, Pending: 1}, pending(1),
+			[]string{"2 vaults · 3 connected agents · 1 pending approval", "Approve? gh_x (work) AV-0000", "", "Open AgentVault", "Pause all agents", "", "Quit"}},
+		{"paused", core.Status{Paused: true}, nil,
+			[]string{"Paused: every tool call is refused", "", "Open AgentVault", "Resume all agents", "", "Quit"}},
+		{"many pending", core.Status{Pending: 7}, pending(7), nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := trayItems(tt.status, tt.pending)
+			if tt.want != nil && !slices.Equal(labels(got), tt.want) {
+				t.Fatalf("tray %q, want %q", labels(got), tt.want)
+			}
+			if !got[0].Disabled {
+				t.Fatal("the status line is clickable")
+			}
+			if tt.name == "many pending" && (len(got) != 1+maxTrayApprovals+1+5 || got[maxTrayApprovals+1].Label != "2 more approvals…") {
+				t.Fatalf("tray with 7 pending: %q", labels(got))
+			}
+		})
+	}
+}
+
+func TestSetupSnippets(t *testing.T) {
+	url, tok := "http://127.0.0.1:7878/v/v1/mcp", "avt_T"
+	for _, client := range append(Clients, "Other") {
+		s := SetupSnippet(client, "work", url, tok)
+		if !strings.Contains(s.Text, url) || !strings.Contains(s.Text, "Bearer "+tok) || s.Where == "" {
+			t.Errorf("%s: snippet %+v lacks the URL, the token or where it goes", client, s)
+		}
+		if strings.HasPrefix(s.Text, "{") && !json.Valid([]byte(s.Text)) {
+			t.Errorf("%s: invalid JSON %s", client, s.Text)
+		}
+	}
+	if got := SetupSnippet("Claude Code", "work", url, tok).Text; got != `claude mcp add --transport http work `+url+` --header "Authorization: Bearer avt_T"` {
+		t.Errorf("Claude Code snippet %q", got)
+	}
+	if got := serverName("my vault/2"); got != "my-vault-2" {
+		t.Errorf("serverName = %q", got)
+	}
+}
+
+func TestFilterRecords(t *testing.T) {
+	recs := populated().records
+	recs = append(recs, audit.Record{Seq: 4, Time: t0.Add(-2 * time.Hour), Vault: "claude-work", Service: "github", Outcome: "denied"})
+	tests := []struct {
+		name string
+		f    auditFilter
+		want []uint64
+	}{
+		{"all, newest first", auditFilter{}, []uint64{4, 3, 2, 1}},
+		{"vault", auditFilter{vault: "reviewer"}, []uint64{3}},
+		{"service", auditFilter{service: "github"}, []uint64{4}},
+		{"outcome", auditFilter{outcome: "executed"}, []uint64{2}},
+		{"intent", auditFilter{outcome: "intent"}, []uint64{1}},
+		{"last hour", auditFilter{since: time.Hour}, []uint64{3, 2, 1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []uint64
+			for _, r := range filterRecords(recs, tt.f, t0) {
+				got = append(got, r.Seq)
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Fatalf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestXDGAutostart(t *testing.T) {
+	x := XDGAutostart{Dir: filepath.Join(t.TempDir(), "autostart"), Exec: "/opt/Agent Vault/agentvault"}
+	if x.Enabled() {
+		t.Fatal("enabled before anything was written")
+	}
+	if err := x.SetEnabled(true); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := os.ReadFile(filepath.Join(x.Dir, "agentvault.desktop"))
+	if !x.Enabled() || !strings.Contains(string(raw), `Exec="/opt/Agent Vault/agentvault"`) {
+		t.Fatalf("desktop entry %q", raw)
+	}
+	if err := x.SetEnabled(false); err != nil || x.Enabled() {
+		t.Fatalf("disable: %v", err)
+	}
+	if err := x.SetEnabled(false); err != nil {
+		t.Fatalf("disabling twice: %v", err)
+	}
+}

@@ -1,0 +1,126 @@
+package app
+
+import (
+	"fmt"
+	"sync"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/agentvault/agentvault/internal/approval"
+)
+
+// queueChannel is how answers given in the window are recorded.
+const queueChannel = "queue"
+
+func (u *UI) approvalsView() fyne.CanvasObject {
+	q, err := u.cfg.API.Approvals()
+	if err != nil {
+		return errorView(err)
+	}
+	pending := container.NewVBox()
+	if len(q.Pending) == 0 {
+		pending.Add(widget.NewLabel("No calls are waiting for approval."))
+	}
+	for _, p := range q.Pending {
+		pending.Add(u.approvalCard(p))
+	}
+	recent := container.NewVBox()
+	for _, r := range q.Recent {
+		recent.Add(widget.NewLabel(resolvedLine(r)))
+	}
+	if len(q.Recent) == 0 {
+		recent.Add(widget.NewLabel("Nothing answered yet."))
+	}
+	return container.NewVScroll(container.NewVBox(
+		widget.NewLabelWithStyle("Waiting for you", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+		pending,
+		widget.NewSeparator(),
+		widget.NewLabelWithStyle("Recent answers", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+		recent,
+	))
+}
+
+// approvalCard shows one pending call with the four answers.
+func (u *UI) approvalCard(p approval.Pending) fyne.CanvasObject {
+	return widget.NewCard(approvalTitle(p), p.Code+" · "+remaining(u.cfg.Now(), p.Deadline), u.answerBox(p, nil))
+}
+
+// answerBox is the arguments and the four answers; after is called once an
+// answer was accepted (the prompt window closes itself with it).
+func (u *UI) answerBox(p approval.Pending, after func()) fyne.CanvasObject {
+	args := widget.NewLabel(argsText(p.Summary))
+	args.Wrapping = fyne.TextWrapWord
+	reason := widget.NewEntry()
+	reason.SetPlaceHolder("Reason for a denial (optional, told to the agent)")
+	answer := func(a approval.Answer) {
+		a.Channel = queueChannel
+		a.ArgsDigest = p.ArgsDigest
+		if u.do(func() error { return u.cfg.API.AnswerApproval(p.ID, a) }) && after != nil {
+			after()
+		}
+	}
+	approve := widget.NewButton("Approve once", func() { answer(approval.Answer{Approve: true, Scope: approval.Once}) })
+	approve.Importance = widget.HighImportance
+	session := widget.NewButton("Approve for this session", func() { answer(approval.Answer{Approve: true, Scope: approval.Session}) })
+	always := widget.NewButton("Always allow", func() { answer(approval.Answer{Approve: true, Scope: approval.Always}) })
+	deny := widget.NewButton("Deny", func() { answer(approval.Answer{Reason: reason.Text}) })
+	deny.Importance = widget.DangerImportance
+	return container.NewVBox(args, reason, container.NewHBox(approve, session, always, deny))
+}
+
+func approvalTitle(p approval.Pending) string {
+	who := p.Client
+	if who == "" {
+		who = "An agent"
+	}
+	return fmt.Sprintf("%s (vault %s) wants %s", who, p.Vault, p.Tool)
+}
+
+func argsText(summary string) string {
+	if summary == "" {
+		return "No arguments."
+	}
+	return "Arguments: " + summary
+}
+
+func resolvedLine(r approval.Resolved) string {
+	return fmt.Sprintf("%s  %s in %s: %s by %s", r.At.Local().Format("15:04:05"), r.Tool, r.Vault, r.Outcome, r.Answer.Channel)
+}
+
+// PromptChannel is an approval channel that opens a small window per call:
+// the fallback where notifications cannot carry buttons.
+type PromptChannel struct{ u *UI }
+
+var _ approval.Channel = PromptChannel{}
+
+// Prompts returns the prompt-window channel of u.
+func (u *UI) Prompts() PromptChannel { return PromptChannel{u} }
+
+// Name implements approval.Channel; answers count as the in-app queue.
+func (PromptChannel) Name() string { return queueChannel }
+
+// Open implements approval.Channel.
+func (c PromptChannel) Open(p approval.Pending, _ func(approval.Answer) error) func() {
+	var w fyne.Window
+	var closeOnce sync.Once
+	// The window closes when answered here and when withdrawn; once.
+	closeWindow := func() {
+		closeOnce.Do(func() {
+			if w != nil {
+				w.Close()
+			}
+		})
+	}
+	fyne.Do(func() {
+		w = c.u.app.NewWindow("Approve? " + p.Code)
+		w.SetContent(container.NewVBox(
+			widget.NewLabelWithStyle(approvalTitle(p), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+			c.u.answerBox(p, closeWindow),
+		))
+		w.Show()
+		w.RequestFocus()
+	})
+	return func() { fyne.Do(closeWindow) }
+}

@@ -1,0 +1,87 @@
+package app
+
+import (
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/agentvault/agentvault/internal/core"
+)
+
+func (u *UI) servicesView() fyne.CanvasObject {
+	services, err := u.cfg.API.Services()
+	if err != nil {
+		return errorView(err)
+	}
+	list := container.NewVBox()
+	if len(services) == 0 {
+		list.Add(widget.NewLabel("No services yet. Add an MCP server below; its tools become available to your vaults."))
+	}
+	for _, s := range services {
+		list.Add(widget.NewCard(s.Name, serviceKind(s), widget.NewLabel(serviceTarget(s))))
+	}
+	return container.NewVScroll(container.NewVBox(list, widget.NewSeparator(), u.addServiceForm()))
+}
+
+func serviceKind(s core.ServiceInfo) string {
+	switch s.Kind {
+	case "mcp-stdio":
+		return "MCP server started as a local command"
+	case "mcp-http":
+		return "MCP server over HTTP"
+	}
+	return s.Kind
+}
+
+func serviceTarget(s core.ServiceInfo) string {
+	if s.Command != "" {
+		return s.Command
+	}
+	if len(s.Headers) > 0 {
+		return s.URL + "   (sends headers: " + strings.Join(s.Headers, ", ") + ")"
+	}
+	return s.URL
+}
+
+func (u *UI) addServiceForm() fyne.CanvasObject {
+	name := widget.NewEntry()
+	name.SetPlaceHolder("fs")
+	target := widget.NewEntry()
+	target.SetPlaceHolder("npx -y @modelcontextprotocol/server-filesystem ~/projects")
+	headers := widget.NewMultiLineEntry()
+	headers.SetPlaceHolder("Authorization: Bearer …   (one per line, URL servers only)")
+	kind := widget.NewRadioGroup([]string{"Command", "URL"}, func(k string) {
+		if k == "URL" {
+			target.SetPlaceHolder("https://example.com/mcp")
+		} else {
+			target.SetPlaceHolder("npx -y @modelcontextprotocol/server-filesystem ~/projects")
+		}
+	})
+	kind.Horizontal = true
+	kind.Required = true
+	kind.SetSelected("Command")
+	form := widget.NewForm(
+		widget.NewFormItem("Name", name),
+		widget.NewFormItem("Kind", kind),
+		widget.NewFormItem("Command or URL", target),
+		widget.NewFormItem("Headers", headers),
+	)
+	form.SubmitText = "Add MCP server"
+	form.OnSubmit = func() {
+		spec := core.ServiceSpec{Name: strings.TrimSpace(name.Text)}
+		if kind.Selected == "URL" {
+			spec.URL = strings.TrimSpace(target.Text)
+			for _, h := range strings.Split(headers.Text, "\n") {
+				if h = strings.TrimSpace(h); h != "" {
+					spec.Headers = append(spec.Headers, h)
+				}
+			}
+		} else {
+			spec.Command = target.Text
+		}
+		u.do(func() error { _, err := u.cfg.API.AddService(spec); return err })
+	}
+	return widget.NewCard("Add an MCP server", "Header values are kept by AgentVault and never shown to agents.", form)
+}

@@ -1,0 +1,212 @@
+package app
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/agentvault/agentvault/internal/core"
+	"github.com/agentvault/agentvault/mcpserver"
+)
+
+// tokenPlaceholder stands in for a token that is no longer known: only its
+// hash is stored.
+const tokenPlaceholder = "<TOKEN>"
+
+func (u *UI) vaultsView() fyne.CanvasObject {
+	if u.wizard != nil {
+		return u.wizard.view()
+	}
+	vaults, err := u.cfg.API.Vaults()
+	if err != nil {
+		return errorView(err)
+	}
+	newVault := widget.NewButtonWithIcon("New vault", theme.ContentAddIcon(), u.startWizard)
+	newVault.Importance = widget.HighImportance
+	if len(vaults) == 0 {
+		return container.NewCenter(container.NewVBox(
+			widget.NewLabelWithStyle("No vaults yet", fyne.TextAlignCenter, fyne.TextStyle{Bold: true}),
+			widget.NewLabel("A vault gives one agent its own URL, token and tool permissions."),
+			newVault,
+		))
+	}
+	if !slices.ContainsFunc(vaults, func(v core.VaultInfo) bool { return v.ID == u.selected }) {
+		u.selected = vaults[0].ID
+	}
+	list := widget.NewList(
+		func() int { return len(vaults) },
+		func() fyne.CanvasObject { return widget.NewLabel("vault name") },
+		func(i widget.ListItemID, o fyne.CanvasObject) { o.(*widget.Label).SetText(vaults[i].Name) },
+	)
+	for i, v := range vaults {
+		if v.ID == u.selected {
+			list.Select(i)
+		}
+	}
+	list.OnSelected = func(i widget.ListItemID) {
+		if vaults[i].ID != u.selected {
+			u.selected = vaults[i].ID
+			u.Refresh()
+		}
+	}
+	left := container.NewBorder(nil, newVault, nil, nil, list)
+	split := container.NewHSplit(left, u.vaultDetail(u.selected))
+	split.Offset = 0.22
+	return split
+}
+
+func (u *UI) vaultDetail(id string) fyne.CanvasObject {
+	ctx, cancel := u.ctx()
+	defer cancel()
+	d, err := u.cfg.API.Vault(ctx, id)
+	if err != nil {
+		return errorView(err)
+	}
+	token, revealed := u.revealed[id]
+	if !revealed {
+		token = tokenPlaceholder
+	}
+
+	url := widget.NewEntry()
+	url.SetText(d.URL)
+	url.Disable()
+	copyURL := widget.NewButtonWithIcon("", theme.ContentCopyIcon(), func() { u.app.Clipboard().SetContent(d.URL) })
+	rotate := widget.NewButtonWithIcon("Rotate token", theme.ViewRefreshIcon(), func() {
+		dialog.ShowConfirm("Rotate token", "The current token stops working at once and connected agents are disconnected. Continue?", func(ok bool) {
+			if ok {
+				u.rotate(id)
+			}
+		}, u.win)
+	})
+	del := widget.NewButtonWithIcon("Delete vault", theme.DeleteIcon(), func() {
+		dialog.ShowConfirm("Delete vault", fmt.Sprintf("Delete vault %q? Its agents lose access at once; its audit records stay.", d.Name), func(ok bool) {
+			if ok {
+				u.do(func() error { return u.cfg.API.DeleteVault(id) })
+			}
+		}, u.win)
+	})
+	del.Importance = widget.DangerImportance
+
+	tokenInfo := widget.NewLabel("The token was shown when the vault was created. Rotate it to get a new one.")
+	if revealed {
+		tokenInfo = widget.NewLabel("New token (shown only now): " + token)
+		tokenInfo.Wrapping = fyne.TextWrapBreak
+	}
+	head := container.NewVBox(
+		widget.NewLabelWithStyle(d.Name, fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+		container.NewBorder(nil, nil, widget.NewLabel("MCP URL"), copyURL, url),
+		tokenInfo,
+		container.NewHBox(rotate, del),
+	)
+	if d.Warning != "" {
+		warn := widget.NewLabel("⚠ " + d.Warning)
+		warn.Wrapping = fyne.TextWrapWord
+		head.Add(warn)
+	}
+	tabs := container.NewAppTabs(
+		container.NewTabItem("Permissions", u.policyMatrix(d)),
+		container.NewTabItem("Connect an agent", setupView(u.app, d.Name, d.URL, token)),
+	)
+	return container.NewBorder(head, nil, nil, nil, tabs)
+}
+
+func (u *UI) rotate(id string) {
+	var tok string
+	if u.do(func() (err error) { tok, err = u.cfg.API.RotateToken(id); return err }) {
+		u.revealed[id] = tok
+		u.Refresh()
+	}
+}
+
+// setupView shows the ready-to-paste setup for each client.
+func setupView(a fyne.App, vault, url, token string) fyne.CanvasObject {
+	text := widget.NewMultiLineEntry()
+	text.Wrapping = fyne.TextWrapBreak
+	where := widget.NewLabel("")
+	show := func(client string) {
+		s := SetupSnippet(client, serverName(vault), url, token)
+		where.SetText(s.Where)
+		text.SetText(s.Text)
+	}
+	clients := widget.NewSelect(Clients, show)
+	clients.SetSelected(Clients[0])
+	copyBtn := widget.NewButtonWithIcon("Copy", theme.ContentCopyIcon(), func() { a.Clipboard().SetContent(text.Text) })
+	note := widget.NewLabel("")
+	if token == tokenPlaceholder {
+		note.SetText("Replace " + tokenPlaceholder + " with the vault's token.")
+	}
+	return container.NewBorder(container.NewVBox(container.NewHBox(widget.NewLabel("Agent"), clients, copyBtn), where, note), nil, nil, nil, text)
+}
+
+// policyMatrix lists every tool of every service of the vault with its
+// decision, grouped by service, with one-click presets.
+func (u *UI) policyMatrix(d core.VaultDetail) fyne.CanvasObject {
+	presets := container.NewHBox(widget.NewLabel("Presets:"))
+	var defaults []toolDefault
+	for _, t := range d.Tools {
+		defaults = append(defaults, toolDefault{t.Name, t.Default})
+	}
+	for _, p := range Presets {
+		presets.Add(widget.NewButton(p.Name, func() {
+			u.do(func() error { return u.cfg.API.ReplacePolicy(d.ID, presetPolicy(p, defaults)) })
+		}))
+	}
+	if len(d.Tools) == 0 {
+		return container.NewVBox(widget.NewLabel("This vault's services offer no tools yet."))
+	}
+	rows := container.NewVBox()
+	var service string
+	for _, t := range d.Tools {
+		if t.Service != service {
+			service = t.Service
+			rows.Add(widget.NewLabelWithStyle(service, fyne.TextAlignLeading, fyne.TextStyle{Bold: true}))
+		}
+		rows.Add(u.policyRow(d.ID, t))
+	}
+	return container.NewBorder(presets, nil, nil, nil, container.NewVScroll(rows))
+}
+
+func (u *UI) policyRow(vault string, t mcpserver.ToolDecision) fyne.CanvasObject {
+	choice := widget.NewRadioGroup(decisionOptions, nil)
+	choice.Horizontal = true
+	choice.Required = true
+	choice.SetSelected(decisionLabels[t.Decision])
+	choice.OnChanged = func(label string) {
+		d, ok := labelDecisions[label]
+		if !ok || d == t.Decision {
+			return
+		}
+		u.do(func() error { return u.cfg.API.SetPolicy(vault, t.Name, d) })
+	}
+	why := widget.NewLabel(ruleText(t))
+	why.Importance = widget.LowImportance
+	return container.NewBorder(nil, nil, widget.NewLabel(t.Name), why, choice)
+}
+
+// ruleText says why a tool has its decision.
+func ruleText(t mcpserver.ToolDecision) string {
+	switch {
+	case t.Rule == "default:read-only":
+		return "default (read-only)"
+	case t.Rule == "default:destructive":
+		return "default (destructive)"
+	case t.Rule == "default:write":
+		return "default (changes things)"
+	case strings.Contains(t.Rule, "*"):
+		return "rule " + t.Rule
+	default:
+		return "set for this tool"
+	}
+}
+
+func errorView(err error) fyne.CanvasObject {
+	l := widget.NewLabel(userMessage(err))
+	l.Wrapping = fyne.TextWrapWord
+	return container.NewCenter(l)
+}

@@ -1,0 +1,158 @@
+package app
+
+import (
+	"fmt"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/agentvault/agentvault/internal/core"
+)
+
+// wizard walks through creating a vault: identity, services, permissions,
+// and the result with its setup.
+type wizard struct {
+	u        *UI
+	step     int
+	name     string
+	client   string
+	services []string
+	preset   string
+	created  *core.NewVault
+	err      string
+}
+
+func (u *UI) startWizard() {
+	u.wizard = &wizard{u: u, client: Clients[0], preset: Presets[1].Name}
+	u.Refresh()
+}
+
+func (w *wizard) view() fyne.CanvasObject {
+	title := widget.NewLabelWithStyle(fmt.Sprintf("New vault — step %d of 4", w.step+1), fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	var body fyne.CanvasObject
+	var next func() bool
+	switch w.step {
+	case 0:
+		name := widget.NewEntry()
+		name.SetPlaceHolder("e.g. claude-work")
+		name.SetText(w.name)
+		name.OnChanged = func(s string) { w.name = s }
+		client := widget.NewSelect(append(append([]string(nil), Clients...), "Other"), func(s string) { w.client = s })
+		client.SetSelected(w.client)
+		body = widget.NewForm(widget.NewFormItem("Vault name", name), widget.NewFormItem("For which agent", client))
+		next = func() bool { return w.name != "" }
+	case 1:
+		services, err := w.u.cfg.API.Services()
+		if err != nil {
+			body = errorView(err)
+			break
+		}
+		var names []string
+		for _, s := range services {
+			names = append(names, s.Name)
+		}
+		if len(names) == 0 {
+			body = widget.NewLabel("No services yet: add one in the Services tab first.")
+			break
+		}
+		checks := widget.NewCheckGroup(names, func(sel []string) { w.services = sel })
+		checks.SetSelected(w.services)
+		body = container.NewVBox(widget.NewLabel("Which services may this agent use?"), checks)
+		next = func() bool { return len(w.services) > 0 }
+	case 2:
+		var names []string
+		for _, p := range Presets {
+			names = append(names, p.Name)
+		}
+		choice := widget.NewRadioGroup(names, func(s string) { w.preset = s })
+		choice.Required = true
+		choice.SetSelected(w.preset)
+		body = container.NewVBox(
+			widget.NewLabel("Start from which permissions? You can change each tool afterwards."),
+			choice,
+			widget.NewLabel("Ask for writes: reading runs at once, changes wait for your approval, destructive tools are blocked."),
+		)
+		next = w.create
+	default:
+		v := w.created
+		body = container.NewVBox(
+			widget.NewLabel(fmt.Sprintf("Vault %q is ready. Its token is shown only now:", v.Name)),
+			readOnlyEntry(v.Token),
+			widget.NewLabel("MCP URL"),
+			readOnlyEntry(v.URL),
+			setupView(w.u.app, v.Name, v.URL, v.Token),
+		)
+	}
+	errLabel := widget.NewLabel(w.err)
+	errLabel.Importance = widget.DangerImportance
+	buttons := container.NewHBox()
+	if w.step < 3 {
+		buttons.Add(widget.NewButton("Cancel", w.close))
+		if w.step > 0 {
+			buttons.Add(widget.NewButton("Back", func() { w.step--; w.err = ""; w.u.Refresh() }))
+		}
+		label := "Next"
+		if w.step == 2 {
+			label = "Create vault"
+		}
+		nb := widget.NewButton(label, func() {
+			w.err = ""
+			if next != nil && next() {
+				w.step++
+			} else if w.err == "" {
+				w.err = "Fill in this step first."
+			}
+			w.u.Refresh()
+		})
+		nb.Importance = widget.HighImportance
+		buttons.Add(nb)
+	} else {
+		done := widget.NewButton("Done", w.close)
+		done.Importance = widget.HighImportance
+		buttons.Add(done)
+	}
+	return container.NewBorder(title, container.NewVBox(errLabel, buttons), nil, nil, container.NewVScroll(body))
+}
+
+// create makes the vault and applies the chosen preset.
+func (w *wizard) create() bool {
+	nv, err := w.u.cfg.API.CreateVault(core.VaultSpec{Name: w.name, Services: w.services})
+	if err != nil {
+		w.err = userMessage(err)
+		return false
+	}
+	w.created = &nv
+	w.u.selected = nv.ID
+	w.u.revealed[nv.ID] = nv.Token
+	ctx, cancel := w.u.ctx()
+	defer cancel()
+	d, err := w.u.cfg.API.Vault(ctx, nv.ID)
+	if err == nil {
+		var defaults []toolDefault
+		for _, t := range d.Tools {
+			defaults = append(defaults, toolDefault{t.Name, t.Default})
+		}
+		for _, p := range Presets {
+			if p.Name == w.preset && p.Name != "Ask for writes" { // the defaults need no rules
+				err = w.u.cfg.API.ReplacePolicy(nv.ID, presetPolicy(p, defaults))
+			}
+		}
+	}
+	if err != nil {
+		w.err = "The vault was created, but its permissions could not be set: " + userMessage(err)
+	}
+	return true
+}
+
+func (w *wizard) close() {
+	w.u.wizard = nil
+	w.u.Refresh()
+}
+
+func readOnlyEntry(s string) *widget.Entry {
+	e := widget.NewEntry()
+	e.SetText(s)
+	e.Disable()
+	return e
+}
