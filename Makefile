@@ -6,7 +6,7 @@ BIN     := bin/agentvault
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: run build build-headless test test-go test-race test-e2e deps e2e-deps vet clean
+.PHONY: screenshots run build build-headless test test-go test-race test-e2e deps e2e-deps vet clean
 
 ## run: build the app and start it (desktop app with a display, headless server without)
 run: build
@@ -44,6 +44,10 @@ e2e-deps:
 ## deps: system packages for the cgo build and the tests (installed only when missing, as root)
 deps:
 	@scripts/install-deps.sh
+
+## screenshots: regenerate docs/screenshots/ from the real app under Xvfb
+screenshots: build e2e-deps
+	scripts/screenshots.sh
 
 clean:
 	rm -rf bin e2e/node_modules

@@ -12,7 +12,6 @@ import (
 	fyneapp "fyne.io/fyne/v2/app"
 
 	"github.com/agentvault/agentvault/app"
-	"github.com/agentvault/agentvault/internal/core"
 )
 
 // guiBuilt says this build can show the desktop app.
@@ -20,9 +19,9 @@ const guiBuilt = true
 
 // runGUI runs the desktop app: the server in the background, the tray, and
 // the window when asked for. It returns when the user quits or ctx ends.
-func runGUI(ctx context.Context, dir string, stdout, stderr io.Writer) error {
+func runGUI(ctx context.Context, dir, listen string, stdout, stderr io.Writer) error {
 	logger := newLogger(stderr)
-	s, err := startServer(dir, core.DefaultListen, stdout, logger)
+	s, err := startServer(dir, listen, stdout, logger)
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,6 @@ import (
 // guiBuilt says this build can show the desktop app: CGO_ENABLED=0 builds cannot.
 const guiBuilt = false
 
-func runGUI(context.Context, string, io.Writer, io.Writer) error {
+func runGUI(context.Context, string, string, io.Writer, io.Writer) error {
 	return errors.New("this build has no desktop app (built with CGO_ENABLED=0)")
 }

@@ -9,6 +9,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"syscall"
 
 	"github.com/agentvault/agentvault/internal/core"
@@ -33,8 +35,8 @@ func main() {
 // run dispatches a command line. With no command it starts the desktop app
 // where there is a display and a GUI build, and the headless server otherwise.
 func run(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		return runDefault(stdout, stderr)
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") && !slices.Contains([]string{"-h", "--help", "--version"}, args[0]) {
+		return runDefault(args, stdout, stderr)
 	}
 	cmd, rest := args[0], args[1:]
 	switch cmd {
@@ -60,8 +62,13 @@ func run(args []string, stdout, stderr io.Writer) error {
 
 // runDefault starts the desktop app where it can, and the headless server
 // otherwise, saying why.
-func runDefault(stdout, stderr io.Writer) error {
-	dir, err := dataDir("")
+func runDefault(args []string, stdout, stderr io.Writer) error {
+	c := newCommand("agentvault", false)
+	listen := c.fs.String("listen", core.DefaultListen, "loopback address to listen on")
+	if _, err := c.parse(args, 0, "[--data DIR] [--listen ADDR]"); err != nil {
+		return err
+	}
+	dir, err := dataDir(*c.data)
 	if err != nil {
 		return err
 	}
@@ -73,9 +80,9 @@ func runDefault(stdout, stderr io.Writer) error {
 	case os.Getenv("DISPLAY") == "" && os.Getenv("WAYLAND_DISPLAY") == "":
 		fmt.Fprintln(stdout, "No display found: running the headless server.")
 	default:
-		return runGUI(ctx, dir, stdout, stderr)
+		return runGUI(ctx, dir, *listen, stdout, stderr)
 	}
-	return serve(ctx, dir, core.DefaultListen, stdout, stderr)
+	return serve(ctx, dir, *listen, stdout, stderr)
 }
 
 type usageError struct{ msg string }
@@ -86,7 +93,7 @@ const usage = `AgentVault gives every AI agent its own vault: a local MCP URL an
 exactly the tools you allow.
 
 Usage:
-  agentvault                      start the desktop app (or the server, without a display)
+  agentvault [--listen ADDR]      start the desktop app (or the server, without a display)
   agentvault serve [--listen 127.0.0.1:7878]
   agentvault service add-mcp NAME --command "CMD ARGS…" | --url URL [--header "K: V"]…
   agentvault service list [--json]

@@ -43,6 +43,7 @@ type UI struct {
 	// Each tab is a stack whose single child is rebuilt on refresh.
 	vaultsTab, approvalsTab, servicesTab, auditTab, settingsTab *fyne.Container
 
+	tray        bool   // the tray menu is installed
 	selected    string // id of the vault shown in detail
 	revealed    map[string]string
 	wizard      *wizard

@@ -116,15 +116,18 @@ func TestFlippingAPolicyChangesTheCore(t *testing.T) {
 		t.Fatal(err)
 	}
 	u := window(t, co)
-	row := find(t, u.Window().Content(), func(c *fyne.Container) bool {
-		for _, o := range c.Objects {
-			if l, ok := o.(*widget.Label); ok && l.Text == "echo_write_note" {
-				return true
-			}
-		}
-		return false
+	grid := find(t, u.Window().Content(), func(c *fyne.Container) bool {
+		return slices.ContainsFunc(c.Objects, func(o fyne.CanvasObject) bool {
+			l, ok := o.(*widget.Label)
+			return ok && l.Text == "echo_write_note"
+		})
 	})
-	find(t, row, func(*widget.RadioGroup) bool { return true }).SetSelected("Block")
+	// The form grid holds name, choice pairs.
+	for i, o := range grid.Objects {
+		if l, ok := o.(*widget.Label); ok && l.Text == "echo_write_note" {
+			find(t, grid.Objects[i+1], func(*widget.RadioGroup) bool { return true }).SetSelected("Block")
+		}
+	}
 	d, _ := co.Vault(t.Context(), "work")
 	for _, tool := range d.Tools {
 		if tool.Name == "echo_write_note" && (tool.Decision != policy.Block || tool.Rule != "echo_write_note") {

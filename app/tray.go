@@ -55,6 +55,7 @@ func (u *UI) installTray() {
 	if !ok {
 		return
 	}
+	u.tray = true
 	u.refreshTray()
 	d.SetSystemTrayIcon(TrayIcon)
 }
@@ -62,7 +63,7 @@ func (u *UI) installTray() {
 // refreshTray rebuilds the tray menu from the core's state.
 func (u *UI) refreshTray() {
 	d, ok := u.app.(desktop.App)
-	if !ok {
+	if !ok || !u.tray {
 		return
 	}
 	st, err := u.cfg.API.Status()

@@ -8,6 +8,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -162,17 +163,23 @@ func (u *UI) policyMatrix(d core.VaultDetail) fyne.CanvasObject {
 	}
 	rows := container.NewVBox()
 	var service string
+	var grid *fyne.Container
 	for _, t := range d.Tools {
 		if t.Service != service {
 			service = t.Service
+			// One two-column grid per service keeps the choices aligned.
+			grid = container.New(layout.NewFormLayout())
 			rows.Add(widget.NewLabelWithStyle(service, fyne.TextAlignLeading, fyne.TextStyle{Bold: true}))
+			rows.Add(grid)
 		}
-		rows.Add(u.policyRow(d.ID, t))
+		grid.Add(widget.NewLabel(t.Name))
+		grid.Add(u.policyChoice(d.ID, t))
 	}
 	return container.NewBorder(presets, nil, nil, nil, container.NewVScroll(rows))
 }
 
-func (u *UI) policyRow(vault string, t mcpserver.ToolDecision) fyne.CanvasObject {
+// policyChoice is one tool's decision and why it has it.
+func (u *UI) policyChoice(vault string, t mcpserver.ToolDecision) fyne.CanvasObject {
 	choice := widget.NewRadioGroup(decisionOptions, nil)
 	choice.Horizontal = true
 	choice.Required = true
@@ -186,7 +193,7 @@ func (u *UI) policyRow(vault string, t mcpserver.ToolDecision) fyne.CanvasObject
 	}
 	why := widget.NewLabel(ruleText(t))
 	why.Importance = widget.LowImportance
-	return container.NewBorder(nil, nil, widget.NewLabel(t.Name), why, choice)
+	return container.NewBorder(nil, nil, nil, why, choice)
 }
 
 // ruleText says why a tool has its decision.

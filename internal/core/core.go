@@ -299,9 +299,10 @@ func newID() string {
 
 func (c *Core) urlLocked(id string) string { return "http://" + c.listen + "/v/" + id + "/mcp" }
 
-// Vaults lists every vault.
+// Vaults lists every vault, by name.
 func (c *Core) Vaults() ([]VaultInfo, error) {
 	list, err := c.store.Vaults()
+	slices.SortFunc(list, func(a, b store.Vault) int { return strings.Compare(a.Name, b.Name) })
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	out := make([]VaultInfo, 0, len(list))
