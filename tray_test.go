@@ -1,0 +1,168 @@
+//go:build cgo
+
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/godbus/dbus/v5"
+
+	"github.com/agentvault/agentvault/internal/control"
+	"github.com/agentvault/agentvault/internal/dbustest"
+)
+
+// watcher is a StatusNotifierWatcher, the part of a desktop panel that
+// tray icons register with.
+type watcher struct{ items chan string }
+
+func (w *watcher) RegisterStatusNotifierItem(sender dbus.Sender, _ string) *dbus.Error {
+	w.items <- string(sender)
+	return nil
+}
+
+// menuLayout is com.canonical.dbusmenu's (id, properties, children).
+type menuLayout struct {
+	ID       int32
+	Props    map[string]dbus.Variant
+	Children []dbus.Variant
+}
+
+// menuItems returns the tray menu's labels and ids, as a panel reads them.
+func menuItems(t *testing.T, conn *dbus.Conn, item string) map[string]int32 {
+	t.Helper()
+	var rev uint32
+	var root menuLayout
+	call := conn.Object(item, "/StatusNotifierMenu").Call("com.canonical.dbusmenu.GetLayout", 0, int32(0), int32(-1), []string{})
+	if err := call.Store(&rev, &root); err != nil {
+		t.Fatalf("GetLayout: %v", err)
+	}
+	out := map[string]int32{}
+	for _, c := range root.Children {
+		var child menuLayout
+		if err := dbus.Store([]any{c.Value()}, &child); err != nil {
+			t.Fatalf("menu item: %v", err)
+		}
+		if label, ok := child.Props["label"].Value().(string); ok {
+			out[label] = child.ID
+		}
+	}
+	return out
+}
+
+// TestTrayMenuOverDBus starts the real desktop app on a virtual display and
+// a private session bus, then uses its tray menu the way a desktop panel does.
+func TestTrayMenuOverDBus(t *testing.T) {
+	bus, err := dbustest.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bus.Stop()
+	panel, err := bus.Connect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer panel.Close()
+	w := &watcher{items: make(chan string, 4)}
+	panel.Export(w, "/StatusNotifierWatcher", "org.kde.StatusNotifierWatcher")
+	if reply, err := panel.RequestName("org.kde.StatusNotifierWatcher", dbus.NameFlagDoNotQueue); err != nil || reply != dbus.RequestNameReplyPrimaryOwner {
+		t.Fatalf("owning the watcher name: %v %v", reply, err)
+	}
+
+	display := startDisplay(t)
+	e := newEnv(t)
+	cmd := e.cmd("--listen", "127.0.0.1:0")
+	cmd.Env = append(cmd.Env, "DISPLAY="+display, "DBUS_SESSION_BUS_ADDRESS="+bus.Address, "LANG=en_US.UTF-8")
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	defer cmd.Process.Kill()
+
+	var item string
+	select {
+	case item = <-w.items:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the app never registered a tray icon")
+	}
+	items := menuItems(t, panel, item)
+	for _, want := range []string{"Open AgentVault", "Pause all agents", "Quit", "0 vaults · 0 connected agents · 0 pending approvals"} {
+		if _, ok := items[want]; !ok {
+			t.Fatalf("tray menu %v lacks %q", items, want)
+		}
+	}
+	click := func(label string) {
+		t.Helper()
+		id, ok := menuItems(t, panel, item)[label]
+		if !ok {
+			t.Fatalf("no %q in the tray menu", label)
+		}
+		call := panel.Object(item, "/StatusNotifierMenu").Call("com.canonical.dbusmenu.Event", 0, id, "clicked", dbus.MakeVariant(""), uint32(0))
+		if call.Err != nil {
+			t.Fatalf("clicking %q: %v", label, call.Err)
+		}
+	}
+
+	click("Pause all agents")
+	api, err := control.Dial(filepath.Join(e.data, control.SocketName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st, err := api.Status()
+		if err == nil && st.Paused {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("clicking Pause did not pause: %+v %v", st, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for _, ok := menuItems(t, panel, item)["Resume all agents"]; !ok; _, ok = menuItems(t, panel, item)["Resume all agents"] {
+		if time.Now().After(deadline) {
+			t.Fatal("the tray menu never offered Resume")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	click("Quit")
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("the app exited with %v after Quit", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("Quit did not end the app")
+	}
+	if _, err := os.Stat(filepath.Join(e.data, runFile)); !os.IsNotExist(err) {
+		t.Fatal("the app left its run file behind")
+	}
+}
+
+// startDisplay runs Xvfb and returns its DISPLAY.
+func startDisplay(t *testing.T) string {
+	t.Helper()
+	r, wr, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := exec.Command("Xvfb", "-displayfd", "3", "-screen", "0", "1280x800x24", "-nolisten", "tcp")
+	x.ExtraFiles = []*os.File{wr}
+	if err := x.Start(); err != nil {
+		t.Fatalf("Xvfb (package xvfb): %v", err)
+	}
+	wr.Close()
+	t.Cleanup(func() { x.Process.Kill(); x.Wait() })
+	var n int
+	if _, err := fmt.Fscan(r, &n); err != nil {
+		t.Fatalf("Xvfb gave no display: %v", err)
+	}
+	return fmt.Sprintf(":%d", n)
+}
