@@ -6,7 +6,7 @@ BIN     := bin/agentvault
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: screenshots run build build-headless test test-go test-race test-e2e deps e2e-deps vet clean
+.PHONY: bench screenshots run build build-headless test test-go test-race test-e2e deps e2e-deps vet clean
 
 ## run: build the app and start it (desktop app with a display, headless server without)
 run: build
@@ -44,6 +44,11 @@ e2e-deps:
 ## deps: system packages for the cgo build and the tests (installed only when missing, as root)
 deps:
 	@scripts/install-deps.sh
+
+## bench: micro-benchmarks of the pieces, then direct vs via-vault on this machine (agentvault bench)
+bench: build-headless
+	CGO_ENABLED=0 $(GO) test -run '^$$' -bench . -benchmem -cpu 1,8 ./policy ./internal/audit ./mcpserver
+	./$(BIN) bench
 
 ## screenshots: regenerate docs/screenshots/ from the real app under Xvfb
 screenshots: build e2e-deps

@@ -50,6 +50,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return cmdAudit(rest, stdout)
 	case "approvals":
 		return cmdApprovals(rest, stdout)
+	case "bench":
+		return cmdBench(rest, stdout)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "agentvault", version)
 		return nil
@@ -108,6 +110,7 @@ Usage:
   agentvault approvals deny ID [--reason TEXT]
   agentvault audit list [--vault VAULT] [--limit N] [--json]
   agentvault audit export --format jsonl|csv [--out FILE] [--vault VAULT]
+  agentvault bench [--rounds N] [--calls N] [--duration D]
   agentvault version
 
 Every command takes --data DIR (default $AGENTVAULT_DATA, else the user config

@@ -95,7 +95,7 @@ const (
 )
 
 // connect opens a client on vault id speaking protocol version proto.
-func (f *fixture) connect(t *testing.T, id, token, proto string, opts ...transport.StreamableHTTPCOption) *client.Client {
+func (f *fixture) connect(t testing.TB, id, token, proto string, opts ...transport.StreamableHTTPCOption) *client.Client {
 	t.Helper()
 	opts = append(opts, transport.WithHTTPHeaders(map[string]string{"Authorization": "Bearer " + token}))
 	tr, err := transport.NewStreamableHTTP(f.url+"/v/"+id+"/mcp", opts...)

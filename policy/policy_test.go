@@ -99,3 +99,13 @@ func FuzzDecide(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkDecide(b *testing.B) {
+	p := Policy{Rules: []Rule{{"fs_*", Block}, {"fs_read_*", Allow}, {"github_*", Approve}, {"github_get_issue", Allow}, {"*_delete_*", Block}}}
+	tool := Tool{Name: "fs_read_text_file", ReadOnly: ptr(true)}
+	for b.Loop() {
+		if Decide(p, tool).Decision != Allow {
+			b.Fatal("wrong decision")
+		}
+	}
+}

@@ -1,0 +1,360 @@
+// Package bench measures AgentVault against calling the upstream directly,
+// on this machine, in one run: latency and throughput of tools/call, the cost
+// of tools/list by tool and vault count, and the memory and start-up time of
+// a real `serve` process. `agentvault bench` prints its report.
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"runtime"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/mark3labs/mcp-go/client"
+	"github.com/mark3labs/mcp-go/client/transport"
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/agentvault/agentvault/internal/audit"
+	"github.com/agentvault/agentvault/internal/core"
+	"github.com/agentvault/agentvault/providers/providertest"
+)
+
+// Config sizes a run.
+type Config struct {
+	// Rounds of interleaved direct/vault measurement.
+	Rounds int
+	// Calls per mode per round.
+	Calls int
+	// Duration of each throughput measurement.
+	Duration time.Duration
+	// Serve starts a `serve` process for the memory and start-up figures:
+	// the agentvault binary and its arguments before "serve". Nil skips them.
+	Serve []string
+}
+
+// Run measures and writes the report to w.
+func Run(ctx context.Context, cfg Config, w io.Writer) error {
+	fmt.Fprintf(w, "AgentVault benchmark — %d cores, %s, %s/%s, %d rounds × %d calls\n\n",
+		runtime.NumCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH, cfg.Rounds, cfg.Calls)
+	env, err := newEnv(ctx)
+	if err != nil {
+		return err
+	}
+	defer env.close()
+
+	commit, err := env.auditCommit()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "durable audit commit (one record, fsync)  p50 %s\n\n", us(commit))
+
+	direct, vault := samples{}, samples{}
+	for range cfg.Rounds {
+		d, err := env.latency(ctx, env.direct, cfg.Calls)
+		if err != nil {
+			return fmt.Errorf("direct: %w", err)
+		}
+		v, err := env.latency(ctx, env.vault, cfg.Calls)
+		if err != nil {
+			return fmt.Errorf("via vault: %w", err)
+		}
+		direct, vault = append(direct, d...), append(vault, v...)
+	}
+	fmt.Fprintf(w, "%-34s %10s %10s %10s\n", "tools/call, concurrency 1", "direct", "via vault", "added")
+	fmt.Fprintf(w, "%-34s %10s %10s %10s\n", "  p50", us(direct.p(50)), us(vault.p(50)), us(vault.p(50)-direct.p(50)))
+	fmt.Fprintf(w, "%-34s %10s %10s %10s\n", "  p99", us(direct.p(99)), us(vault.p(99)), us(vault.p(99)-direct.p(99)))
+
+	var ratio8 float64
+	for _, conc := range []int{1, 8} {
+		d, err := env.throughput(ctx, env.directURL, "", conc, cfg.Duration)
+		if err != nil {
+			return err
+		}
+		v, err := env.throughput(ctx, env.vaultURL, env.token, conc, cfg.Duration)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "%-34s %10.0f %10.0f %9.2fx\n", fmt.Sprintf("calls/s, %d session(s)", conc), d, v, v/d)
+		ratio8 = v / d
+	}
+	fmt.Fprintln(w)
+
+	fmt.Fprintf(w, "%-34s %10s\n", "tools/list via vault", "p50")
+	var list100 time.Duration
+	for _, n := range []int{10, 100, 1000} {
+		d, err := env.listLatency(ctx, n, 1, cfg.Calls)
+		if err != nil {
+			return err
+		}
+		if n == 100 {
+			list100 = d
+		}
+		fmt.Fprintf(w, "%-34s %10s\n", fmt.Sprintf("  %d tools", n), us(d))
+	}
+	one, err := env.listLatency(ctx, 100, 1, cfg.Calls)
+	if err != nil {
+		return err
+	}
+	fifty, err := env.listLatency(ctx, 100, 50, cfg.Calls)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "%-34s %10s\n%-34s %10s\n\n", "  100 tools, 1 vault", us(one), "  100 tools, 50 vaults", us(fifty))
+
+	if cfg.Serve != nil {
+		if err := serveFigures(ctx, cfg.Serve, env.upstreamURL, w); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(w, "summary: call p50 +%s (audit commit %s), throughput via/direct at 8 sessions %.2fx, tools/list(100) %s, 50 vs 1 vault %+.0f%%\n",
+		us(vault.p(50)-direct.p(50)), us(commit), ratio8, us(list100), 100*(float64(fifty)/float64(one)-1))
+	return nil
+}
+
+type samples []time.Duration
+
+func (s samples) p(q int) time.Duration {
+	if len(s) == 0 {
+		return 0
+	}
+	c := slices.Clone(s)
+	slices.Sort(c)
+	return c[min(len(c)-1, len(c)*q/100)]
+}
+
+func us(d time.Duration) string { return fmt.Sprintf("%.0fµs", float64(d)/float64(time.Microsecond)) }
+
+// env is an echo upstream with a vault in front of it, both in process.
+type env struct {
+	dir                 string
+	co                  *core.Core
+	upstream, vaultHTTP *httptest.Server
+	upstreamURL         string
+	directURL, vaultURL string
+	token               string
+	direct, vault       *client.Client
+}
+
+func newEnv(ctx context.Context) (*env, error) {
+	dir, err := os.MkdirTemp("", "agentvault-bench-")
+	if err != nil {
+		return nil, err
+	}
+	e := &env{dir: dir}
+	e.upstream = httptest.NewServer(server.NewStreamableHTTPServer(providertest.NewEchoServer(providertest.NewRecorder(""))))
+	e.upstreamURL = e.upstream.URL + "/mcp"
+	e.co, err = core.Open(core.Config{DataDir: dir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		e.close()
+		return nil, err
+	}
+	if _, err := e.co.AddService(core.ServiceSpec{Name: "echo", URL: e.upstreamURL}); err != nil {
+		e.close()
+		return nil, err
+	}
+	nv, err := e.co.CreateVault(core.VaultSpec{Name: "bench", Services: []string{"echo"}})
+	if err != nil {
+		e.close()
+		return nil, err
+	}
+	e.vaultHTTP = httptest.NewServer(e.co.Handler())
+	e.directURL, e.vaultURL, e.token = e.upstreamURL, e.vaultHTTP.URL+"/v/"+nv.ID+"/mcp", nv.Token
+	if e.direct, err = dial(ctx, e.directURL, ""); err != nil {
+		e.close()
+		return nil, err
+	}
+	if e.vault, err = dial(ctx, e.vaultURL, e.token); err != nil {
+		e.close()
+		return nil, err
+	}
+	return e, nil
+}
+
+func (e *env) close() {
+	for _, c := range []*client.Client{e.direct, e.vault} {
+		if c != nil {
+			c.Close()
+		}
+	}
+	if e.vaultHTTP != nil {
+		e.vaultHTTP.Close()
+	}
+	if e.co != nil {
+		e.co.Close()
+	}
+	if e.upstream != nil {
+		e.upstream.Close()
+	}
+	os.RemoveAll(e.dir)
+}
+
+// dial connects a real MCP client; token "" sends no Authorization.
+func dial(ctx context.Context, url, token string) (*client.Client, error) {
+	var opts []transport.StreamableHTTPCOption
+	if token != "" {
+		opts = append(opts, transport.WithHTTPHeaders(map[string]string{"Authorization": "Bearer " + token}))
+	}
+	opts = append(opts, transport.WithHTTPBasicClient(&http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}))
+	tr, err := transport.NewStreamableHTTP(url, opts...)
+	if err != nil {
+		return nil, err
+	}
+	c := client.NewClient(tr)
+	if err := c.Start(ctx); err != nil {
+		return nil, err
+	}
+	init := mcp.InitializeRequest{}
+	init.Params.ProtocolVersion = mcp.LATEST_PROTOCOL_VERSION
+	init.Params.ClientInfo = mcp.Implementation{Name: "agentvault-bench", Version: "1"}
+	if _, err := c.Initialize(ctx, init); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+func call(ctx context.Context, c *client.Client, tool string) error {
+	req := mcp.CallToolRequest{}
+	req.Params.Name, req.Params.Arguments = tool, map[string]any{"message": "ping"}
+	res, err := c.CallTool(ctx, req)
+	if err == nil && res.IsError {
+		err = fmt.Errorf("%s returned an error", tool)
+	}
+	return err
+}
+
+func (e *env) toolFor(c *client.Client) string {
+	if c == e.vault {
+		return "echo_echo"
+	}
+	return "echo"
+}
+
+func (e *env) latency(ctx context.Context, c *client.Client, n int) (samples, error) {
+	out := make(samples, 0, n)
+	tool := e.toolFor(c)
+	for range n {
+		start := time.Now()
+		if err := call(ctx, c, tool); err != nil {
+			return nil, err
+		}
+		out = append(out, time.Since(start))
+	}
+	return out, nil
+}
+
+// throughput runs conc sessions calling as fast as they can for d.
+func (e *env) throughput(ctx context.Context, url, token string, conc int, d time.Duration) (float64, error) {
+	tool := "echo"
+	if token != "" {
+		tool = "echo_echo"
+	}
+	clients := make([]*client.Client, conc)
+	for i := range clients {
+		c, err := dial(ctx, url, token)
+		if err != nil {
+			return 0, err
+		}
+		defer c.Close()
+		clients[i] = c
+	}
+	var mu sync.Mutex
+	var total int
+	var firstErr error
+	deadline := time.Now().Add(d)
+	var wg sync.WaitGroup
+	for _, c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			n := 0
+			for time.Now().Before(deadline) {
+				if err := call(ctx, c, tool); err != nil {
+					mu.Lock()
+					firstErr = err
+					mu.Unlock()
+					return
+				}
+				n++
+			}
+			mu.Lock()
+			total += n
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return float64(total) / d.Seconds(), firstErr
+}
+
+// auditCommit is the p50 of one durable audit write on this disk.
+func (e *env) auditCommit() (time.Duration, error) {
+	var s samples
+	for range 200 {
+		start := time.Now()
+		if _, err := e.co.Audit().Record(audit.Record{Phase: audit.Intent, Tool: "bench"}); err != nil {
+			return 0, err
+		}
+		s = append(s, time.Since(start))
+	}
+	return s.p(50), nil
+}
+
+// listLatency measures tools/list through the first of `vaults` vaults
+// offering an upstream with n tools.
+func (e *env) listLatency(ctx context.Context, n, vaults, calls int) (time.Duration, error) {
+	up := httptest.NewServer(server.NewStreamableHTTPServer(providertest.NewWideServer(n)))
+	defer up.Close()
+	dir, err := os.MkdirTemp("", "agentvault-bench-list-")
+	if err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(dir)
+	co, err := core.Open(core.Config{DataDir: dir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		return 0, err
+	}
+	defer co.Close()
+	if _, err := co.AddService(core.ServiceSpec{Name: "wide", URL: up.URL + "/mcp"}); err != nil {
+		return 0, err
+	}
+	hs := httptest.NewServer(co.Handler())
+	defer hs.Close()
+	var first core.NewVault
+	for i := range vaults {
+		nv, err := co.CreateVault(core.VaultSpec{Name: fmt.Sprintf("v%d", i), Services: []string{"wide"}})
+		if err != nil {
+			return 0, err
+		}
+		if i == 0 {
+			first = nv
+		}
+	}
+	c, err := dial(ctx, hs.URL+"/v/"+first.ID+"/mcp", first.Token)
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
+	var s samples
+	for i := range calls + 10 {
+		start := time.Now()
+		res, err := c.ListTools(ctx, mcp.ListToolsRequest{})
+		if err != nil {
+			return 0, err
+		}
+		if len(res.Tools) != n {
+			return 0, fmt.Errorf("listed %d tools, want %d", len(res.Tools), n)
+		}
+		if i >= 10 { // the first lists load the upstream's tools
+			s = append(s, time.Since(start))
+		}
+	}
+	return s.p(50), nil
+}
