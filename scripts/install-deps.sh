@@ -7,6 +7,7 @@ packages=(
   libgl-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev  # Fyne
   dbus-daemon dbus-bin                        # private session buses for notification tests
   xvfb xauth dunst                            # a virtual display and a real notification daemon
+  gnome-keyring                               # a real keychain (Secret Service)
 )
 missing=()
 for p in "${packages[@]}"; do
