@@ -27,11 +27,11 @@ vet:
 	CGO_ENABLED=0 $(GO) vet ./...
 
 ## test-go: the Go suite, headless, without cgo
-test-go: deps
+test-go: deps e2e-deps
 	CGO_ENABLED=0 $(GO) test -count=1 ./...
 
 ## test-race: the Go suite once more under the race detector (needs cgo)
-test-race: deps
+test-race: deps e2e-deps
 	$(GO) test -race -count=1 ./...
 
 ## test-e2e: real MCP clients and servers from npm against the real binary

@@ -145,28 +145,18 @@ func TestFlippingAPolicyChangesTheCore(t *testing.T) {
 
 func TestApproveFromTheQueue(t *testing.T) {
 	co := realCore(t)
-	a := test.NewTempApp(t)
-	u := New(a, Config{API: co, Events: co.Broker().Subscribe})
-	u.Start(false)
-	defer u.Stop()
-	u.ShowTab("Approvals")
+	u := window(t, co)
 	verdict := make(chan mcpserver.Verdict, 1)
 	go func() {
 		verdict <- co.Broker().Approve(context.Background(), mcpserver.ApprovalRequest{VaultID: "v", Vault: "work", Tool: "echo_write_note", ArgsDigest: "d"})
 	}()
-	// The broker's event refreshes the open window.
-	var approve *widget.Button
-	for deadline := time.Now().Add(5 * time.Second); approve == nil; time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the pending call never appeared in the window")
-		}
-		for _, o := range test.LaidOutObjects(u.Window().Content()) {
-			if b, ok := o.(*widget.Button); ok && b.Text == "Approve for this session" {
-				approve = b
-			}
-		}
+	for len(co.Broker().Pending()) == 0 {
+		time.Sleep(5 * time.Millisecond)
 	}
-	test.Tap(approve)
+	// In the app a broker event triggers this refresh on the UI thread.
+	u.Refresh()
+	u.ShowTab("Approvals")
+	test.Tap(button(t, u, "Approve for this session"))
 	select {
 	case v := <-verdict:
 		if !v.Approved || v.Channel != "queue" {
@@ -180,22 +170,36 @@ func TestApproveFromTheQueue(t *testing.T) {
 	}
 }
 
+// openSignal tells the test when a channel has shown a call.
+type openSignal struct {
+	approval.Channel
+	opened chan struct{}
+}
+
+func (o openSignal) Open(p approval.Pending, answer func(approval.Answer) error) func() {
+	withdraw := o.Channel.Open(p, answer)
+	close(o.opened)
+	return withdraw
+}
+
 func TestDenyFromAPromptWindowPassesTheReason(t *testing.T) {
 	co := realCore(t)
 	u := window(t, co)
-	co.Broker().AddChannel(u.Prompts())
+	opened := make(chan struct{})
+	co.Broker().AddChannel(openSignal{u.Prompts(), opened})
 	verdict := make(chan mcpserver.Verdict, 1)
 	go func() {
 		verdict <- co.Broker().Approve(context.Background(), mcpserver.ApprovalRequest{VaultID: "v", Vault: "work", Tool: "echo_write_note", ArgsDigest: "d"})
 	}()
+	<-opened
 	var prompt fyne.Window
-	for prompt == nil {
-		for _, w := range fyne.CurrentApp().Driver().AllWindows() {
-			if strings.HasPrefix(w.Title(), "Approve? AV-") {
-				prompt = w
-			}
+	for _, w := range fyne.CurrentApp().Driver().AllWindows() {
+		if strings.HasPrefix(w.Title(), "Approve? AV-") {
+			prompt = w
 		}
-		time.Sleep(5 * time.Millisecond)
+	}
+	if prompt == nil {
+		t.Fatal("no prompt window")
 	}
 	reason := find(t, prompt.Content(), func(e *widget.Entry) bool { return strings.HasPrefix(e.PlaceHolder, "Reason") })
 	test.Type(reason, "wrong repo")

@@ -29,6 +29,8 @@ type Verdict struct {
 	Outcome string
 	// Reason is told to the agent when the call is refused.
 	Reason string
+	// Approver identifies who answered, where the channel knows (CIBA: the Auth0 user id).
+	Approver string
 }
 
 // Approver asks a person whether a call may run.

@@ -274,7 +274,7 @@ func (e *endpoint) call(ctx context.Context, req mcp.CallToolRequest) (*mcp.Call
 			Tool: name, ArgsDigest: rec.ArgsDigest, Summary: rec.Args, Timeout: st.vault.ApprovalTimeout,
 		})
 		stop()
-		rec.Channel = v.Channel
+		rec.Channel, rec.Approver = v.Channel, v.Approver
 		if !v.Approved {
 			rec.Phase, rec.Outcome, rec.Error = audit.Outcome, v.Outcome, v.Reason
 			if rec.Outcome == "" {

@@ -227,13 +227,13 @@ func (b *Broker) Approve(ctx context.Context, req mcpserver.ApprovalRequest) mcp
 		r = <-w.done
 	}
 	if r.Outcome == audit.Approved {
-		return mcpserver.Verdict{Approved: true, Channel: r.Answer.Channel}
+		return mcpserver.Verdict{Approved: true, Channel: r.Answer.Channel, Approver: r.Answer.Approver}
 	}
 	reason := r.Answer.Reason
 	if reason == "" {
 		reason = "the user denied this call"
 	}
-	return mcpserver.Verdict{Channel: r.Answer.Channel, Outcome: r.Outcome, Reason: reason}
+	return mcpserver.Verdict{Channel: r.Answer.Channel, Outcome: r.Outcome, Reason: reason, Approver: r.Answer.Approver}
 }
 
 // Answer settles pending call id. It fails, and the refusal is audited, when

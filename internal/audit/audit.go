@@ -62,7 +62,9 @@ type Record struct {
 	Rule    string `json:"rule,omitempty"`
 	Outcome string `json:"outcome,omitempty"`
 	// Channel is who answered an approval, or "policy" when none was needed.
-	Channel    string `json:"channel,omitempty"`
+	Channel string `json:"channel,omitempty"`
+	// Approver identifies the person who answered, where the channel knows.
+	Approver   string `json:"approver,omitempty"`
 	ArgsDigest string `json:"args_digest,omitempty"`
 	// Args is a redacted summary of the arguments for people to read.
 	Args       string `json:"args,omitempty"`
