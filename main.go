@@ -52,6 +52,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return cmdApprovals(rest, stdout)
 	case "bench":
 		return cmdBench(rest, stdout)
+	case "auth0":
+		return cmdAuth0(rest, os.Stdin, stdout)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "agentvault", version)
 		return nil
@@ -110,6 +112,8 @@ Usage:
   agentvault approvals deny ID [--reason TEXT]
   agentvault audit list [--vault VAULT] [--limit N] [--json]
   agentvault audit export --format jsonl|csv [--out FILE] [--vault VAULT]
+  agentvault auth0 setup --domain DOMAIN --client-id ID   (client secret on standard input)
+  agentvault auth0 login | status [--json] | logout
   agentvault bench [--rounds N] [--calls N] [--duration D]
   agentvault version
 

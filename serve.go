@@ -92,6 +92,7 @@ func startServer(dir, listen string, stdout io.Writer, logger *slog.Logger) (_ *
 		s.notifications = true
 		s.cleanup = append(s.cleanup, stop)
 	}
+	co.StartPhoneApprovals(ctx)
 
 	ln, err := listenLoopback(listen)
 	if err != nil {

@@ -77,6 +77,11 @@ func (f *fixedAPI) AuditExport(io.Writer, string, string) error     { return f.e
 func (f *fixedAPI) Approvals() (core.Approvals, error)              { return f.approvals, f.err }
 func (f *fixedAPI) AnswerApproval(string, approval.Answer) error    { return f.err }
 
+func (f *fixedAPI) Auth0Setup(string, string, string) error { return f.err }
+func (f *fixedAPI) Auth0Status() (core.Auth0Status, error)  { return core.Auth0Status{}, f.err }
+func (f *fixedAPI) Auth0SaveSession(string, string) error   { return f.err }
+func (f *fixedAPI) Auth0Logout() error                      { return f.err }
+
 var _ core.API = (*fixedAPI)(nil)
 
 var t0 = time.Date(2026, 11, 27, 9, 30, 0, 0, time.UTC)

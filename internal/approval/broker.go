@@ -167,11 +167,21 @@ func New(cfg Config) *Broker {
 		grants: map[grantKey]time.Time{}, subs: map[chan Event]struct{}{}}
 }
 
-// AddChannel starts asking on ch too (for calls that arrive from now on).
+// AddChannel starts asking on ch too (for calls that arrive from now on),
+// replacing a channel with the same name.
 func (b *Broker) AddChannel(ch Channel) {
+	b.RemoveChannel(ch.Name())
 	b.mu.Lock()
 	b.channels = append(b.channels, ch)
 	b.mu.Unlock()
+}
+
+// RemoveChannel stops asking on the channel called name (calls already
+// shown there keep it until they are settled).
+func (b *Broker) RemoveChannel(name string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.channels = slices.DeleteFunc(b.channels, func(c Channel) bool { return c.Name() == name })
 }
 
 // Approve implements mcpserver.Approver: it blocks until the call is

@@ -1,76 +1,34 @@
 package auth0
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/cookiejar"
-	"os"
-	"os/exec"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/agentvault/agentvault/internal/approval"
+	"github.com/agentvault/agentvault/internal/auth0/auth0test"
 	"github.com/agentvault/agentvault/mcpserver"
 )
 
-// provider is a real OpenID provider (npm oidc-provider, see
-// e2e/oidc/provider.mjs) configured like an Auth0 tenant with Token Vault
-// and CIBA.
 type provider struct {
-	base   string
-	port   int // the login callback port registered for the client
+	*auth0test.Provider
 	client *Client
 }
 
-const testSecret = "canary-client-secret-7f3k"
-
 func startProvider(t *testing.T) *provider {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	p := auth0test.Start(t, "github")
+	c, err := New(Config{Domain: p.Base, ClientID: auth0test.ClientID, ClientSecret: auth0test.ClientSecret})
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	cmd := exec.Command("node", "../../e2e/oidc/provider.mjs")
-	cmd.Env = append(os.Environ(), "PORT=0", "CLIENT_ID=agentvault", "CLIENT_SECRET="+testSecret,
-		fmt.Sprintf("REDIRECT_URIS=http://127.0.0.1:%d/callback", port), "CONNECTED=github")
-	cmd.Stderr = os.Stderr
-	out, _ := cmd.StdoutPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("node: %v", err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	ready := make(chan string, 1)
-	go func() {
-		s := bufio.NewScanner(out)
-		for s.Scan() {
-			if f := strings.Fields(s.Text()); len(f) >= 2 && f[0] == "READY" {
-				ready <- f[1]
-			}
-		}
-		close(ready)
-	}()
-	var base string
-	select {
-	case base = <-ready:
-	case <-time.After(30 * time.Second):
-	}
-	if base == "" {
-		t.Fatal("the OpenID provider did not start (run `npm ci` in e2e/)")
-	}
-	c, err := New(Config{Domain: base, ClientID: "agentvault", ClientSecret: testSecret})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &provider{base: base, port: port, client: c}
+	return &provider{Provider: p, client: c}
 }
 
 // browser follows the login redirects the way a browser would.
@@ -94,7 +52,7 @@ func (p *provider) login(t *testing.T) Session {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	s, err := p.client.Login(ctx, []int{p.port}, browser(t))
+	s, err := p.client.Login(ctx, []int{p.CallbackPort}, browser(t))
 	if err != nil {
 		t.Fatalf("login: %v", err)
 	}
@@ -104,7 +62,7 @@ func (p *provider) login(t *testing.T) Session {
 func TestLoginWithPKCEGivesARefreshTokenAndTheSubject(t *testing.T) {
 	p := startProvider(t)
 	s := p.login(t)
-	if s.RefreshToken == "" || s.Subject != "auth0|tester" {
+	if s.RefreshToken == "" || s.Subject != auth0test.User {
 		t.Fatalf("session %+v", s)
 	}
 }
@@ -113,8 +71,8 @@ func TestLoginRejectsAForgedCallback(t *testing.T) {
 	p := startProvider(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
-	_, err := p.client.Login(ctx, []int{p.port}, func(string) error {
-		go http.Get(fmt.Sprintf("http://127.0.0.1:%d/callback?code=stolen&state=guessed", p.port))
+	_, err := p.client.Login(ctx, []int{p.CallbackPort}, func(string) error {
+		go http.Get(fmt.Sprintf("http://127.0.0.1:%d/callback?code=stolen&state=guessed", p.CallbackPort))
 		return nil
 	})
 	if err == nil || !strings.Contains(err.Error(), "state does not match") {
@@ -147,41 +105,13 @@ func TestTokenVaultExchange(t *testing.T) {
 	}
 }
 
-type pendingCIBA struct {
-	ID      string `json:"auth_req_id"`
-	Binding string `json:"binding_message"`
-	Sub     string `json:"login_hint_sub"`
+func fastSleep(ctx context.Context, _ time.Duration) error {
+	return RealSleep(ctx, 20*time.Millisecond)
 }
-
-// answerOnPhone waits for the push with binding message and answers it.
-func (p *provider) answerOnPhone(t *testing.T, binding, action string) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		resp, err := http.Get(p.base + "/test/ciba")
-		if err != nil {
-			t.Fatal(err)
-		}
-		var list []pendingCIBA
-		json.NewDecoder(resp.Body).Decode(&list)
-		resp.Body.Close()
-		for _, r := range list {
-			if r.Binding == binding && r.Sub == "auth0|tester" {
-				resp, err := http.Post(p.base+"/test/ciba/"+r.ID+"/"+action, "application/json", nil)
-				if err != nil || resp.StatusCode != 200 {
-					t.Fatalf("%s on the phone: %v %v", action, resp.Status, err)
-				}
-				return
-			}
-		}
-	}
-	t.Fatalf("no push with binding message %q reached the phone", binding)
-}
-
-func fastSleep(ctx context.Context, _ time.Duration) error { return RealSleep(ctx, 20*time.Millisecond) }
 
 func TestPhoneApprovalThroughTheBroker(t *testing.T) {
 	p := startProvider(t)
-	ch := &Channel{Client: p.client, Subject: "auth0|tester", Sleep: fastSleep}
+	ch := &Channel{Client: p.client, Subject: auth0test.User, Sleep: fastSleep}
 	b := approval.New(approval.Config{Channels: []approval.Channel{ch}})
 	req := mcpserver.ApprovalRequest{VaultID: "v", Vault: "work", Tool: "github_create_issue", ArgsDigest: "d", Timeout: 20 * time.Second}
 
@@ -196,9 +126,9 @@ func TestPhoneApprovalThroughTheBroker(t *testing.T) {
 			time.Sleep(5 * time.Millisecond)
 		}
 		pending = b.Pending()[0]
-		p.answerOnPhone(t, pending.Code+":github_create_issue", tc.action)
+		p.AnswerOnPhone(t, pending.Code+":github_create_issue", tc.action)
 		v := <-verdict
-		if v.Approved != tc.approve || v.Channel != "ciba" || v.Approver != "auth0|tester" && tc.approve {
+		if v.Approved != tc.approve || v.Channel != "ciba" || v.Approver != auth0test.User && tc.approve {
 			t.Fatalf("%s on the phone: verdict %+v", tc.action, v)
 		}
 	}
@@ -206,7 +136,7 @@ func TestPhoneApprovalThroughTheBroker(t *testing.T) {
 
 func TestPhoneRequestThatExpiresIsATimeout(t *testing.T) {
 	p := startProvider(t)
-	ch := &Channel{Client: p.client, Subject: "auth0|tester", Sleep: fastSleep}
+	ch := &Channel{Client: p.client, Subject: auth0test.User, Sleep: fastSleep}
 	b := approval.New(approval.Config{Channels: []approval.Channel{ch}})
 	v := b.Approve(context.Background(), mcpserver.ApprovalRequest{VaultID: "v", Tool: "github_merge", ArgsDigest: "d", Timeout: 2 * time.Second})
 	if v.Approved || v.Outcome != "timeout" {
@@ -217,20 +147,27 @@ func TestPhoneRequestThatExpiresIsATimeout(t *testing.T) {
 func TestWithdrawStopsPolling(t *testing.T) {
 	p := startProvider(t)
 	var polls atomic.Int64
-	ch := &Channel{Client: p.client, Subject: "auth0|tester", Sleep: func(ctx context.Context, d time.Duration) error {
+	ch := &Channel{Client: p.client, Subject: auth0test.User, Sleep: func(ctx context.Context, d time.Duration) error {
 		polls.Add(1)
 		return fastSleep(ctx, d)
 	}}
 	answered := make(chan struct{}, 1)
 	withdraw := ch.Open(approval.Pending{ID: "x", Code: "AV-WXYZ", ApprovalRequest: mcpserver.ApprovalRequest{Tool: "t"}, Deadline: time.Now().Add(30 * time.Second)},
 		func(approval.Answer) error { answered <- struct{}{}; return nil })
-	time.Sleep(300 * time.Millisecond)
+	for polls.Load() < 2 {
+		time.Sleep(10 * time.Millisecond)
+	}
 	withdraw()
-	time.Sleep(100 * time.Millisecond)
-	before := polls.Load()
-	time.Sleep(300 * time.Millisecond)
-	if after := polls.Load(); after != before {
-		t.Fatalf("still polling after withdrawal: %d → %d", before, after)
+	// Polling must come to rest: no new poll over a quiet period.
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		before := polls.Load()
+		time.Sleep(200 * time.Millisecond)
+		if polls.Load() == before {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("still polling after withdrawal")
+		}
 	}
 	select {
 	case <-answered:

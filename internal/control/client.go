@@ -162,3 +162,23 @@ func (c *Client) SetPaused(paused bool) error {
 func (c *Client) Status() (out core.Status, err error) {
 	return out, c.call(context.Background(), "status", struct{}{}, &out)
 }
+
+// Auth0Setup implements core.API.
+func (c *Client) Auth0Setup(domain, clientID, clientSecret string) error {
+	return c.call(context.Background(), "auth0_setup", auth0SetupParams{domain, clientID, clientSecret}, &struct{}{})
+}
+
+// Auth0Status implements core.API.
+func (c *Client) Auth0Status() (out core.Auth0Status, err error) {
+	return out, c.call(context.Background(), "auth0_status", struct{}{}, &out)
+}
+
+// Auth0SaveSession implements core.API.
+func (c *Client) Auth0SaveSession(subject, refreshToken string) error {
+	return c.call(context.Background(), "auth0_save_session", auth0SessionParams{subject, refreshToken}, &struct{}{})
+}
+
+// Auth0Logout implements core.API.
+func (c *Client) Auth0Logout() error {
+	return c.call(context.Background(), "auth0_logout", struct{}{}, &struct{}{})
+}

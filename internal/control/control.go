@@ -47,9 +47,15 @@ type (
 		Ref   string
 		Limit int
 	}
-	exportParams  struct{ Ref, Format string }
-	tokenResult   struct{ Token string }
-	pauseParams   struct{ Paused bool }
+	exportParams     struct{ Ref, Format string }
+	tokenResult      struct{ Token string }
+	pauseParams      struct{ Paused bool }
+	auth0SetupParams struct {
+		Domain, ClientID, ClientSecret string
+	}
+	auth0SessionParams struct {
+		Subject, RefreshToken string
+	}
 	replaceParams struct {
 		Ref    string
 		Policy policy.Policy
@@ -191,6 +197,22 @@ func Handler(api core.API) http.Handler {
 		p.Answer.Channel = "cli"
 		return struct{}{}, api.AnswerApproval(p.ID, p.Answer)
 	})
+	handle("auth0_setup", func(_ *http.Request, b []byte) (any, error) {
+		var p auth0SetupParams
+		if err := decode(b, &p); err != nil {
+			return nil, err
+		}
+		return struct{}{}, api.Auth0Setup(p.Domain, p.ClientID, p.ClientSecret)
+	})
+	handle("auth0_status", func(*http.Request, []byte) (any, error) { return api.Auth0Status() })
+	handle("auth0_save_session", func(_ *http.Request, b []byte) (any, error) {
+		var p auth0SessionParams
+		if err := decode(b, &p); err != nil {
+			return nil, err
+		}
+		return struct{}{}, api.Auth0SaveSession(p.Subject, p.RefreshToken)
+	})
+	handle("auth0_logout", func(*http.Request, []byte) (any, error) { return struct{}{}, api.Auth0Logout() })
 	mux.HandleFunc("POST /v1/audit_export", func(w http.ResponseWriter, r *http.Request) {
 		var p exportParams
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxRequest))

@@ -45,6 +45,14 @@ type API interface {
 	// AnswerApproval answers a waiting call; answering one that is settled
 	// or unknown fails and says why.
 	AnswerApproval(id string, a approval.Answer) error
+	// Auth0Setup records the user's tenant; the secret goes to the keychain.
+	Auth0Setup(domain, clientID, clientSecret string) error
+	// Auth0Status describes the Auth0 setup.
+	Auth0Status() (Auth0Status, error)
+	// Auth0SaveSession keeps a login's result and turns phone approvals on.
+	Auth0SaveSession(subject, refreshToken string) error
+	// Auth0Logout forgets the Auth0 session.
+	Auth0Logout() error
 }
 
 // Status is what the tray shows.

@@ -25,6 +25,7 @@ import (
 
 	"github.com/agentvault/agentvault/internal/approval"
 	"github.com/agentvault/agentvault/internal/audit"
+	"github.com/agentvault/agentvault/internal/secrets"
 	"github.com/agentvault/agentvault/internal/store"
 	"github.com/agentvault/agentvault/internal/vaulttoken"
 	"github.com/agentvault/agentvault/mcpserver"
@@ -45,6 +46,8 @@ type Config struct {
 	LockTimeout time.Duration
 	// Logger; nil: slog.Default().
 	Logger *slog.Logger
+	// Secrets keeps credentials; nil: the OS keychain.
+	Secrets secrets.Store
 }
 
 // Core is an open AgentVault. Its methods are safe for concurrent use.
@@ -55,9 +58,12 @@ type Core struct {
 	mcp       *mcpserver.Server
 	log       *slog.Logger
 
-	mu        sync.Mutex // serialises changes; guards providers and listen
+	secrets secrets.Store
+
+	mu        sync.Mutex // serialises changes; guards providers, listen and phone
 	providers map[string]providers.Provider
 	listen    string
+	phone     bool // the CIBA channel is on
 }
 
 var _ API = (*Core)(nil)
@@ -70,6 +76,9 @@ func Open(cfg Config) (*Core, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.Secrets == nil {
+		cfg.Secrets = secrets.Keychain{Service: "agentvault"}
 	}
 	st, err := store.Open(cfg.DataDir, cfg.LockTimeout)
 	if err != nil {
@@ -85,7 +94,7 @@ func Open(cfg Config) (*Core, error) {
 		st.Close()
 		return nil, err
 	}
-	c := &Core{store: st, log: cfg.Logger, providers: map[string]providers.Provider{}, listen: settings.Listen}
+	c := &Core{store: st, log: cfg.Logger, secrets: cfg.Secrets, providers: map[string]providers.Provider{}, listen: settings.Listen}
 	if c.listen == "" {
 		c.listen = DefaultListen
 	}
@@ -148,7 +157,12 @@ func (c *Core) SetListen(addr string) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.listen = addr
-	return c.store.PutSettings(store.Settings{Listen: addr})
+	st, err := c.store.Settings()
+	if err != nil {
+		return err
+	}
+	st.Listen = addr
+	return c.store.PutSettings(st)
 }
 
 // Provider implements mcpserver.Catalog.

@@ -105,6 +105,16 @@ type Settings struct {
 	// Listen is the address the last `serve` listened on; the CLI uses it to
 	// print vault URLs while the server is not running.
 	Listen string `json:"listen,omitempty"`
+	// Auth0 is the user's tenant, when set up (its secrets are in the keychain).
+	Auth0 *Auth0Settings `json:"auth0,omitempty"`
+}
+
+// Auth0Settings identify the user's Auth0 tenant and application.
+type Auth0Settings struct {
+	Domain   string `json:"domain"`
+	ClientID string `json:"client_id"`
+	// Subject is the logged-in user's Auth0 id; empty when logged out.
+	Subject string `json:"subject,omitempty"`
 }
 
 // Store is an open database. Its methods are safe for concurrent use.

@@ -1,0 +1,147 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/agentvault/agentvault/internal/auth0"
+	"github.com/agentvault/agentvault/internal/core"
+	"github.com/agentvault/agentvault/internal/secrets"
+)
+
+func cmdAuth0(args []string, stdin io.Reader, out io.Writer) error {
+	if len(args) == 0 {
+		return usageError{"usage: agentvault auth0 setup|login|status|logout"}
+	}
+	switch args[0] {
+	case "setup":
+		c := newCommand("auth0 setup", false)
+		domain := c.fs.String("domain", "", "your tenant, e.g. acme.eu.auth0.com")
+		clientID := c.fs.String("client-id", "", "the Regular Web Application's client ID")
+		if _, err := c.parse(args[1:], 0, "--domain DOMAIN --client-id ID   (the client secret is read from standard input)"); err != nil {
+			return err
+		}
+		fmt.Fprint(out, "Client secret (input is read from standard input): ")
+		secret, err := bufio.NewReader(stdin).ReadString('\n')
+		if err != nil && secret == "" {
+			return fmt.Errorf("reading the client secret: %w", err)
+		}
+		fmt.Fprintln(out)
+		api, done, err := c.openAPI()
+		if err != nil {
+			return err
+		}
+		defer done()
+		if err := api.Auth0Setup(*domain, *clientID, strings.TrimSpace(secret)); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "Auth0 tenant %s set up; the client secret is in the keychain.\nNext: agentvault auth0 login\n", *domain)
+		return nil
+	case "login":
+		c := newCommand("auth0 login", false)
+		if _, err := c.parse(args[1:], 0, ""); err != nil {
+			return err
+		}
+		api, done, err := c.openAPI()
+		if err != nil {
+			return err
+		}
+		defer done()
+		st, err := api.Auth0Status()
+		if err != nil {
+			return err
+		}
+		client, err := core.Auth0Client(st, secrets.Keychain{Service: "agentvault"})
+		if err != nil {
+			return err
+		}
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+		defer stop()
+		ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+		defer cancel()
+		sess, err := client.Login(ctx, auth0.CallbackPorts, func(url string) error {
+			fmt.Fprintf(out, "Sign in to Auth0 in your browser:\n\n  %s\n\n", url)
+			openBrowser(url)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if err := api.Auth0SaveSession(sess.Subject, sess.RefreshToken); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "Signed in as %s.\n", sess.Subject)
+		return nil
+	case "status":
+		c := newCommand("auth0 status", true)
+		if _, err := c.parse(args[1:], 0, "[--json]"); err != nil {
+			return err
+		}
+		api, done, err := c.openAPI()
+		if err != nil {
+			return err
+		}
+		defer done()
+		st, err := api.Auth0Status()
+		if err != nil {
+			return err
+		}
+		if c.jsonOut() {
+			return printJSON(out, st)
+		}
+		switch {
+		case !st.Configured:
+			fmt.Fprintln(out, "Auth0 is not set up (agentvault auth0 setup --domain … --client-id …).")
+		case !st.LoggedIn:
+			fmt.Fprintf(out, "Auth0 tenant %s (client %s); not signed in (agentvault auth0 login).\n", st.Domain, st.ClientID)
+		default:
+			phone := "off (the tenant offers no CIBA, or the server is not running)"
+			if st.PhoneApprovals {
+				phone = "on"
+			}
+			fmt.Fprintf(out, "Auth0 tenant %s (client %s); signed in as %s; phone approvals %s.\n", st.Domain, st.ClientID, st.Subject, phone)
+		}
+		return nil
+	case "logout":
+		c := newCommand("auth0 logout", false)
+		if _, err := c.parse(args[1:], 0, ""); err != nil {
+			return err
+		}
+		api, done, err := c.openAPI()
+		if err != nil {
+			return err
+		}
+		defer done()
+		if err := api.Auth0Logout(); err != nil {
+			return err
+		}
+		fmt.Fprintln(out, "Signed out of Auth0; phone approvals are off.")
+		return nil
+	}
+	return usageError{fmt.Sprintf("unknown auth0 command %q", args[0])}
+}
+
+// openBrowser tries to show url in the user's browser; the URL is printed
+// as well, so failing here is fine.
+func openBrowser(url string) {
+	var cmd *exec.Cmd
+	switch runtime.GOOS {
+	case "darwin":
+		cmd = exec.Command("open", url)
+	case "windows":
+		cmd = exec.Command("rundll32", "url.dll,FileProtocolHandler", url)
+	default:
+		cmd = exec.Command("xdg-open", url)
+	}
+	if cmd.Start() == nil {
+		go cmd.Wait()
+	}
+}

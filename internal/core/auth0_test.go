@@ -1,0 +1,121 @@
+package core
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/agentvault/agentvault/internal/auth0"
+	"github.com/agentvault/agentvault/internal/auth0/auth0test"
+	"github.com/agentvault/agentvault/internal/secrets"
+	"github.com/agentvault/agentvault/mcpserver"
+)
+
+// memSecrets is a secrets.Store in memory (the keychain adapter has its own
+// tests against gnome-keyring).
+type memSecrets struct {
+	mu sync.Mutex
+	m  map[string]string
+}
+
+func (s *memSecrets) Get(k string) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.m[k]
+	if !ok {
+		return "", secrets.ErrNotFound
+	}
+	return v, nil
+}
+func (s *memSecrets) Set(k, v string) error { s.mu.Lock(); defer s.mu.Unlock(); s.m[k] = v; return nil }
+func (s *memSecrets) Delete(k string) error { s.mu.Lock(); defer s.mu.Unlock(); delete(s.m, k); return nil }
+
+func TestAuth0SetupLoginAndPhoneApprovals(t *testing.T) {
+	p := auth0test.Start(t, "github")
+	dir := t.TempDir()
+	sec := &memSecrets{m: map[string]string{}}
+	c, err := Open(Config{DataDir: dir, Secrets: sec, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if st, _ := c.Auth0Status(); st.Configured {
+		t.Fatal("configured before setup")
+	}
+	if err := c.Auth0Setup(p.Base, auth0test.ClientID, auth0test.ClientSecret); err != nil {
+		t.Fatal(err)
+	}
+	st, _ := c.Auth0Status()
+	if !st.Configured || st.LoggedIn || st.Domain != p.Base {
+		t.Fatalf("status after setup %+v", st)
+	}
+
+	// The CLI's part: log in in its own process with the secret from the keychain.
+	client, err := Auth0Client(st, sec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Jar: jar, Timeout: 30 * time.Second}
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	sess, err := client.Login(ctx, []int{p.CallbackPort}, func(url string) error {
+		go func() {
+			if resp, err := browser.Get(url); err == nil {
+				resp.Body.Close()
+			}
+		}()
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Auth0SaveSession(sess.Subject, sess.RefreshToken); err != nil {
+		t.Fatal(err)
+	}
+	st, _ = c.Auth0Status()
+	if !st.LoggedIn || st.Subject != auth0test.User || !st.PhoneApprovals {
+		t.Fatalf("status after login %+v", st)
+	}
+
+	// A call needing approval now also asks on the phone; the phone answers.
+	verdict := make(chan mcpserver.Verdict, 1)
+	go func() {
+		verdict <- c.Broker().Approve(context.Background(), mcpserver.ApprovalRequest{VaultID: "v", Vault: "work", Tool: "github_create_issue", ArgsDigest: "d", Timeout: 30 * time.Second})
+	}()
+	for len(c.Broker().Pending()) == 0 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	p.AnswerOnPhone(t, auth0.BindingMessage(c.Broker().Pending()[0]), "approve")
+	if v := <-verdict; !v.Approved || v.Channel != "ciba" || v.Approver != auth0test.User {
+		t.Fatalf("verdict %+v", v)
+	}
+
+	// Secrets stay in the keychain: not in the store, not in the status.
+	raw, _ := json.Marshal(st)
+	file, _ := os.ReadFile(c.store.Path())
+	for _, secret := range []string{auth0test.ClientSecret, sess.RefreshToken} {
+		if bytes.Contains(file, []byte(secret)) || strings.Contains(string(raw), secret) {
+			t.Fatalf("a secret leaked into the store or the status")
+		}
+	}
+
+	if err := c.Auth0Logout(); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := c.Auth0Status(); st.LoggedIn || st.PhoneApprovals {
+		t.Fatalf("status after logout %+v", st)
+	}
+	if _, err := sec.Get(keyAuth0Refresh); err == nil {
+		t.Fatal("logout left the refresh token in the keychain")
+	}
+}
