@@ -117,7 +117,12 @@ func awaitCallback(ctx context.Context, ln net.Listener, state string, start fun
 		}
 	})}
 	go srv.Serve(ln)
-	defer srv.Close()
+	defer func() {
+		// Let the callback page finish before closing: the browser shows it.
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+	}()
 	if err := start(); err != nil {
 		return "", err
 	}

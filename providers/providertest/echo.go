@@ -6,6 +6,7 @@ package providertest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"strings"
@@ -16,25 +17,34 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 )
 
-// Recorder keeps the names of the tools called, in memory and optionally
-// appended to a file (one name per line) for servers in another process.
+// Recorder keeps the calls received, in memory and optionally appended to a
+// file (one JSON object per line) for servers in another process.
 type Recorder struct {
 	mu    sync.Mutex
-	calls []string
+	calls []Request
 	file  string
+}
+
+// Request is one call as the upstream received it.
+type Request struct {
+	Name string          `json:"name"`
+	Args json.RawMessage `json:"args,omitempty"`
 }
 
 // NewRecorder returns a recorder that also appends to file when it is not "".
 func NewRecorder(file string) *Recorder { return &Recorder{file: file} }
 
-func (r *Recorder) add(name string) {
+func (r *Recorder) add(name string, args any) {
+	raw, _ := json.Marshal(args)
+	req := Request{Name: name, Args: raw}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.calls = append(r.calls, name)
+	r.calls = append(r.calls, req)
 	if r.file != "" {
 		f, err := os.OpenFile(r.file, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
 		if err == nil {
-			fmt.Fprintln(f, name)
+			line, _ := json.Marshal(req)
+			f.Write(append(line, '\n'))
 			f.Close()
 		}
 	}
@@ -42,18 +52,34 @@ func (r *Recorder) add(name string) {
 
 // Calls returns the tool names received so far.
 func (r *Recorder) Calls() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]string(nil), r.calls...)
+	var names []string
+	for _, c := range r.Requests() {
+		names = append(names, c.Name)
+	}
+	return names
 }
 
-// CallsInFile reads the names a Recorder in another process appended to file.
-func CallsInFile(file string) []string {
+// Requests returns the calls received so far, with their arguments.
+func (r *Recorder) Requests() []Request {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]Request(nil), r.calls...)
+}
+
+// CallsInFile reads the calls a Recorder in another process appended to file.
+func CallsInFile(file string) []Request {
 	raw, err := os.ReadFile(file)
-	if err != nil || len(raw) == 0 {
+	if err != nil {
 		return nil
 	}
-	return strings.Split(strings.TrimSpace(string(raw)), "\n")
+	var out []Request
+	for _, line := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
+		var r Request
+		if json.Unmarshal([]byte(line), &r) == nil {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // PNG is a 1×1 transparent PNG, base64, returned by the "rich" tool.
@@ -71,7 +97,7 @@ func NewEchoServer(rec *Recorder) *server.MCPServer {
 	s := server.NewMCPServer("echo", "1.0.0", server.WithToolCapabilities(true))
 	handle := func(name string, h server.ToolHandlerFunc) server.ToolHandlerFunc {
 		return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-			rec.add(name)
+			rec.add(name, req.Params.Arguments)
 			return h(ctx, req)
 		}
 	}
