@@ -37,7 +37,12 @@ func (s *memSecrets) Get(k string) (string, error) {
 	return v, nil
 }
 func (s *memSecrets) Set(k, v string) error { s.mu.Lock(); defer s.mu.Unlock(); s.m[k] = v; return nil }
-func (s *memSecrets) Delete(k string) error { s.mu.Lock(); defer s.mu.Unlock(); delete(s.m, k); return nil }
+func (s *memSecrets) Delete(k string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.m, k)
+	return nil
+}
 
 func TestAuth0SetupLoginAndPhoneApprovals(t *testing.T) {
 	p := auth0test.Start(t, "github")

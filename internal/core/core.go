@@ -173,10 +173,21 @@ func (c *Core) Provider(name string) (providers.Provider, bool) {
 	return p, ok
 }
 
+// headerKey is where a service's header value is kept in the keychain.
+func headerKey(service, header string) string { return "service/" + service + "/header/" + header }
+
 func (c *Core) startProviderLocked(s store.Service) error {
 	name := s.Name
+	headers := make(map[string]string, len(s.HeaderNames))
+	for _, h := range s.HeaderNames {
+		v, err := c.secrets.Get(headerKey(name, h))
+		if err != nil {
+			return fmt.Errorf("reading the %s header of %s: %w", h, name, err)
+		}
+		headers[h] = v
+	}
 	p, err := upstream.New(upstream.Config{
-		Name: name, Command: s.Command, URL: s.URL, Headers: s.Headers, Logger: c.log,
+		Name: name, Command: s.Command, URL: s.URL, Headers: headers, Logger: c.log,
 		OnToolsChanged: func() { c.mcp.ServiceChanged(name) },
 	})
 	if err != nil {
@@ -205,6 +216,7 @@ func (c *Core) AddService(spec ServiceSpec) (ServiceInfo, error) {
 		return ServiceInfo{}, fmt.Errorf("service name %q: use 1-32 letters, digits or '-' (it prefixes tool names)", spec.Name)
 	}
 	svc := store.Service{Name: spec.Name, URL: spec.URL, Created: time.Now().UTC()}
+	var headers map[string]string // values, for the keychain
 	switch {
 	case spec.Command != "" && spec.URL != "":
 		return ServiceInfo{}, errors.New("give either --command or --url, not both")
@@ -222,13 +234,17 @@ func (c *Core) AddService(spec ServiceSpec) (ServiceInfo, error) {
 			return ServiceInfo{}, fmt.Errorf("URL %q must start with http:// or https://", spec.URL)
 		}
 		svc.Kind = "mcp-http"
-		svc.Headers = map[string]string{}
 		for _, h := range spec.Headers {
 			k, v, ok := strings.Cut(h, ":")
 			if !ok || strings.TrimSpace(k) == "" {
 				return ServiceInfo{}, fmt.Errorf("header %q: want \"Name: value\"", h)
 			}
-			svc.Headers[http.CanonicalHeaderKey(strings.TrimSpace(k))] = strings.TrimSpace(v)
+			name := http.CanonicalHeaderKey(strings.TrimSpace(k))
+			if headers == nil {
+				headers = map[string]string{}
+			}
+			headers[name] = strings.TrimSpace(v)
+			svc.HeaderNames = append(svc.HeaderNames, name)
 		}
 	default:
 		return ServiceInfo{}, errors.New("give --command \"CMD ARGS…\" or --url URL")
@@ -237,6 +253,13 @@ func (c *Core) AddService(spec ServiceSpec) (ServiceInfo, error) {
 	defer c.mu.Unlock()
 	if _, err := c.store.Service(spec.Name); err == nil {
 		return ServiceInfo{}, fmt.Errorf("a service named %q already exists", spec.Name)
+	}
+	slices.Sort(svc.HeaderNames)
+	svc.HeaderNames = slices.Compact(svc.HeaderNames)
+	for name, v := range headers {
+		if err := c.secrets.Set(headerKey(spec.Name, name), v); err != nil {
+			return ServiceInfo{}, fmt.Errorf("saving the %s header in the keychain: %w", name, err)
+		}
 	}
 	if err := c.store.PutService(svc); err != nil {
 		return ServiceInfo{}, err
@@ -262,10 +285,7 @@ func serviceInfo(s store.Service) ServiceInfo {
 	if len(s.Command) > 0 {
 		info.Command = shellJoin(s.Command)
 	}
-	for k := range s.Headers {
-		info.Headers = append(info.Headers, k)
-	}
-	slices.Sort(info.Headers)
+	info.Headers = s.HeaderNames
 	return info
 }
 

@@ -1,10 +1,12 @@
 package core
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"testing"
 
@@ -13,7 +15,7 @@ import (
 
 func openCore(t *testing.T) *Core {
 	t.Helper()
-	c, err := Open(Config{DataDir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	c, err := Open(Config{DataDir: t.TempDir(), Secrets: &memSecrets{m: map[string]string{}}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,6 +52,12 @@ func TestAddServiceValidates(t *testing.T) {
 	}
 	if strings.Contains(fmt.Sprintf("%+v", info), "secret-value") || len(info.Headers) != 1 || info.Headers[0] != "Authorization" {
 		t.Fatalf("service info %+v shows a header value or lost the header name", info)
+	}
+	if v, _ := c.secrets.Get(headerKey("remote", "Authorization")); v != "Bearer secret-value" {
+		t.Fatalf("header value in the keychain: %q", v)
+	}
+	if raw, _ := os.ReadFile(c.store.Path()); bytes.Contains(raw, []byte("secret-value")) {
+		t.Fatal("a header value reached the store file")
 	}
 	if _, err := c.AddService(ServiceSpec{Name: "remote", Command: "x"}); err == nil {
 		t.Fatal("duplicate service name accepted")

@@ -92,12 +92,14 @@ type Vault struct {
 // Service is one configured source of tools. Kind says which fields apply.
 type Service struct {
 	Name string `json:"name"`
-	// Kind is "mcp-stdio" (Command) or "mcp-http" (URL, Headers).
-	Kind    string            `json:"kind"`
-	Command []string          `json:"command,omitempty"`
-	URL     string            `json:"url,omitempty"`
-	Headers map[string]string `json:"headers,omitempty"`
-	Created time.Time         `json:"created"`
+	// Kind is "mcp-stdio" (Command) or "mcp-http" (URL, HeaderNames).
+	Kind    string   `json:"kind"`
+	Command []string `json:"command,omitempty"`
+	URL     string   `json:"url,omitempty"`
+	// HeaderNames are the HTTP headers sent to the server; their values are
+	// credentials and live in the keychain, never here.
+	HeaderNames []string  `json:"header_names,omitempty"`
+	Created     time.Time `json:"created"`
 }
 
 // Settings are the few values that outlive a run.
