@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/godbus/dbus/v5"
@@ -18,6 +19,7 @@ type Bus struct {
 	Address string
 	cmd     *exec.Cmd
 	dir     string
+	keyring int // pid of the keyring daemon, 0 if none
 }
 
 // Start launches a session bus whose socket lives in a new temporary folder.
@@ -73,9 +75,50 @@ func (b *Bus) Connect() (*dbus.Conn, error) {
 	return conn, nil
 }
 
-// Stop ends the daemon and removes its folder.
+// Stop ends the daemon (and its keyring) and removes its folder.
 func (b *Bus) Stop() {
+	if b.keyring != 0 {
+		syscall.Kill(b.keyring, syscall.SIGKILL)
+	}
 	b.cmd.Process.Kill()
 	b.cmd.Wait()
 	os.RemoveAll(b.dir)
+}
+
+// StartKeyring runs gnome-keyring's Secret Service on the bus, with its
+// files under home, and waits until its unlocked login keyring is the
+// default collection. env is the environment for the daemon and for any
+// process that should use this keychain. Stop the bus to end it.
+func (b *Bus) StartKeyring(home string) (env []string, err error) {
+	runtime := home + "/run"
+	if err := os.MkdirAll(runtime, 0o700); err != nil {
+		return nil, err
+	}
+	env = []string{"HOME=" + home, "XDG_RUNTIME_DIR=" + runtime, "XDG_DATA_HOME=" + home + "/data",
+		"DBUS_SESSION_BUS_ADDRESS=" + b.Address}
+	daemon := exec.Command("gnome-keyring-daemon", "--unlock", "--components=secrets")
+	daemon.Env = append(os.Environ(), env...)
+	daemon.Stdin = strings.NewReader("test-password")
+	if out, err := daemon.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("gnome-keyring-daemon (package gnome-keyring): %v %s", err, out)
+	}
+	conn, err := b.Connect()
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		var path dbus.ObjectPath
+		err := conn.Object("org.freedesktop.secrets", "/org/freedesktop/secrets").
+			Call("org.freedesktop.Secret.Service.ReadAlias", 0, "default").Store(&path)
+		if err == nil && path != "/" {
+			// The daemon forked away; remember it by its bus name to stop it.
+			var pid uint32
+			if conn.BusObject().Call("org.freedesktop.DBus.GetConnectionUnixProcessID", 0, "org.freedesktop.secrets").Store(&pid) == nil {
+				b.keyring = int(pid)
+			}
+			return env, nil
+		}
+	}
+	return nil, fmt.Errorf("gnome-keyring never created its login keyring")
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -34,47 +33,20 @@ func withKeyring(m *testing.M) (int, error) {
 		return 0, err
 	}
 	defer os.RemoveAll(home)
-	runtime := home + "/run"
-	if err := os.Mkdir(runtime, 0o700); err != nil {
-		return 0, err
-	}
 	if bus, err = dbustest.Start(); err != nil {
 		return 0, err
 	}
 	defer bus.Stop()
-	os.Setenv("HOME", home)
-	os.Setenv("XDG_RUNTIME_DIR", runtime)
-	os.Setenv("XDG_DATA_HOME", home+"/data")
-	os.Setenv("DBUS_SESSION_BUS_ADDRESS", bus.Address)
-	daemon := exec.Command("gnome-keyring-daemon", "--unlock", "--components=secrets")
-	daemon.Stdin = strings.NewReader("test-password")
-	if out, err := daemon.CombinedOutput(); err != nil {
-		return 0, fmt.Errorf("gnome-keyring-daemon (package gnome-keyring): %v %s", err, out)
-	}
-	defer exec.Command("pkill", "-f", "gnome-keyring-daemon --unlock --components=secrets").Run()
-	if err := waitForLoginKeyring(); err != nil {
+	env, err := bus.StartKeyring(home)
+	if err != nil {
 		return 0, err
 	}
+	// go-keyring in this process uses the same bus.
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		os.Setenv(k, v)
+	}
 	return m.Run(), nil
-}
-
-// waitForLoginKeyring waits until the daemon has created the unlocked login
-// keyring that becomes the default collection.
-func waitForLoginKeyring() error {
-	conn, err := bus.Connect()
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		var path dbus.ObjectPath
-		err := conn.Object("org.freedesktop.secrets", "/org/freedesktop/secrets").
-			Call("org.freedesktop.Secret.Service.ReadAlias", 0, "default").Store(&path)
-		if err == nil && path != "/" {
-			return nil
-		}
-	}
-	return fmt.Errorf("gnome-keyring never created its login keyring")
 }
 
 func TestKeychainRoundTrip(t *testing.T) {
