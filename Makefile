@@ -6,7 +6,7 @@ BIN     := bin/agentvault
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: bench screenshots run build build-headless test test-go test-race test-e2e deps e2e-deps vet clean
+.PHONY: reliability bench screenshots run build build-headless test test-go test-race test-e2e deps e2e-deps vet clean
 
 ## run: build the app and start it (desktop app with a display, headless server without)
 run: build
@@ -21,7 +21,7 @@ build-headless:
 	CGO_ENABLED=0 $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) .
 
 ## test: everything CI runs
-test: vet test-go build test-race test-e2e
+test: vet test-go build test-race test-e2e reliability
 
 vet:
 	CGO_ENABLED=0 $(GO) vet ./...
@@ -44,6 +44,16 @@ e2e-deps:
 ## deps: system packages for the cgo build and the tests (installed only when missing, as root)
 deps:
 	@scripts/install-deps.sh
+
+## reliability: the attack, crash, fail-closed, leak and secrets suite with its figures, then fuzzing
+## (30 s a target; RELIABILITY=long for 50 crash trials, 10,000 sessions and 30 min a target)
+FUZZTIME ?= $(if $(filter long,$(RELIABILITY)),30m,30s)
+reliability: deps e2e-deps
+	CGO_ENABLED=0 $(GO) test -c -o bin/reliability.test ./internal/reliability
+	cd internal/reliability && ../../bin/reliability.test -test.timeout 60m
+	CGO_ENABLED=0 $(GO) test -run '^$$' -fuzz '^FuzzServeHTTP$$' -fuzztime $(FUZZTIME) ./mcpserver
+	CGO_ENABLED=0 $(GO) test -run '^$$' -fuzz '^FuzzDecide$$' -fuzztime $(FUZZTIME) ./policy
+	CGO_ENABLED=0 $(GO) test -run '^$$' -fuzz '^FuzzCommandLine$$' -fuzztime $(FUZZTIME) .
 
 ## bench: micro-benchmarks of the pieces, then direct vs via-vault on this machine (agentvault bench)
 bench: build-headless
