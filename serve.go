@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"syscall"
 	"time"
 
@@ -151,12 +152,24 @@ func (s *instance) close() {
 // broker when a session bus with a notification server is there. Without
 // one, approvals still work through the queue and the CLI.
 func startNotifications(co *core.Core, logger *slog.Logger) (stop func()) {
+	if runtime.GOOS == "darwin" || runtime.GOOS == "windows" {
+		// No buttons through beeep there: announce, and answer in the app.
+		co.Broker().AddChannel(notify.Plain{Logger: logger})
+		return nil
+	}
 	conn, err := notify.SessionBus()
 	if err != nil {
 		logger.Info("desktop notifications off", "reason", err)
 		return nil
 	}
 	ch, err := notify.New(conn, logger)
+	if errors.Is(err, notify.ErrNoActions) {
+		// Announce approvals anyway; the answer comes from another channel.
+		co.Broker().AddChannel(notify.Plain{Logger: logger})
+		logger.Info("desktop notifications without buttons: answer in the app or with `agentvault approvals`")
+		conn.Close()
+		return nil
+	}
 	if err != nil {
 		logger.Info("desktop notifications off", "reason", err)
 		conn.Close()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -36,8 +37,10 @@ func (f *fakeServer) Notify(app string, replaces uint32, icon, summary, body str
 	id := f.next
 	f.shown[id] = append([]string{summary, body}, actions...)
 	f.mu.Unlock()
-	if u, ok := hints["urgency"].Value().(byte); !ok || u != 2 {
-		return 0, dbus.MakeFailedError(fmt.Errorf("urgency hint %v, want critical", hints["urgency"]))
+	if len(actions) > 0 { // approval prompts with buttons must be critical
+		if u, ok := hints["urgency"].Value().(byte); !ok || u != 2 {
+			return 0, dbus.MakeFailedError(fmt.Errorf("urgency hint %v, want critical", hints["urgency"]))
+		}
 	}
 	f.notices <- id
 	return id, nil
@@ -194,5 +197,29 @@ func TestServerWithoutButtonsIsRefused(t *testing.T) {
 	defer conn.Close()
 	if _, err := New(conn, nil); err != ErrNoActions {
 		t.Fatalf("New without the actions capability: %v", err)
+	}
+}
+
+// TestPlainNotificationNamesTheWayToAnswer sends a buttonless notification
+// through beeep to the notification server of a private bus.
+func TestPlainNotificationNamesTheWayToAnswer(t *testing.T) {
+	bus, f := startFake(t, "body") // no "actions"
+	t.Setenv("DBUS_SESSION_BUS_ADDRESS", bus.Address)
+	b := approval.New(approval.Config{Channels: []approval.Channel{Plain{}}, DefaultTimeout: 2 * time.Second})
+	verdict := make(chan mcpserver.Verdict, 1)
+	go func() { verdict <- b.Approve(context.Background(), call) }()
+	id := waitNotice(t, f)
+	f.mu.Lock()
+	shown := f.shown[id]
+	f.mu.Unlock()
+	p := b.Pending()
+	if len(p) != 1 || !strings.Contains(shown[1], "agentvault approvals approve "+p[0].ID) || !strings.Contains(shown[1], p[0].Code) {
+		t.Fatalf("plain notification %q for %+v", shown, p)
+	}
+	if err := b.Answer(p[0].ID, approval.Answer{Approve: true, Channel: "cli"}); err != nil {
+		t.Fatal(err)
+	}
+	if v := <-verdict; !v.Approved || v.Channel != "cli" {
+		t.Fatalf("verdict %+v", v)
 	}
 }

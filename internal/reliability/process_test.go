@@ -251,3 +251,26 @@ func TestFullDiskFailsClosed(t *testing.T) {
 	}
 	figure("full disk", "%d calls refused with an MCP error while the disk was full, 0 of them reached the upstream, %d ran before their outcome failed (reported to the agent), recovered without restart", refused, ranAnyway)
 }
+
+// TestReadOnlyDatabaseRefusesToServe makes the database file immutable
+// (chattr +i: a read-only file even for root): serve must refuse to start,
+// saying which file, rather than serve without an audit log.
+func TestReadOnlyDatabaseRefusesToServe(t *testing.T) {
+	w := newWorld(t)
+	data := filepath.Join(t.TempDir(), "data")
+	setUp(t, w, data, nil)
+	db := filepath.Join(data, store.FileName)
+	if out, err := exec.Command("chattr", "+i", db).CombinedOutput(); err != nil {
+		t.Fatalf("chattr +i (needs root and ext4-like file system): %v %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("chattr", "-i", db).Run() })
+	cmd := exec.Command(bin, "serve", "--data", data, "--listen", "127.0.0.1:0")
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatal("serve started on a read-only database")
+	}
+	if !strings.Contains(string(out), db) || !strings.Contains(string(out), "not permitted") {
+		t.Fatalf("serve on a read-only database said %q", out)
+	}
+	figure("read-only", "serve refuses to start on an immutable database file and names it")
+}
