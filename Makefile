@@ -6,7 +6,7 @@ BIN     := bin/agentvault
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: reliability bench screenshots run build build-headless test test-go test-race test-e2e deps e2e-deps vet clean
+.PHONY: reliability bench bench-gui screenshots run build build-headless test test-go test-race test-e2e deps e2e-deps vet clean
 
 ## run: build the app and start it (desktop app with a display, headless server without)
 run: build
@@ -59,6 +59,10 @@ reliability: deps e2e-deps
 bench: build-headless
 	CGO_ENABLED=0 $(GO) test -run '^$$' -bench . -benchmem -cpu 1,8 ./policy ./internal/audit ./mcpserver
 	./$(BIN) bench
+
+## bench-gui: the desktop app's start-to-first-frame time and tray memory against a bare Fyne tray app
+bench-gui: build
+	scripts/gui-bench.sh
 
 ## screenshots: regenerate docs/screenshots/ from the real app under Xvfb
 screenshots: build e2e-deps
