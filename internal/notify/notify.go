@@ -29,6 +29,7 @@ const (
 	iface     = "org.freedesktop.Notifications"
 	appName   = "AgentVault"
 	callLimit = 5 * time.Second
+	maxEarly  = 64 // early button presses remembered
 )
 
 // Notification actions.
@@ -45,7 +46,10 @@ type Channel struct {
 
 	mu   sync.Mutex
 	open map[uint32]func(approve bool) // notification id → answer
-	done chan struct{}
+	// early holds button presses that arrived before Notify's reply told us
+	// the notification's id (a server may signal first).
+	early map[uint32]bool
+	done  chan struct{}
 }
 
 var _ approval.Channel = (*Channel)(nil)
@@ -61,7 +65,7 @@ func New(conn *dbus.Conn, logger *slog.Logger) (*Channel, error) {
 		logger = slog.Default()
 	}
 	c := &Channel{conn: conn, obj: conn.Object(busName, objPath), log: logger,
-		open: map[uint32]func(bool){}, done: make(chan struct{})}
+		open: map[uint32]func(bool){}, early: map[uint32]bool{}, done: make(chan struct{})}
 	ctx, cancel := context.WithTimeout(context.Background(), callLimit)
 	defer cancel()
 	var caps []string
@@ -125,8 +129,7 @@ func (c *Channel) Open(p approval.Pending, answer func(approval.Answer) error) f
 			return
 		}
 		id = got
-		c.mu.Lock()
-		c.open[id] = func(approve bool) {
+		respond := func(approve bool) {
 			a := approval.Answer{Approve: approve, Scope: approval.Once, ArgsDigest: p.ArgsDigest}
 			if !approve {
 				a.Reason = "the user denied this call from the desktop notification"
@@ -135,7 +138,16 @@ func (c *Channel) Open(p approval.Pending, answer func(approval.Answer) error) f
 				c.log.Info("notification answer refused", "approval", p.ID, "err", err)
 			}
 		}
+		c.mu.Lock()
+		approve, pressed := c.early[id]
+		delete(c.early, id)
+		if !pressed {
+			c.open[id] = respond
+		}
 		c.mu.Unlock()
+		if pressed {
+			go respond(approve)
+		}
 	}()
 	return func() {
 		mu.Lock()
@@ -206,6 +218,9 @@ func (c *Channel) handle(sig *dbus.Signal) {
 		c.mu.Lock()
 		answer := c.open[id]
 		delete(c.open, id)
+		if answer == nil && len(c.early) < maxEarly {
+			c.early[id] = action == actionApprove
+		}
 		c.mu.Unlock()
 		if answer != nil {
 			answer(action == actionApprove)
