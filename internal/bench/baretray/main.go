@@ -1,3 +1,5 @@
+//go:build cgo
+
 // Command baretray is the baseline for AgentVault's GUI memory benchmark: a
 // Fyne app with a tray menu and nothing else (scripts/gui-bench.sh).
 package main
