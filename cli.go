@@ -182,12 +182,13 @@ func describeService(s core.ServiceInfo) string {
 
 func cmdVault(args []string, out io.Writer) error {
 	if len(args) == 0 {
-		return usageError{"usage: agentvault vault create|list|show|policy|rotate|delete …"}
+		return usageError{"usage: agentvault vault create|list|show|policy|rotate|delete|export|import …"}
 	}
 	sub, rest := args[0], args[1:]
 	var c *command
 	var services stringList
 	var approvalTimeout time.Duration
+	var importName string
 	var pos []string
 	var err error
 	switch sub {
@@ -211,6 +212,13 @@ func cmdVault(args []string, out io.Writer) error {
 	case "delete":
 		c = newCommand("vault delete", false)
 		pos, err = c.parse(rest, 1, "VAULT")
+	case "export":
+		c = newCommand("vault export", false)
+		pos, err = c.parse(rest, 1, "VAULT")
+	case "import":
+		c = newCommand("vault import", true)
+		c.fs.StringVar(&importName, "name", "", "name of the new vault (default: the template's)")
+		pos, err = c.parse(rest, 1, "FILE [--name NAME] [--json]")
 	default:
 		return usageError{fmt.Sprintf("unknown vault command %q", sub)}
 	}
@@ -230,8 +238,13 @@ func cmdVault(args []string, out io.Writer) error {
 	defer done()
 
 	switch sub {
-	case "create":
-		nv, err := api.CreateVault(core.VaultSpec{Name: pos[0], Services: services, ApprovalTimeout: approvalTimeout})
+	case "create", "import":
+		var nv core.NewVault
+		if sub == "create" {
+			nv, err = api.CreateVault(core.VaultSpec{Name: pos[0], Services: services, ApprovalTimeout: approvalTimeout})
+		} else {
+			nv, err = importVault(api, pos[0], importName)
+		}
 		if err != nil {
 			return err
 		}
@@ -242,6 +255,12 @@ func cmdVault(args []string, out io.Writer) error {
 		fmt.Fprintln(out, "The token is shown only now. To add this vault to Claude Code:")
 		fmt.Fprintf(out, "\n  claude mcp add --transport http %s %s --header \"Authorization: Bearer %s\"\n", clientName(nv.Name), nv.URL, nv.Token)
 		return nil
+	case "export":
+		t, err := api.ExportVault(pos[0])
+		if err != nil {
+			return err
+		}
+		return printJSON(out, t)
 	case "list":
 		list, err := api.Vaults()
 		if err != nil {
@@ -399,4 +418,22 @@ func writeFileAtomic(path string, write func(io.Writer) error) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+// importVault reads a template file ("-": standard input) and creates a vault.
+func importVault(api core.API, file, name string) (core.NewVault, error) {
+	var r io.Reader = os.Stdin
+	if file != "-" {
+		f, err := os.Open(file)
+		if err != nil {
+			return core.NewVault{}, err
+		}
+		defer f.Close()
+		r = f
+	}
+	t, err := policy.DecodeTemplate(r)
+	if err != nil {
+		return core.NewVault{}, err
+	}
+	return api.ImportVault(t, name)
 }

@@ -107,6 +107,8 @@ Usage:
   agentvault vault policy VAULT TOOL-OR-PATTERN allow|approve|block
   agentvault vault rotate VAULT [--json]
   agentvault vault delete VAULT
+  agentvault vault export VAULT > template.json
+  agentvault vault import FILE|- [--name NAME] [--json]
   agentvault approvals list [--json]
   agentvault approvals approve ID [--session | --always]
   agentvault approvals deny ID [--reason TEXT]

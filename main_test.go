@@ -300,3 +300,25 @@ func TestKill9KeepsEveryAcknowledgedCall(t *testing.T) {
 	}
 	t.Logf("%d acknowledged calls, %d records, all accounted for", len(acked), len(recs))
 }
+
+func TestVaultTemplateThroughTheCLI(t *testing.T) {
+	e := newEnv(t)
+	e.cli("vault", "create", "work", "--service", "echo", "--approval-timeout", "45s")
+	e.cli("vault", "policy", "work", "echo_*", "block")
+	tpl := filepath.Join(t.TempDir(), "work.json")
+	os.WriteFile(tpl, []byte(e.cli("vault", "export", "work")), 0o600)
+	var nv newVault
+	e.cliJSON(&nv, "vault", "import", tpl, "--name", "copy")
+	if nv.Token == "" {
+		t.Fatal("import gave no token")
+	}
+	if a, b := e.cli("vault", "export", "work"), e.cli("vault", "export", "copy"); strings.Replace(a, `"work"`, `"copy"`, 1) != b {
+		t.Fatalf("export → import changed the vault:\n%s\n%s", a, b)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.json")
+	os.WriteFile(bad, []byte(`{"kind":"agentvault-vault-template","version":1,"name":"x","services":["echo"],"rules":[{"pattern":"*","decision":"yes"}]}`), 0o600)
+	out, err := e.cmd("vault", "import", bad).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "rules[0].decision") {
+		t.Fatalf("malformed template: %v %s", err, out)
+	}
+}

@@ -82,6 +82,11 @@ func (f *fixedAPI) Auth0Status() (core.Auth0Status, error)  { return core.Auth0S
 func (f *fixedAPI) Auth0SaveSession(string, string) error   { return f.err }
 func (f *fixedAPI) Auth0Logout() error                      { return f.err }
 
+func (f *fixedAPI) ExportVault(string) (policy.Template, error) { return policy.Template{}, f.err }
+func (f *fixedAPI) ImportVault(policy.Template, string) (core.NewVault, error) {
+	return core.NewVault{}, f.err
+}
+
 var _ core.API = (*fixedAPI)(nil)
 
 var t0 = time.Date(2026, 11, 27, 9, 30, 0, 0, time.UTC)

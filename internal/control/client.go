@@ -182,3 +182,13 @@ func (c *Client) Auth0SaveSession(subject, refreshToken string) error {
 func (c *Client) Auth0Logout() error {
 	return c.call(context.Background(), "auth0_logout", struct{}{}, &struct{}{})
 }
+
+// ExportVault implements core.API.
+func (c *Client) ExportVault(ref string) (out policy.Template, err error) {
+	return out, c.call(context.Background(), "export_vault", refParams{ref}, &out)
+}
+
+// ImportVault implements core.API.
+func (c *Client) ImportVault(t policy.Template, name string) (out core.NewVault, err error) {
+	return out, c.call(context.Background(), "import_vault", importParams{t, name}, &out)
+}

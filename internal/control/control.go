@@ -47,9 +47,13 @@ type (
 		Ref   string
 		Limit int
 	}
-	exportParams     struct{ Ref, Format string }
-	tokenResult      struct{ Token string }
-	pauseParams      struct{ Paused bool }
+	exportParams struct{ Ref, Format string }
+	tokenResult  struct{ Token string }
+	pauseParams  struct{ Paused bool }
+	importParams struct {
+		Template policy.Template
+		Name     string
+	}
 	auth0SetupParams struct {
 		Domain, ClientID, ClientSecret string
 	}
@@ -149,6 +153,20 @@ func Handler(api core.API) http.Handler {
 			return nil, err
 		}
 		return struct{}{}, api.SetPolicy(p.Ref, p.Pattern, p.Decision)
+	})
+	handle("export_vault", func(_ *http.Request, b []byte) (any, error) {
+		var p refParams
+		if err := decode(b, &p); err != nil {
+			return nil, err
+		}
+		return api.ExportVault(p.Ref)
+	})
+	handle("import_vault", func(_ *http.Request, b []byte) (any, error) {
+		var p importParams
+		if err := decode(b, &p); err != nil {
+			return nil, err
+		}
+		return api.ImportVault(p.Template, p.Name)
 	})
 	handle("replace_policy", func(_ *http.Request, b []byte) (any, error) {
 		var p replaceParams

@@ -26,6 +26,10 @@ type API interface {
 	Vault(ctx context.Context, ref string) (VaultDetail, error)
 	// SetPolicy sets a vault's decision for a tool name or pattern.
 	SetPolicy(ref, pattern string, d policy.Decision) error
+	// ExportVault returns a vault's shareable template.
+	ExportVault(ref string) (policy.Template, error)
+	// ImportVault creates a vault from a template (name "" keeps the template's).
+	ImportVault(t policy.Template, name string) (NewVault, error)
 	// ReplacePolicy replaces all of a vault's rules.
 	ReplacePolicy(ref string, p policy.Policy) error
 	// SetPaused pauses or resumes every agent.

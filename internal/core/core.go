@@ -406,6 +406,47 @@ func (c *Core) SetPolicy(ref, pattern string, d policy.Decision) error {
 	return nil
 }
 
+// ExportVault returns a vault's shareable template (no token, no id).
+func (c *Core) ExportVault(ref string) (policy.Template, error) {
+	v, err := c.resolve(ref)
+	if err != nil {
+		return policy.Template{}, err
+	}
+	t := policy.Template{Kind: policy.TemplateKind, Version: policy.TemplateVersion, Name: v.Name,
+		Services: v.Services, Rules: v.Policy.Rules}
+	if t.Rules == nil {
+		t.Rules = []policy.Rule{}
+	}
+	if v.ApprovalTimeout > 0 {
+		t.ApprovalTimeout = v.ApprovalTimeout.String()
+	}
+	return t, nil
+}
+
+// ImportVault creates a vault from a template, named name (or the
+// template's name when name is empty).
+func (c *Core) ImportVault(t policy.Template, name string) (NewVault, error) {
+	if err := t.Validate(); err != nil {
+		return NewVault{}, err
+	}
+	if name == "" {
+		name = t.Name
+	}
+	var timeout time.Duration
+	if t.ApprovalTimeout != "" {
+		timeout, _ = time.ParseDuration(t.ApprovalTimeout) // validated above
+	}
+	nv, err := c.CreateVault(VaultSpec{Name: name, Services: t.Services, ApprovalTimeout: timeout})
+	if err != nil {
+		return NewVault{}, err
+	}
+	if err := c.ReplacePolicy(nv.ID, policy.Policy{Rules: t.Rules}); err != nil {
+		c.DeleteVault(nv.ID)
+		return NewVault{}, err
+	}
+	return nv, nil
+}
+
 // ReplacePolicy replaces all of a vault's rules (presets, templates).
 func (c *Core) ReplacePolicy(ref string, p policy.Policy) error {
 	for _, r := range p.Rules {

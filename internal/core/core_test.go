@@ -2,13 +2,16 @@ package core
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/agentvault/agentvault/policy"
 )
@@ -147,5 +150,42 @@ func TestReplacePolicyAndStatus(t *testing.T) {
 	st, err := c.Status()
 	if err != nil || st != (Status{Vaults: 1, Paused: true}) {
 		t.Fatalf("status %+v, %v", st, err)
+	}
+}
+
+func TestTemplateRoundTrip(t *testing.T) {
+	c := openCore(t)
+	c.AddService(ServiceSpec{Name: "fs", Command: "true"})
+	c.CreateVault(VaultSpec{Name: "work", Services: []string{"fs"}, ApprovalTimeout: 90 * time.Second})
+	c.SetPolicy("work", "fs_*", policy.Block)
+	c.SetPolicy("work", "fs_read_file", policy.Allow)
+	tpl, err := c.ExportVault("work")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := json.Marshal(tpl)
+	if strings.Contains(string(raw), "avt_") || strings.Contains(string(raw), `"id"`) {
+		t.Fatalf("template carries a token or an id: %s", raw)
+	}
+	decoded, err := policy.DecodeTemplate(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	nv, err := c.ImportVault(decoded, "work-copy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _ := c.ExportVault(nv.ID)
+	tpl.Name, again.Name = "", ""
+	if !reflect.DeepEqual(tpl, again) {
+		t.Fatalf("round trip changed the vault:\n%+v\n%+v", tpl, again)
+	}
+	if _, err := c.ImportVault(decoded, "work-copy"); err == nil {
+		t.Fatal("imported a second vault with the same name")
+	}
+	bad := decoded
+	bad.Services = []string{"missing"}
+	if _, err := c.ImportVault(bad, "x"); err == nil || !strings.Contains(err.Error(), "missing") {
+		t.Fatalf("template with an unknown service: %v", err)
 	}
 }

@@ -1,0 +1,100 @@
+package policy
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// TemplateKind and TemplateVersion identify the vault template format:
+//
+//	{
+//	  "kind": "agentvault-vault-template",
+//	  "version": 1,
+//	  "name": "reviewer",                     // suggested vault name
+//	  "services": ["fs", "github"],          // services the vault offers
+//	  "approval_timeout": "2m",              // optional
+//	  "rules": [{"pattern": "fs_*", "decision": "block"}]
+//	}
+//
+// A template holds no secrets and no ids: it can be shared.
+const (
+	TemplateKind    = "agentvault-vault-template"
+	TemplateVersion = 1
+)
+
+// Template is a vault's shareable configuration.
+type Template struct {
+	Kind            string   `json:"kind"`
+	Version         int      `json:"version"`
+	Name            string   `json:"name"`
+	Services        []string `json:"services"`
+	ApprovalTimeout string   `json:"approval_timeout,omitempty"`
+	Rules           []Rule   `json:"rules"`
+}
+
+// maxTemplate bounds a template file.
+const maxTemplate = 1 << 20
+
+var serviceNamePattern = regexp.MustCompile(`^[a-zA-Z0-9-]{1,32}$`)
+
+// DecodeTemplate reads a template strictly: unknown fields, trailing data,
+// a wrong kind or version and invalid values are errors that name the field.
+func DecodeTemplate(r io.Reader) (Template, error) {
+	raw, err := io.ReadAll(io.LimitReader(r, maxTemplate+1))
+	if err != nil {
+		return Template{}, err
+	}
+	if len(raw) > maxTemplate {
+		return Template{}, errors.New("template: larger than 1 MiB")
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	var t Template
+	if err := dec.Decode(&t); err != nil {
+		return Template{}, fmt.Errorf("template: %w", err)
+	}
+	if dec.More() {
+		return Template{}, errors.New("template: unexpected data after the template")
+	}
+	return t, t.Validate()
+}
+
+// Validate checks every field.
+func (t Template) Validate() error {
+	switch {
+	case t.Kind != TemplateKind:
+		return fmt.Errorf("template: field kind: %q, want %q", t.Kind, TemplateKind)
+	case t.Version != TemplateVersion:
+		return fmt.Errorf("template: field version: %d is not supported (want %d)", t.Version, TemplateVersion)
+	case strings.TrimSpace(t.Name) == "" || len(t.Name) > 64:
+		return errors.New("template: field name: 1-64 characters")
+	case len(t.Services) == 0:
+		return errors.New("template: field services: at least one service")
+	}
+	for i, s := range t.Services {
+		if !serviceNamePattern.MatchString(s) {
+			return fmt.Errorf("template: field services[%d]: %q is not a service name", i, s)
+		}
+	}
+	if t.ApprovalTimeout != "" {
+		d, err := time.ParseDuration(t.ApprovalTimeout)
+		if err != nil || d < time.Second || d > time.Hour {
+			return fmt.Errorf("template: field approval_timeout: %q, want a duration from 1s to 1h", t.ApprovalTimeout)
+		}
+	}
+	for i, r := range t.Rules {
+		if err := ValidatePattern(r.Pattern); err != nil {
+			return fmt.Errorf("template: field rules[%d].pattern: %w", i, err)
+		}
+		if _, err := ParseDecision(string(r.Decision)); err != nil {
+			return fmt.Errorf("template: field rules[%d].decision: %w", i, err)
+		}
+	}
+	return nil
+}

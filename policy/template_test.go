@@ -1,0 +1,51 @@
+package policy
+
+import (
+	"strings"
+	"testing"
+)
+
+const goodTemplate = `{"kind":"agentvault-vault-template","version":1,"name":"reviewer","services":["fs"],
+ "approval_timeout":"2m","rules":[{"pattern":"fs_*","decision":"block"},{"pattern":"fs_read_file","decision":"allow"}]}`
+
+func TestDecodeTemplate(t *testing.T) {
+	tpl, err := DecodeTemplate(strings.NewReader(goodTemplate))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tpl.Name != "reviewer" || len(tpl.Rules) != 2 || tpl.Rules[1] != (Rule{"fs_read_file", Allow}) {
+		t.Fatalf("template %+v", tpl)
+	}
+	tests := []struct{ name, in, field string }{
+		{"fail/unknown field", strings.Replace(goodTemplate, `"name"`, `"token":"x","name"`, 1), `"token"`},
+		{"fail/wrong kind", strings.Replace(goodTemplate, "agentvault-vault-template", "other", 1), "field kind"},
+		{"fail/future version", strings.Replace(goodTemplate, `"version":1`, `"version":2`, 1), "field version"},
+		{"fail/no services", strings.Replace(goodTemplate, `["fs"]`, `[]`, 1), "field services"},
+		{"fail/bad service", strings.Replace(goodTemplate, `["fs"]`, `["f s"]`, 1), "field services[0]"},
+		{"fail/bad timeout", strings.Replace(goodTemplate, `"2m"`, `"2 weeks"`, 1), "field approval_timeout"},
+		{"fail/bad pattern", strings.Replace(goodTemplate, `"fs_*"`, `"fs/*"`, 1), "field rules[0].pattern"},
+		{"fail/bad decision", strings.Replace(goodTemplate, `"block"`, `"Block"`, 1), "field rules[0].decision"},
+		{"fail/wrong type", strings.Replace(goodTemplate, `"version":1`, `"version":"1"`, 1), "version"},
+		{"fail/trailing data", goodTemplate + `{}`, "after the template"},
+		{"fail/empty name", strings.Replace(goodTemplate, `"reviewer"`, `" "`, 1), "field name"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := DecodeTemplate(strings.NewReader(tt.in))
+			if err == nil || !strings.Contains(err.Error(), tt.field) {
+				t.Fatalf("error %v, want one naming %s", err, tt.field)
+			}
+		})
+	}
+}
+
+func FuzzDecodeTemplate(f *testing.F) {
+	f.Add(goodTemplate)
+	f.Add(`{"kind":"agentvault-vault-template","version":1}`)
+	f.Fuzz(func(t *testing.T, in string) {
+		tpl, err := DecodeTemplate(strings.NewReader(in))
+		if err == nil && tpl.Validate() != nil {
+			t.Fatalf("accepted an invalid template %q", in)
+		}
+	})
+}
