@@ -182,13 +182,14 @@ func describeService(s core.ServiceInfo) string {
 
 func cmdVault(args []string, out io.Writer) error {
 	if len(args) == 0 {
-		return usageError{"usage: agentvault vault create|list|show|policy|rotate|delete|export|import …"}
+		return usageError{"usage: agentvault vault create|list|show|policy|rotate|renew|delete|export|import …"}
 	}
 	sub, rest := args[0], args[1:]
 	var c *command
 	var services stringList
 	var approvalTimeout time.Duration
 	var importName string
+	var exp *expiry
 	var pos []string
 	var err error
 	switch sub {
@@ -196,7 +197,8 @@ func cmdVault(args []string, out io.Writer) error {
 		c = newCommand("vault create", true)
 		c.fs.Var(&services, "service", "service the vault offers (repeatable)")
 		c.fs.DurationVar(&approvalTimeout, "approval-timeout", 0, "how long calls wait for approval (default 2m)")
-		pos, err = c.parse(rest, 1, "NAME --service NAME… [--approval-timeout 2m] [--json]")
+		exp = expiryFlags(c)
+		pos, err = c.parse(rest, 1, "NAME --service NAME… [--approval-timeout 2m] [--expires 2h | --until TIME] [--json]")
 	case "list":
 		c = newCommand("vault list", true)
 		pos, err = c.parse(rest, 0, "[--json]")
@@ -212,6 +214,10 @@ func cmdVault(args []string, out io.Writer) error {
 	case "delete":
 		c = newCommand("vault delete", false)
 		pos, err = c.parse(rest, 1, "VAULT")
+	case "renew":
+		c = newCommand("vault renew", false)
+		exp = expiryFlags(c)
+		pos, err = c.parse(rest, 1, "VAULT --expires 2h | --until TIME | --never")
 	case "export":
 		c = newCommand("vault export", false)
 		pos, err = c.parse(rest, 1, "VAULT")
@@ -224,6 +230,15 @@ func cmdVault(args []string, out io.Writer) error {
 	}
 	if err != nil {
 		return err
+	}
+	var expires time.Time
+	if exp != nil {
+		if expires, err = exp.until(time.Now()); err != nil {
+			return err
+		}
+		if sub == "renew" && expires.IsZero() && !*exp.never {
+			return usageError{"vault renew needs --expires, --until or --never"}
+		}
 	}
 	var decision policy.Decision
 	if sub == "policy" {
@@ -241,7 +256,7 @@ func cmdVault(args []string, out io.Writer) error {
 	case "create", "import":
 		var nv core.NewVault
 		if sub == "create" {
-			nv, err = api.CreateVault(core.VaultSpec{Name: pos[0], Services: services, ApprovalTimeout: approvalTimeout})
+			nv, err = api.CreateVault(core.VaultSpec{Name: pos[0], Services: services, ApprovalTimeout: approvalTimeout, Expires: expires})
 		} else {
 			nv, err = importVault(api, pos[0], importName)
 		}
@@ -254,6 +269,16 @@ func cmdVault(args []string, out io.Writer) error {
 		fmt.Fprintf(out, "Created vault %q (id %s).\n\n  URL:   %s\n  Token: %s\n\n", nv.Name, nv.ID, nv.URL, nv.Token)
 		fmt.Fprintln(out, "The token is shown only now. To add this vault to Claude Code:")
 		fmt.Fprintf(out, "\n  claude mcp add --transport http %s %s --header \"Authorization: Bearer %s\"\n", clientName(nv.Name), nv.URL, nv.Token)
+		return nil
+	case "renew":
+		if err := api.SetExpiry(pos[0], expires); err != nil {
+			return err
+		}
+		if expires.IsZero() {
+			fmt.Fprintf(out, "Vault %s no longer expires.\n", pos[0])
+		} else {
+			fmt.Fprintf(out, "Vault %s works until %s.\n", pos[0], expires.Local().Format(time.RFC1123))
+		}
 		return nil
 	case "export":
 		t, err := api.ExportVault(pos[0])
@@ -287,7 +312,7 @@ func cmdVault(args []string, out io.Writer) error {
 		if c.jsonOut() {
 			return printJSON(out, d)
 		}
-		fmt.Fprintf(out, "Vault %q (id %s)\nURL: %s\nServices: %s\n", d.Name, d.ID, d.URL, strings.Join(d.Services, ", "))
+		fmt.Fprintf(out, "Vault %q (id %s)\nURL: %s\nServices: %s\n%s\n", d.Name, d.ID, d.URL, strings.Join(d.Services, ", "), d.ExpiryText(time.Now()))
 		if d.Warning != "" {
 			fmt.Fprintf(out, "Warning: %s\n", d.Warning)
 		}
@@ -436,4 +461,46 @@ func importVault(api core.API, file, name string) (core.NewVault, error) {
 		return core.NewVault{}, err
 	}
 	return api.ImportVault(t, name)
+}
+
+// expiry holds the flags that set when a vault stops working.
+type expiry struct {
+	after time.Duration
+	at    *string
+	never *bool
+}
+
+func expiryFlags(c *command) *expiry {
+	e := &expiry{at: c.fs.String("until", "", "the vault stops working at this time (RFC 3339)")}
+	c.fs.DurationVar(&e.after, "expires", 0, "the vault stops working after this long (e.g. 2h)")
+	e.never = c.fs.Bool("never", false, "the vault never expires")
+	return e
+}
+
+// until resolves the flags to a time; zero means never.
+func (e *expiry) until(now time.Time) (time.Time, error) {
+	set := 0
+	for _, b := range []bool{e.after != 0, *e.at != "", *e.never} {
+		if b {
+			set++
+		}
+	}
+	switch {
+	case set > 1:
+		return time.Time{}, usageError{"give one of --expires, --until and --never"}
+	case e.after < 0:
+		return time.Time{}, usageError{"--expires must be positive"}
+	case e.after > 0:
+		return now.Add(e.after), nil
+	case *e.at != "":
+		t, err := time.Parse(time.RFC3339, *e.at)
+		if err != nil {
+			return time.Time{}, usageError{fmt.Sprintf("--until %q: want a time like 2026-12-01T18:00:00Z", *e.at)}
+		}
+		if !t.After(now) {
+			return time.Time{}, usageError{"--until is in the past"}
+		}
+		return t, nil
+	}
+	return time.Time{}, nil
 }

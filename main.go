@@ -106,6 +106,7 @@ Usage:
   agentvault vault show VAULT [--json]
   agentvault vault policy VAULT TOOL-OR-PATTERN allow|approve|block
   agentvault vault rotate VAULT [--json]
+  agentvault vault renew VAULT --expires 2h | --until TIME | --never
   agentvault vault delete VAULT
   agentvault vault export VAULT > template.json
   agentvault vault import FILE|- [--name NAME] [--json]

@@ -322,3 +322,25 @@ func TestVaultTemplateThroughTheCLI(t *testing.T) {
 		t.Fatalf("malformed template: %v %s", err, out)
 	}
 }
+
+func TestExpiringVaultThroughTheCLI(t *testing.T) {
+	e := newEnv(t)
+	e.cli("vault", "create", "temp", "--service", "echo", "--expires", "2h")
+	if out := e.cli("vault", "show", "temp"); !strings.Contains(out, "Expires: ") || strings.Contains(out, "never") {
+		t.Fatalf("show: %s", out)
+	}
+	for _, args := range [][]string{
+		{"vault", "renew", "temp"},
+		{"vault", "renew", "temp", "--expires", "1h", "--never"},
+		{"vault", "renew", "temp", "--until", "2001-01-01T00:00:00Z"},
+		{"vault", "create", "x", "--service", "echo", "--until", "tomorrow"},
+	} {
+		if out, err := e.cmd(args...).CombinedOutput(); err == nil {
+			t.Errorf("%v accepted: %s", args, out)
+		}
+	}
+	e.cli("vault", "renew", "temp", "--never")
+	if out := e.cli("vault", "show", "temp"); !strings.Contains(out, "Expires: never") {
+		t.Fatalf("after renew --never: %s", out)
+	}
+}

@@ -87,6 +87,8 @@ func (f *fixedAPI) ImportVault(policy.Template, string) (core.NewVault, error) {
 	return core.NewVault{}, f.err
 }
 
+func (f *fixedAPI) SetExpiry(string, time.Time) error { return f.err }
+
 var _ core.API = (*fixedAPI)(nil)
 
 var t0 = time.Date(2026, 11, 27, 9, 30, 0, 0, time.UTC)

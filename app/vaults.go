@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -99,12 +100,23 @@ func (u *UI) vaultDetail(id string) fyne.CanvasObject {
 		tokenInfo = widget.NewLabel("New token (shown only now): " + token)
 		tokenInfo.Wrapping = fyne.TextWrapBreak
 	}
+	buttons := container.NewHBox(rotate, del)
 	head := container.NewVBox(
 		widget.NewLabelWithStyle(d.Name, fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 		container.NewBorder(nil, nil, widget.NewLabel("MCP URL"), copyURL, url),
 		tokenInfo,
-		container.NewHBox(rotate, del),
+		buttons,
 	)
+	if !d.Expires.IsZero() {
+		exp := widget.NewLabel(d.ExpiryText(u.cfg.Now()))
+		if d.Expired(u.cfg.Now()) {
+			exp.Importance = widget.DangerImportance
+		}
+		head.Add(exp)
+		buttons.Add(widget.NewButton("Renew for 24 hours", func() {
+			u.do(func() error { return u.cfg.API.SetExpiry(id, u.cfg.Now().Add(24*time.Hour)) })
+		}))
+	}
 	if d.Warning != "" {
 		warn := widget.NewLabel("⚠ " + d.Warning)
 		warn.Wrapping = fyne.TextWrapWord

@@ -38,6 +38,8 @@ type Vault struct {
 	Policy   policy.Policy
 	// ApprovalTimeout is how long a call waits for approval; 0: the approver's default.
 	ApprovalTimeout time.Duration
+	// Expires is when the vault stops opening; zero: never.
+	Expires time.Time
 }
 
 // Catalog resolves service names to providers.
@@ -73,6 +75,8 @@ type Config struct {
 	// ApprovalProgressInterval is how often an agent that asked for progress
 	// hears that its call still waits for approval; 0: 5 s.
 	ApprovalProgressInterval time.Duration
+	// Now is the clock for vault expiry; nil: time.Now.
+	Now func() time.Time
 }
 
 // Server routes requests to vault endpoints. Its methods are safe for
@@ -118,6 +122,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.MaxBodyBytes == 0 {
 		cfg.MaxBodyBytes = 4 << 20
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	if cfg.ApprovalProgressInterval == 0 {
 		cfg.ApprovalProgressInterval = 5 * time.Second
@@ -227,6 +234,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !ok || !vaulttoken.Matches(token, e.tokenDigest()) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="agentvault"`)
 		jsonRPCError(w, http.StatusUnauthorized, codeUnauthorized, "unauthorized: a valid bearer token for this vault is required")
+		return
+	}
+	if exp := e.state.Load().vault.Expires; !exp.IsZero() && !s.cfg.Now().Before(exp) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="agentvault", error="invalid_token"`)
+		jsonRPCError(w, http.StatusUnauthorized, codeUnauthorized, "unauthorized: this vault expired at "+exp.UTC().Format(time.RFC3339)+"; renew it in AgentVault")
 		return
 	}
 	if r.ContentLength > s.cfg.MaxBodyBytes {

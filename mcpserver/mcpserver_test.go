@@ -562,3 +562,34 @@ func TestPauseRefusesEveryCall(t *testing.T) {
 		t.Fatalf("Sessions() = %d, want 1", f.srv.Sessions())
 	}
 }
+
+func TestExpiredVaultStopsOpening(t *testing.T) {
+	rec := providertest.NewRecorder("")
+	up := httptest.NewServer(server.NewStreamableHTTPServer(providertest.NewEchoServer(rec)))
+	defer up.Close()
+	p, _ := upstream.New(upstream.Config{Name: "echo", URL: up.URL + "/mcp"})
+	defer p.Close()
+	var now atomic.Int64
+	start := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	now.Store(start.UnixNano())
+	srv := New(Config{Catalog: catalog{"echo": p}, Auditor: &memAuditor{}, Now: func() time.Time { return time.Unix(0, now.Load()) }})
+	defer srv.Close()
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	tok, digest := vaulttoken.New()
+	v := Vault{ID: "a", Name: "a", TokenDigest: digest, Services: []string{"echo"}, Expires: start.Add(2 * time.Hour)}
+	srv.PutVault(v)
+	url := hs.URL + "/v/a/mcp"
+	if resp := post(t, url, tok, initialize, nil); resp.StatusCode != 200 {
+		t.Fatalf("before expiry: %d", resp.StatusCode)
+	}
+	now.Store(start.Add(2 * time.Hour).UnixNano())
+	if resp := post(t, url, tok, initialize, nil); resp.StatusCode != 401 {
+		t.Fatalf("at expiry: %d, want 401", resp.StatusCode)
+	}
+	v.Expires = start.Add(26 * time.Hour) // renewed
+	srv.PutVault(v)
+	if resp := post(t, url, tok, initialize, nil); resp.StatusCode != 200 {
+		t.Fatalf("after renewal: %d", resp.StatusCode)
+	}
+}

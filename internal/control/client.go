@@ -192,3 +192,8 @@ func (c *Client) ExportVault(ref string) (out policy.Template, err error) {
 func (c *Client) ImportVault(t policy.Template, name string) (out core.NewVault, err error) {
 	return out, c.call(context.Background(), "import_vault", importParams{t, name}, &out)
 }
+
+// SetExpiry implements core.API.
+func (c *Client) SetExpiry(ref string, t time.Time) error {
+	return c.call(context.Background(), "set_expiry", expiryParams{ref, t}, &struct{}{})
+}

@@ -50,6 +50,10 @@ type (
 	exportParams struct{ Ref, Format string }
 	tokenResult  struct{ Token string }
 	pauseParams  struct{ Paused bool }
+	expiryParams struct {
+		Ref     string
+		Expires time.Time
+	}
 	importParams struct {
 		Template policy.Template
 		Name     string
@@ -153,6 +157,13 @@ func Handler(api core.API) http.Handler {
 			return nil, err
 		}
 		return struct{}{}, api.SetPolicy(p.Ref, p.Pattern, p.Decision)
+	})
+	handle("set_expiry", func(_ *http.Request, b []byte) (any, error) {
+		var p expiryParams
+		if err := decode(b, &p); err != nil {
+			return nil, err
+		}
+		return struct{}{}, api.SetExpiry(p.Ref, p.Expires)
 	})
 	handle("export_vault", func(_ *http.Request, b []byte) (any, error) {
 		var p refParams

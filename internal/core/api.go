@@ -26,6 +26,8 @@ type API interface {
 	Vault(ctx context.Context, ref string) (VaultDetail, error)
 	// SetPolicy sets a vault's decision for a tool name or pattern.
 	SetPolicy(ref, pattern string, d policy.Decision) error
+	// SetExpiry renews a vault until t; zero: it never expires.
+	SetExpiry(ref string, t time.Time) error
 	// ExportVault returns a vault's shareable template.
 	ExportVault(ref string) (policy.Template, error)
 	// ImportVault creates a vault from a template (name "" keeps the template's).
@@ -96,6 +98,8 @@ type VaultSpec struct {
 	Services []string `json:"services"`
 	// ApprovalTimeout is how long calls wait for approval; 0: 120 s.
 	ApprovalTimeout time.Duration `json:"approval_timeout,omitempty"`
+	// Expires is when the vault stops working; zero: never.
+	Expires time.Time `json:"expires,omitzero"`
 }
 
 // NewVault is a created vault with its token, shown once.
@@ -113,6 +117,8 @@ type VaultInfo struct {
 	URL      string    `json:"url"`
 	Services []string  `json:"services"`
 	Created  time.Time `json:"created"`
+	// Expires is when the vault stops working; zero: never.
+	Expires time.Time `json:"expires,omitzero"`
 }
 
 // VaultDetail is a vault with its rules and every tool it could offer.
@@ -123,3 +129,17 @@ type VaultDetail struct {
 	// Warning says why the tool list may be incomplete.
 	Warning string `json:"warning,omitempty"`
 }
+
+// ExpiryText says whether and when the vault expires, for people.
+func (v VaultInfo) ExpiryText(now time.Time) string {
+	switch {
+	case v.Expires.IsZero():
+		return "Expires: never"
+	case !now.Before(v.Expires):
+		return "Expired: " + v.Expires.Local().Format(time.RFC1123) + " (renew it to let its agent in again)"
+	}
+	return "Expires: " + v.Expires.Local().Format(time.RFC1123)
+}
+
+// Expired reports whether the vault has expired at now.
+func (v VaultInfo) Expired(now time.Time) bool { return !v.Expires.IsZero() && !now.Before(v.Expires) }

@@ -199,7 +199,7 @@ func (c *Core) startProviderLocked(s store.Service) error {
 
 func served(v store.Vault) mcpserver.Vault {
 	return mcpserver.Vault{ID: v.ID, Name: v.Name, TokenDigest: v.TokenDigest, Services: v.Services,
-		Policy: v.Policy, ApprovalTimeout: v.ApprovalTimeout}
+		Policy: v.Policy, ApprovalTimeout: v.ApprovalTimeout, Expires: v.Expires}
 }
 
 var (
@@ -317,7 +317,7 @@ func (c *Core) CreateVault(spec VaultSpec) (NewVault, error) {
 	}
 	token, digest := vaulttoken.New()
 	v := store.Vault{ID: newID(), Name: name, TokenDigest: digest, Services: services, Created: time.Now().UTC(),
-		ApprovalTimeout: spec.ApprovalTimeout}
+		ApprovalTimeout: spec.ApprovalTimeout, Expires: spec.Expires}
 	if err := c.store.PutVault(v); err != nil {
 		return NewVault{}, err
 	}
@@ -347,7 +347,26 @@ func (c *Core) Vaults() ([]VaultInfo, error) {
 }
 
 func (c *Core) vaultInfoLocked(v store.Vault) VaultInfo {
-	return VaultInfo{ID: v.ID, Name: v.Name, URL: c.urlLocked(v.ID), Services: v.Services, Created: v.Created}
+	return VaultInfo{ID: v.ID, Name: v.Name, URL: c.urlLocked(v.ID), Services: v.Services, Created: v.Created, Expires: v.Expires}
+}
+
+// SetExpiry renews a vault until t (zero: it never expires).
+func (c *Core) SetExpiry(ref string, t time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, err := c.resolve(ref)
+	if err != nil {
+		return err
+	}
+	v.Expires = t.UTC()
+	if t.IsZero() {
+		v.Expires = time.Time{}
+	}
+	if err := c.store.PutVault(v); err != nil {
+		return err
+	}
+	c.mcp.PutVault(served(v))
+	return nil
 }
 
 // resolve finds a vault by id, else by name.

@@ -189,3 +189,23 @@ func TestTemplateRoundTrip(t *testing.T) {
 		t.Fatalf("template with an unknown service: %v", err)
 	}
 }
+
+func TestSetExpiry(t *testing.T) {
+	c := openCore(t)
+	c.AddService(ServiceSpec{Name: "fs", Command: "true"})
+	until := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
+	nv, err := c.CreateVault(VaultSpec{Name: "temp", Services: []string{"fs"}, Expires: until})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vs, _ := c.Vaults()
+	if !vs[0].Expires.Equal(until) || vs[0].Expired(time.Now()) || !vs[0].Expired(until) {
+		t.Fatalf("vault %+v", vs[0])
+	}
+	if err := c.SetExpiry(nv.ID, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if vs, _ = c.Vaults(); !vs[0].Expires.IsZero() || vs[0].ExpiryText(time.Now()) != "Expires: never" {
+		t.Fatalf("after --never: %+v", vs[0])
+	}
+}

@@ -87,6 +87,8 @@ type Vault struct {
 	Created  time.Time     `json:"created"`
 	// ApprovalTimeout is how long calls wait for approval; 0: the default (120 s).
 	ApprovalTimeout time.Duration `json:"approval_timeout,omitempty"`
+	// Expires is when the vault's token stops working; zero: never.
+	Expires time.Time `json:"expires,omitzero"`
 }
 
 // Service is one configured source of tools. Kind says which fields apply.
