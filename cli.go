@@ -456,7 +456,11 @@ func importVault(api core.API, file, name string) (core.NewVault, error) {
 		defer f.Close()
 		r = f
 	}
-	t, err := policy.DecodeTemplate(r)
+	raw, err := io.ReadAll(io.LimitReader(r, policy.MaxTemplate+1))
+	if err != nil {
+		return core.NewVault{}, err
+	}
+	t, err := policy.DecodeTemplate(raw)
 	if err != nil {
 		return core.NewVault{}, err
 	}

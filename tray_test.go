@@ -91,10 +91,21 @@ func TestTrayMenuOverDBus(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("the app never registered a tray icon")
 	}
-	items := menuItems(t, panel, item)
-	for _, want := range []string{"Open AgentVault", "Pause all agents", "Quit", "0 vaults · 0 connected agents · 0 pending approvals"} {
-		if _, ok := items[want]; !ok {
-			t.Fatalf("tray menu %v lacks %q", items, want)
+	// The menu is built right after registration: read it once complete.
+	want := []string{"Open AgentVault", "Pause all agents", "Quit", "0 vaults · 0 connected agents · 0 pending approvals"}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		items := menuItems(t, panel, item)
+		missing := ""
+		for _, w := range want {
+			if _, ok := items[w]; !ok {
+				missing = w
+			}
+		}
+		if missing == "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("tray menu %v lacks %q", items, missing)
 		}
 	}
 	click := func(label string) {

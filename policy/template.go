@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"regexp"
 	"strings"
 	"time"
@@ -38,19 +37,15 @@ type Template struct {
 	Rules           []Rule   `json:"rules"`
 }
 
-// maxTemplate bounds a template file.
-const maxTemplate = 1 << 20
+// MaxTemplate bounds a template file.
+const MaxTemplate = 1 << 20
 
 var serviceNamePattern = regexp.MustCompile(`^[a-zA-Z0-9-]{1,32}$`)
 
 // DecodeTemplate reads a template strictly: unknown fields, trailing data,
 // a wrong kind or version and invalid values are errors that name the field.
-func DecodeTemplate(r io.Reader) (Template, error) {
-	raw, err := io.ReadAll(io.LimitReader(r, maxTemplate+1))
-	if err != nil {
-		return Template{}, err
-	}
-	if len(raw) > maxTemplate {
+func DecodeTemplate(raw []byte) (Template, error) {
+	if len(raw) > MaxTemplate {
 		return Template{}, errors.New("template: larger than 1 MiB")
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))

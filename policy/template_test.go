@@ -9,7 +9,7 @@ const goodTemplate = `{"kind":"agentvault-vault-template","version":1,"name":"re
  "approval_timeout":"2m","rules":[{"pattern":"fs_*","decision":"block"},{"pattern":"fs_read_file","decision":"allow"}]}`
 
 func TestDecodeTemplate(t *testing.T) {
-	tpl, err := DecodeTemplate(strings.NewReader(goodTemplate))
+	tpl, err := DecodeTemplate([]byte(goodTemplate))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +31,7 @@ func TestDecodeTemplate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := DecodeTemplate(strings.NewReader(tt.in))
+			_, err := DecodeTemplate([]byte(tt.in))
 			if err == nil || !strings.Contains(err.Error(), tt.field) {
 				t.Fatalf("error %v, want one naming %s", err, tt.field)
 			}
@@ -43,7 +43,7 @@ func FuzzDecodeTemplate(f *testing.F) {
 	f.Add(goodTemplate)
 	f.Add(`{"kind":"agentvault-vault-template","version":1}`)
 	f.Fuzz(func(t *testing.T, in string) {
-		tpl, err := DecodeTemplate(strings.NewReader(in))
+		tpl, err := DecodeTemplate([]byte(in))
 		if err == nil && tpl.Validate() != nil {
 			t.Fatalf("accepted an invalid template %q", in)
 		}

@@ -167,7 +167,7 @@ func TestTemplateRoundTrip(t *testing.T) {
 	if strings.Contains(string(raw), "avt_") || strings.Contains(string(raw), `"id"`) {
 		t.Fatalf("template carries a token or an id: %s", raw)
 	}
-	decoded, err := policy.DecodeTemplate(bytes.NewReader(raw))
+	decoded, err := policy.DecodeTemplate(raw)
 	if err != nil {
 		t.Fatal(err)
 	}

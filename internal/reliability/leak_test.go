@@ -120,7 +120,7 @@ func TestSecretsHygiene(t *testing.T) {
 	canaries := map[string]string{"upstream header": headerCanary, "vault token": v.Token, "wrong token": wrong,
 		"rotated token":           rotated.Token,
 		"secret-looking argument": "canary-arg-77ab"}
-	places := map[string][]byte{"serve output": c.output.Bytes(), "exports and CLI output": export.Bytes()}
+	places := map[string][]byte{"serve output": c.allOutput(), "exports and CLI output": export.Bytes()}
 	db, _ := os.ReadFile(filepath.Join(data, store.FileName))
 	places["store file"] = db
 	filepath.Walk(tmp, func(p string, fi os.FileInfo, err error) error {

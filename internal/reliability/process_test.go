@@ -29,10 +29,17 @@ import (
 
 // child is a real `agentvault serve` process.
 type child struct {
-	cmd    *exec.Cmd
-	addr   string
-	output *bytes.Buffer // stdout and stderr, for the secrets check
-	exited chan struct{}
+	cmd     *exec.Cmd
+	addr    string
+	output  *bytes.Buffer // stdout and stderr, for the secrets check
+	exited  chan struct{}
+	scanned chan struct{} // closed when all output is in output
+}
+
+// allOutput waits for the process to end and returns everything it printed.
+func (c *child) allOutput() []byte {
+	<-c.scanned
+	return c.output.Bytes()
 }
 
 // kill ends the process with SIGKILL and waits for it.
@@ -62,7 +69,6 @@ func serve(t *testing.T, data string, env []string) *child {
 	t.Helper()
 	cmd := exec.Command(bin, "serve", "--data", data, "--listen", "127.0.0.1:0")
 	cmd.Env = append(os.Environ(), env...)
-	var mu sync.Mutex
 	out := &bytes.Buffer{}
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
@@ -72,12 +78,12 @@ func serve(t *testing.T, data string, env []string) *child {
 	exited := make(chan struct{})
 	t.Cleanup(func() { cmd.Process.Kill(); <-exited })
 	found := make(chan string, 1)
+	scanned := make(chan struct{})
 	go func() {
+		defer close(scanned)
 		s := bufio.NewScanner(pr)
 		for s.Scan() {
-			mu.Lock()
 			out.WriteString(s.Text() + "\n")
-			mu.Unlock()
 			if m := serving.FindStringSubmatch(s.Text()); m != nil {
 				found <- m[1]
 			}
@@ -86,7 +92,7 @@ func serve(t *testing.T, data string, env []string) *child {
 	go func() { cmd.Wait(); pw.Close(); close(exited) }()
 	select {
 	case addr := <-found:
-		return &child{cmd: cmd, addr: addr, output: out, exited: exited}
+		return &child{cmd: cmd, addr: addr, output: out, exited: exited, scanned: scanned}
 	case <-time.After(20 * time.Second):
 		t.Fatalf("serve did not start: %s", out.String())
 		return nil
