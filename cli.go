@@ -110,7 +110,7 @@ func printJSON(w io.Writer, v any) error {
 
 func cmdService(args []string, out io.Writer) error {
 	if len(args) == 0 {
-		return usageError{"usage: agentvault service add-mcp|list …"}
+		return usageError{"usage: agentvault service add-mcp|list|review …"}
 	}
 	switch args[0] {
 	case "add-mcp":
@@ -138,6 +138,50 @@ func cmdService(args []string, out io.Writer) error {
 			return printJSON(out, info)
 		}
 		fmt.Fprintf(out, "Added service %s (%s). Its tools appear as %s_<tool>.\n", info.Name, describeService(info), info.Name)
+		return nil
+	case "review":
+		c := newCommand("service review", true)
+		accept := c.fs.Bool("accept", false, "accept the tools as the server offers them now")
+		pos, err := c.parse(args[1:], 1, "NAME [--accept] [--json]")
+		if err != nil {
+			return err
+		}
+		api, done, err := c.openAPI()
+		if err != nil {
+			return err
+		}
+		defer done()
+		ctx := context.Background()
+		changes, err := api.ReviewService(ctx, pos[0])
+		if err != nil {
+			return err
+		}
+		if *accept {
+			if err := api.AcceptService(ctx, pos[0]); err != nil {
+				return err
+			}
+		}
+		if c.jsonOut() {
+			return printJSON(out, changes)
+		}
+		if len(changes) == 0 {
+			fmt.Fprintf(out, "The tools of %s are as you accepted them.\n", pos[0])
+			return nil
+		}
+		for _, ch := range changes {
+			fmt.Fprintf(out, "%s tool %s_%s\n", ch.Kind, pos[0], ch.Tool)
+			if len(ch.Accepted) > 0 {
+				fmt.Fprintf(out, "  accepted: %s\n", ch.Accepted)
+			}
+			if len(ch.Offered) > 0 {
+				fmt.Fprintf(out, "  offered:  %s\n", ch.Offered)
+			}
+		}
+		if *accept {
+			fmt.Fprintf(out, "Accepted: the tools of %s are offered to vaults as they are now.\n", pos[0])
+		} else {
+			fmt.Fprintf(out, "These tools are hidden from every vault. Accept them with: agentvault service review %s --accept\n", pos[0])
+		}
 		return nil
 	case "list":
 		c := newCommand("service list", true)

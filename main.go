@@ -101,6 +101,7 @@ Usage:
   agentvault serve [--listen 127.0.0.1:7878]
   agentvault service add-mcp NAME --command "CMD ARGS…" | --url URL [--header "K: V"]…
   agentvault service list [--json]
+  agentvault service review NAME [--accept] [--json]
   agentvault vault create NAME --service NAME… [--json]
   agentvault vault list [--json]
   agentvault vault show VAULT [--json]

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"fmt"
 	"strings"
 
 	"fyne.io/fyne/v2"
@@ -20,7 +21,14 @@ func (u *UI) servicesView() fyne.CanvasObject {
 		list.Add(widget.NewLabel("No services yet. Add an MCP server below; its tools become available to your vaults."))
 	}
 	for _, s := range services {
-		list.Add(widget.NewCard(s.Name, serviceKind(s), widget.NewLabel(serviceTarget(s))))
+		body := container.NewVBox(widget.NewLabel(serviceTarget(s)))
+		ctx, cancel := u.ctx()
+		changes, err := u.cfg.API.ReviewService(ctx, s.Name)
+		cancel()
+		if err == nil && len(changes) > 0 {
+			body.Add(u.reviewBox(s.Name, changes))
+		}
+		list.Add(widget.NewCard(s.Name, serviceKind(s), body))
 	}
 	return container.NewVScroll(container.NewVBox(list, widget.NewSeparator(), u.addServiceForm()))
 }
@@ -84,4 +92,23 @@ func (u *UI) addServiceForm() fyne.CanvasObject {
 		u.do(func() error { _, err := u.cfg.API.AddService(spec); return err })
 	}
 	return widget.NewCard("Add an MCP server", "Header values are kept by AgentVault and never shown to agents.", form)
+}
+
+// reviewBox shows tools that changed upstream (hidden from every vault)
+// and lets the user accept them.
+func (u *UI) reviewBox(service string, changes []core.ToolChange) fyne.CanvasObject {
+	box := container.NewVBox(widget.NewLabel(fmt.Sprintf("⚠ %d tools changed on the server and are hidden from every vault until you accept them:", len(changes))))
+	for _, ch := range changes {
+		l := widget.NewLabel(fmt.Sprintf("%s %s_%s: now %s", ch.Kind, service, ch.Tool, ch.Offered))
+		l.Wrapping = fyne.TextWrapBreak
+		box.Add(l)
+	}
+	accept := widget.NewButton("Accept the tools as they are now", func() {
+		ctx, cancel := u.ctx()
+		defer cancel()
+		u.do(func() error { return u.cfg.API.AcceptService(ctx, service) })
+	})
+	accept.Importance = widget.WarningImportance
+	box.Add(accept)
+	return box
 }

@@ -197,3 +197,13 @@ func (c *Client) ImportVault(t policy.Template, name string) (out core.NewVault,
 func (c *Client) SetExpiry(ref string, t time.Time) error {
 	return c.call(context.Background(), "set_expiry", expiryParams{ref, t}, &struct{}{})
 }
+
+// ReviewService implements core.API.
+func (c *Client) ReviewService(ctx context.Context, name string) (out []core.ToolChange, err error) {
+	return out, c.call(ctx, "review_service", refParams{name}, &out)
+}
+
+// AcceptService implements core.API.
+func (c *Client) AcceptService(ctx context.Context, name string) error {
+	return c.call(ctx, "accept_service", refParams{name}, &struct{}{})
+}

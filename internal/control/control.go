@@ -136,6 +136,20 @@ func Handler(api core.API) http.Handler {
 		return api.AddService(p)
 	})
 	handle("services", func(*http.Request, []byte) (any, error) { return api.Services() })
+	handle("review_service", func(r *http.Request, b []byte) (any, error) {
+		var p refParams
+		if err := decode(b, &p); err != nil {
+			return nil, err
+		}
+		return api.ReviewService(r.Context(), p.Ref)
+	})
+	handle("accept_service", func(r *http.Request, b []byte) (any, error) {
+		var p refParams
+		if err := decode(b, &p); err != nil {
+			return nil, err
+		}
+		return struct{}{}, api.AcceptService(r.Context(), p.Ref)
+	})
 	handle("create_vault", func(_ *http.Request, b []byte) (any, error) {
 		var p core.VaultSpec
 		if err := decode(b, &p); err != nil {

@@ -18,6 +18,10 @@ type API interface {
 	AddService(spec ServiceSpec) (ServiceInfo, error)
 	// Services lists the configured services.
 	Services() ([]ServiceInfo, error)
+	// ReviewService lists how a service's tools differ from the accepted ones.
+	ReviewService(ctx context.Context, name string) ([]ToolChange, error)
+	// AcceptService accepts a service's tools as offered now.
+	AcceptService(ctx context.Context, name string) error
 	// CreateVault makes a vault; the token in the result is shown only now.
 	CreateVault(spec VaultSpec) (NewVault, error)
 	// Vaults lists the vaults.

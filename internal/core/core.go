@@ -193,7 +193,7 @@ func (c *Core) startProviderLocked(s store.Service) error {
 	if err != nil {
 		return err
 	}
-	c.providers[name] = p
+	c.providers[name] = &pinned{Provider: p, core: c, service: name}
 	return nil
 }
 

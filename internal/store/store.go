@@ -100,8 +100,12 @@ type Service struct {
 	URL     string   `json:"url,omitempty"`
 	// HeaderNames are the HTTP headers sent to the server; their values are
 	// credentials and live in the keychain, never here.
-	HeaderNames []string  `json:"header_names,omitempty"`
-	Created     time.Time `json:"created"`
+	HeaderNames []string `json:"header_names,omitempty"`
+	// Pins are the tool definitions the user accepted, by tool name: a tool
+	// whose definition differs, or that is not here, is offered to no vault
+	// until reviewed. Nil: nothing pinned yet (the first listing is pinned).
+	Pins    map[string]json.RawMessage `json:"pins,omitempty"`
+	Created time.Time                  `json:"created"`
 }
 
 // Settings are the few values that outlive a run.

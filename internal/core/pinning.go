@@ -1,0 +1,183 @@
+package core
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"sync"
+
+	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/agentvault/agentvault/internal/audit"
+	"github.com/agentvault/agentvault/providers"
+)
+
+// ToolChange is an upstream tool that differs from what the user accepted.
+type ToolChange struct {
+	Tool string `json:"tool"`
+	// Kind is "new", "changed" or "removed".
+	Kind string `json:"kind"`
+	// Accepted and Offered are the definitions before and now (JSON).
+	Accepted json.RawMessage `json:"accepted,omitempty"`
+	Offered  json.RawMessage `json:"offered,omitempty"`
+}
+
+// pinned wraps an upstream provider so that only tools whose full
+// definition (name, title, description, schemas, annotations) is the one
+// the user accepted reach any vault: the defence against an upstream that
+// changes a tool after it was trusted (a "rug pull").
+type pinned struct {
+	providers.Provider
+	core    *Core
+	service string
+
+	mu      sync.Mutex
+	allowed map[string]bool
+	changes []ToolChange
+}
+
+var _ providers.Provider = (*pinned)(nil)
+
+// definition is a tool's canonical JSON (mcp.Tool encodes through a map, so
+// keys are sorted).
+func definition(t mcp.Tool) json.RawMessage {
+	raw, _ := json.Marshal(t)
+	return raw
+}
+
+// Tools returns the upstream's tools that match their pins. The first
+// successful listing of a service pins it.
+func (p *pinned) Tools(ctx context.Context) ([]mcp.Tool, error) {
+	tools, err := p.Provider.Tools(ctx)
+	if err != nil {
+		return nil, err
+	}
+	pins, err := p.core.pins(p.service, tools)
+	if err != nil {
+		return nil, err
+	}
+	var out []mcp.Tool
+	var changes []ToolChange
+	allowed := map[string]bool{}
+	for _, t := range tools {
+		def := definition(t)
+		switch old, ok := pins[t.Name]; {
+		case !ok:
+			changes = append(changes, ToolChange{Tool: t.Name, Kind: "new", Offered: def})
+		case !bytes.Equal(old, def):
+			changes = append(changes, ToolChange{Tool: t.Name, Kind: "changed", Accepted: old, Offered: def})
+		default:
+			allowed[t.Name] = true
+			out = append(out, t)
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(pins)) {
+		if !slices.ContainsFunc(tools, func(t mcp.Tool) bool { return t.Name == name }) {
+			changes = append(changes, ToolChange{Tool: name, Kind: "removed", Accepted: pins[name]})
+		}
+	}
+	p.mu.Lock()
+	fresh := !slices.EqualFunc(changes, p.changes, func(a, b ToolChange) bool { return a.Tool == b.Tool && a.Kind == b.Kind })
+	p.allowed, p.changes = allowed, changes
+	p.mu.Unlock()
+	if fresh {
+		for _, c := range changes {
+			if c.Kind == "removed" {
+				continue
+			}
+			p.core.log.Warn("an upstream tool changed; it is hidden until reviewed (agentvault service review)", "service", p.service, "tool", c.Tool, "kind", c.Kind)
+			p.core.audit.Record(audit.Record{Phase: "review", Service: p.service, Tool: p.service + "_" + c.Tool,
+				Outcome: audit.Blocked, Channel: "pinning", Error: "tool " + c.Kind + " upstream: hidden until reviewed"})
+		}
+	}
+	return out, nil
+}
+
+// Call refuses tools that were not accepted as they are now.
+func (p *pinned) Call(ctx context.Context, tool string, args any, progress providers.ProgressFunc) (*mcp.CallToolResult, error) {
+	p.mu.Lock()
+	ok := p.allowed[tool]
+	p.mu.Unlock()
+	if !ok {
+		return nil, fmt.Errorf("tool %s of %s changed upstream and awaits review", tool, p.service)
+	}
+	return p.Provider.Call(ctx, tool, args, progress)
+}
+
+func (p *pinned) pending() []ToolChange {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.changes)
+}
+
+// pins returns the service's accepted definitions, pinning tools on the
+// service's first listing (trust on first use).
+func (c *Core) pins(service string, tools []mcp.Tool) (map[string]json.RawMessage, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	svc, err := c.store.Service(service)
+	if err != nil {
+		return nil, err
+	}
+	if svc.Pins != nil {
+		return svc.Pins, nil
+	}
+	svc.Pins = map[string]json.RawMessage{}
+	for _, t := range tools {
+		svc.Pins[t.Name] = definition(t)
+	}
+	return svc.Pins, c.store.PutService(svc)
+}
+
+// ReviewService lists how a service's tools differ from the accepted ones.
+func (c *Core) ReviewService(ctx context.Context, name string) ([]ToolChange, error) {
+	p, ok := c.Provider(name)
+	if !ok {
+		return nil, fmt.Errorf("service %q: %w", name, ErrNotFound)
+	}
+	pp, ok := p.(*pinned)
+	if !ok {
+		return []ToolChange{}, nil
+	}
+	if _, err := pp.Tools(ctx); err != nil {
+		return nil, err
+	}
+	out := pp.pending()
+	if out == nil {
+		out = []ToolChange{}
+	}
+	return out, nil
+}
+
+// AcceptService accepts a service's tools as the upstream offers them now;
+// connected agents hear of the change at once.
+func (c *Core) AcceptService(ctx context.Context, name string) error {
+	p, ok := c.Provider(name)
+	if !ok {
+		return fmt.Errorf("service %q: %w", name, ErrNotFound)
+	}
+	tools, err := p.(*pinned).Provider.Tools(ctx)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	svc, err := c.store.Service(name)
+	if err == nil {
+		svc.Pins = map[string]json.RawMessage{}
+		for _, t := range tools {
+			svc.Pins[t.Name] = definition(t)
+		}
+		err = c.store.PutService(svc)
+	}
+	c.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	c.audit.Record(audit.Record{Phase: "review", Service: name, Outcome: audit.Approved, Channel: "cli",
+		Error: fmt.Sprintf("accepted %d tool definitions", len(tools))})
+	c.mcp.ServiceChanged(name)
+	return nil
+}
