@@ -226,7 +226,7 @@ func describeService(s core.ServiceInfo) string {
 
 func cmdVault(args []string, out io.Writer) error {
 	if len(args) == 0 {
-		return usageError{"usage: agentvault vault create|list|show|policy|rotate|renew|delete|export|import …"}
+		return usageError{"usage: agentvault vault create|list|show|policy|limit|rotate|renew|delete|export|import …"}
 	}
 	sub, rest := args[0], args[1:]
 	var c *command
@@ -258,6 +258,9 @@ func cmdVault(args []string, out io.Writer) error {
 	case "delete":
 		c = newCommand("vault delete", false)
 		pos, err = c.parse(rest, 1, "VAULT")
+	case "limit":
+		c = newCommand("vault limit", false)
+		pos, err = c.parse(rest, 3, "VAULT TOOL-OR-PATTERN|'*' COUNT/UNIT|off   (e.g. 60/min, 500/day)")
 	case "renew":
 		c = newCommand("vault renew", false)
 		exp = expiryFlags(c)
@@ -314,6 +317,12 @@ func cmdVault(args []string, out io.Writer) error {
 		fmt.Fprintln(out, "The token is shown only now. To add this vault to Claude Code:")
 		fmt.Fprintf(out, "\n  claude mcp add --transport http %s %s --header \"Authorization: Bearer %s\"\n", clientName(nv.Name), nv.URL, nv.Token)
 		return nil
+	case "limit":
+		if err := api.SetRateLimit(pos[0], pos[1], pos[2]); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "Vault %s: %s limited to %s\n", pos[0], pos[1], pos[2])
+		return nil
 	case "renew":
 		if err := api.SetExpiry(pos[0], expires); err != nil {
 			return err
@@ -357,6 +366,9 @@ func cmdVault(args []string, out io.Writer) error {
 			return printJSON(out, d)
 		}
 		fmt.Fprintf(out, "Vault %q (id %s)\nURL: %s\nServices: %s\n%s\n", d.Name, d.ID, d.URL, strings.Join(d.Services, ", "), d.ExpiryText(time.Now()))
+		for _, l := range d.RateLimits {
+			fmt.Fprintf(out, "Rate limit: %s on %s\n", l, l.Pattern)
+		}
 		if d.Warning != "" {
 			fmt.Fprintf(out, "Warning: %s\n", d.Warning)
 		}

@@ -344,3 +344,19 @@ func TestExpiringVaultThroughTheCLI(t *testing.T) {
 		t.Fatalf("after renew --never: %s", out)
 	}
 }
+
+func TestRateLimitThroughTheCLI(t *testing.T) {
+	e := newEnv(t)
+	e.cli("vault", "create", "work", "--service", "echo")
+	e.cli("vault", "limit", "work", "*", "60/min")
+	if out := e.cli("vault", "show", "work"); !strings.Contains(out, "Rate limit: 60/min on *") {
+		t.Fatalf("show: %s", out)
+	}
+	if out, err := e.cmd("vault", "limit", "work", "*", "60/fortnight").CombinedOutput(); err == nil || !strings.Contains(string(out), "COUNT/UNIT") {
+		t.Fatalf("bad limit: %v %s", err, out)
+	}
+	e.cli("vault", "limit", "work", "*", "off")
+	if out := e.cli("vault", "show", "work"); strings.Contains(out, "Rate limit") {
+		t.Fatalf("limit still shown after off: %s", out)
+	}
+}

@@ -107,6 +107,9 @@ func (u *UI) vaultDetail(id string) fyne.CanvasObject {
 		tokenInfo,
 		buttons,
 	)
+	for _, l := range d.RateLimits {
+		head.Add(widget.NewLabel(fmt.Sprintf("Rate limit: %s on %s", l, l.Pattern)))
+	}
 	if !d.Expires.IsZero() {
 		exp := widget.NewLabel(d.ExpiryText(u.cfg.Now()))
 		if d.Expired(u.cfg.Now()) {

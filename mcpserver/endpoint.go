@@ -69,6 +69,7 @@ type endpoint struct {
 
 	mu          sync.Mutex // serialises state changes and tool reloads
 	fingerprint []byte     // of the registered tool definitions
+	limits      limiter
 }
 
 func newEndpoint(s *Server, v Vault) *endpoint {
@@ -267,6 +268,14 @@ func (e *endpoint) call(ctx context.Context, req mcp.CallToolRequest) (*mcp.Call
 		}
 		return mcp.NewToolResultError("AgentVault has paused all agents; ask the user to resume them"), nil
 	}
+	if ok, lim, retry := e.limits.allow(st.vault.RateLimits, name, e.srv.cfg.Now()); !ok {
+		msg := fmt.Sprintf("rate limit %s reached for %s; retry in %s", lim, limitScope(lim, name), retry.Round(time.Second))
+		rec.Phase, rec.Outcome, rec.Error = audit.Outcome, audit.RateLimited, msg
+		if _, err := aud.Record(rec); err != nil {
+			e.srv.log.Error("audit write failed", "err", err)
+		}
+		return mcp.NewToolResultError("AgentVault: " + msg), nil
+	}
 	if d.Decision == policy.Approve {
 		stop := e.reportWaiting(ctx, req.Params.Meta)
 		v := e.srv.cfg.Approver.Approve(ctx, ApprovalRequest{
@@ -433,4 +442,12 @@ func summary(args any) string {
 	default:
 		return "[arguments are not an object]"
 	}
+}
+
+// limitScope names what a limit counts, for the agent.
+func limitScope(l policy.RateLimit, tool string) string {
+	if l.Pattern == "*" {
+		return "this vault"
+	}
+	return tool
 }

@@ -40,6 +40,8 @@ type Vault struct {
 	ApprovalTimeout time.Duration
 	// Expires is when the vault stops opening; zero: never.
 	Expires time.Time
+	// RateLimits cap the vault's calls.
+	RateLimits []policy.RateLimit
 }
 
 // Catalog resolves service names to providers.

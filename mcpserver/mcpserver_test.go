@@ -593,3 +593,61 @@ func TestExpiredVaultStopsOpening(t *testing.T) {
 		t.Fatalf("after renewal: %d", resp.StatusCode)
 	}
 }
+
+func TestRateLimitsWithAnInjectedClock(t *testing.T) {
+	rec := providertest.NewRecorder("")
+	up := httptest.NewServer(server.NewStreamableHTTPServer(providertest.NewEchoServer(rec)))
+	defer up.Close()
+	p, _ := upstream.New(upstream.Config{Name: "echo", URL: up.URL + "/mcp"})
+	defer p.Close()
+	var now atomic.Int64
+	start := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	now.Store(start.UnixNano())
+	aud := &memAuditor{}
+	srv := New(Config{Catalog: catalog{"echo": p}, Auditor: aud, Now: func() time.Time { return time.Unix(0, now.Load()) }})
+	defer srv.Close()
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	perTool, _ := policy.ParseRateLimit("echo_echo", "2/min")
+	vault, _ := policy.ParseRateLimit("*", "3/hour")
+	tok, digest := vaulttoken.New()
+	srv.PutVault(Vault{ID: "a", Name: "a", TokenDigest: digest, Services: []string{"echo"}, RateLimits: []policy.RateLimit{perTool, vault}})
+	f := &fixture{srv: srv, url: hs.URL}
+	c := f.connect(t, "a", tok, legacy)
+	call := func(tool string) string {
+		res, err := callTool(t.Context(), c, tool, map[string]any{"message": "x"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.IsError {
+			return res.Content[0].(mcp.TextContent).Text
+		}
+		return ""
+	}
+	if call("echo_echo") != "" || call("echo_echo") != "" {
+		t.Fatal("calls within the limit were refused")
+	}
+	now.Add(int64(20 * time.Second))
+	if msg := call("echo_echo"); !strings.Contains(msg, "rate limit 2/min reached for echo_echo; retry in 40s") {
+		t.Fatalf("third call in a minute: %q", msg)
+	}
+	if msg := call("echo_rich"); msg != "" { // other tools are not limited per tool…
+		t.Fatalf("another tool was limited: %q", msg)
+	}
+	if msg := call("echo_rich"); !strings.Contains(msg, "rate limit 3/hour reached for this vault") { // …but the vault is
+		t.Fatalf("fourth call in an hour: %q", msg)
+	}
+	now.Add(int64(time.Hour))
+	if call("echo_echo") != "" {
+		t.Fatal("the window did not slide")
+	}
+	limited := 0
+	for _, r := range aud.records() {
+		if r.Outcome == audit.RateLimited {
+			limited++
+		}
+	}
+	if limited != 2 || len(rec.Calls()) != 4 {
+		t.Fatalf("%d rate_limited records, %d upstream calls; want 2 and 4", limited, len(rec.Calls()))
+	}
+}

@@ -1,6 +1,9 @@
 package policy
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 func ptr(b bool) *bool { return &b }
 
@@ -107,5 +110,30 @@ func BenchmarkDecide(b *testing.B) {
 		if Decide(p, tool).Decision != Allow {
 			b.Fatal("wrong decision")
 		}
+	}
+}
+
+func TestParseRateLimit(t *testing.T) {
+	l, err := ParseRateLimit("github_*", "60/min")
+	if err != nil || l.Count != 60 || time.Duration(l.Window) != time.Minute || l.String() != "60/min" {
+		t.Fatalf("ParseRateLimit = %+v, %v", l, err)
+	}
+	if k, ok := l.Applies("github_create_issue"); !ok || k != "github_*|github_create_issue" {
+		t.Fatalf("Applies = %q, %v", k, ok)
+	}
+	if _, ok := l.Applies("fs_read"); ok {
+		t.Fatal("a github limit applies to fs_read")
+	}
+	all, _ := ParseRateLimit("*", "500/day")
+	if k, ok := all.Applies("anything"); !ok || k != "*" {
+		t.Fatal("a vault-wide limit does not count every tool together")
+	}
+	for _, bad := range []string{"60", "60/week", "0/min", "-1/min", "x/min", "1000000/s", "60/ min"} {
+		if _, err := ParseRateLimit("*", bad); err == nil {
+			t.Errorf("ParseRateLimit(%q) accepted", bad)
+		}
+	}
+	if _, err := ParseRateLimit("bad pattern", "1/s"); err == nil {
+		t.Error("an invalid pattern was accepted")
 	}
 }

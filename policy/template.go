@@ -29,12 +29,13 @@ const (
 
 // Template is a vault's shareable configuration.
 type Template struct {
-	Kind            string   `json:"kind"`
-	Version         int      `json:"version"`
-	Name            string   `json:"name"`
-	Services        []string `json:"services"`
-	ApprovalTimeout string   `json:"approval_timeout,omitempty"`
-	Rules           []Rule   `json:"rules"`
+	Kind            string      `json:"kind"`
+	Version         int         `json:"version"`
+	Name            string      `json:"name"`
+	Services        []string    `json:"services"`
+	ApprovalTimeout string      `json:"approval_timeout,omitempty"`
+	Rules           []Rule      `json:"rules"`
+	RateLimits      []RateLimit `json:"rate_limits,omitempty"`
 }
 
 // MaxTemplate bounds a template file.
@@ -81,6 +82,11 @@ func (t Template) Validate() error {
 		d, err := time.ParseDuration(t.ApprovalTimeout)
 		if err != nil || d < time.Second || d > time.Hour {
 			return fmt.Errorf("template: field approval_timeout: %q, want a duration from 1s to 1h", t.ApprovalTimeout)
+		}
+	}
+	for i, l := range t.RateLimits {
+		if _, err := ParseRateLimit(l.Pattern, l.String()); err != nil {
+			return fmt.Errorf("template: field rate_limits[%d]: %v", i, err)
 		}
 	}
 	for i, r := range t.Rules {

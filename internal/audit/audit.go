@@ -41,7 +41,9 @@ const (
 	Blocked   = "blocked"
 	Timeout   = "timeout"
 	Cancelled = "cancelled"
-	Failed    = "error"
+	// RateLimited: refused because the vault or tool reached its rate limit.
+	RateLimited = "rate_limited"
+	Failed      = "error"
 )
 
 // Record is one line of the audit log. It never holds a secret.

@@ -207,3 +207,8 @@ func (c *Client) ReviewService(ctx context.Context, name string) (out []core.Too
 func (c *Client) AcceptService(ctx context.Context, name string) error {
 	return c.call(ctx, "accept_service", refParams{name}, &struct{}{})
 }
+
+// SetRateLimit implements core.API.
+func (c *Client) SetRateLimit(ref, pattern, spec string) error {
+	return c.call(context.Background(), "set_rate_limit", limitParams{ref, pattern, spec}, &struct{}{})
+}

@@ -50,6 +50,7 @@ type (
 	exportParams struct{ Ref, Format string }
 	tokenResult  struct{ Token string }
 	pauseParams  struct{ Paused bool }
+	limitParams  struct{ Ref, Pattern, Spec string }
 	expiryParams struct {
 		Ref     string
 		Expires time.Time
@@ -171,6 +172,13 @@ func Handler(api core.API) http.Handler {
 			return nil, err
 		}
 		return struct{}{}, api.SetPolicy(p.Ref, p.Pattern, p.Decision)
+	})
+	handle("set_rate_limit", func(_ *http.Request, b []byte) (any, error) {
+		var p limitParams
+		if err := decode(b, &p); err != nil {
+			return nil, err
+		}
+		return struct{}{}, api.SetRateLimit(p.Ref, p.Pattern, p.Spec)
 	})
 	handle("set_expiry", func(_ *http.Request, b []byte) (any, error) {
 		var p expiryParams

@@ -30,6 +30,8 @@ type API interface {
 	Vault(ctx context.Context, ref string) (VaultDetail, error)
 	// SetPolicy sets a vault's decision for a tool name or pattern.
 	SetPolicy(ref, pattern string, d policy.Decision) error
+	// SetRateLimit limits a vault's calls ("off" removes the limit).
+	SetRateLimit(ref, pattern, spec string) error
 	// SetExpiry renews a vault until t; zero: it never expires.
 	SetExpiry(ref string, t time.Time) error
 	// ExportVault returns a vault's shareable template.
@@ -128,8 +130,9 @@ type VaultInfo struct {
 // VaultDetail is a vault with its rules and every tool it could offer.
 type VaultDetail struct {
 	VaultInfo
-	Rules []policy.Rule            `json:"rules"`
-	Tools []mcpserver.ToolDecision `json:"tools"`
+	Rules      []policy.Rule            `json:"rules"`
+	RateLimits []policy.RateLimit       `json:"rate_limits,omitempty"`
+	Tools      []mcpserver.ToolDecision `json:"tools"`
 	// Warning says why the tool list may be incomplete.
 	Warning string `json:"warning,omitempty"`
 }

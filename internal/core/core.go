@@ -199,7 +199,7 @@ func (c *Core) startProviderLocked(s store.Service) error {
 
 func served(v store.Vault) mcpserver.Vault {
 	return mcpserver.Vault{ID: v.ID, Name: v.Name, TokenDigest: v.TokenDigest, Services: v.Services,
-		Policy: v.Policy, ApprovalTimeout: v.ApprovalTimeout, Expires: v.Expires}
+		Policy: v.Policy, ApprovalTimeout: v.ApprovalTimeout, Expires: v.Expires, RateLimits: v.RateLimits}
 }
 
 var (
@@ -350,6 +350,30 @@ func (c *Core) vaultInfoLocked(v store.Vault) VaultInfo {
 	return VaultInfo{ID: v.ID, Name: v.Name, URL: c.urlLocked(v.ID), Services: v.Services, Created: v.Created, Expires: v.Expires}
 }
 
+// SetRateLimit limits a vault's calls of tools matching pattern ("*": all
+// its calls together) to spec (60/min, 500/day…); spec "off" removes it.
+func (c *Core) SetRateLimit(ref, pattern, spec string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, err := c.resolve(ref)
+	if err != nil {
+		return err
+	}
+	v.RateLimits = slices.DeleteFunc(v.RateLimits, func(l policy.RateLimit) bool { return l.Pattern == pattern })
+	if spec != "off" {
+		l, err := policy.ParseRateLimit(pattern, spec)
+		if err != nil {
+			return err
+		}
+		v.RateLimits = append(v.RateLimits, l)
+	}
+	if err := c.store.PutVault(v); err != nil {
+		return err
+	}
+	c.mcp.PutVault(served(v))
+	return nil
+}
+
 // SetExpiry renews a vault until t (zero: it never expires).
 func (c *Core) SetExpiry(ref string, t time.Time) error {
 	c.mu.Lock()
@@ -394,7 +418,7 @@ func (c *Core) Vault(ctx context.Context, ref string) (VaultDetail, error) {
 	}
 	tools, terr := c.mcp.Tools(ctx, v.ID)
 	c.mu.Lock()
-	d := VaultDetail{VaultInfo: c.vaultInfoLocked(v), Rules: v.Policy.Rules, Tools: tools}
+	d := VaultDetail{VaultInfo: c.vaultInfoLocked(v), Rules: v.Policy.Rules, Tools: tools, RateLimits: v.RateLimits}
 	c.mu.Unlock()
 	if terr != nil {
 		d.Warning = terr.Error()
@@ -432,7 +456,7 @@ func (c *Core) ExportVault(ref string) (policy.Template, error) {
 		return policy.Template{}, err
 	}
 	t := policy.Template{Kind: policy.TemplateKind, Version: policy.TemplateVersion, Name: v.Name,
-		Services: v.Services, Rules: v.Policy.Rules}
+		Services: v.Services, Rules: v.Policy.Rules, RateLimits: v.RateLimits}
 	if t.Rules == nil {
 		t.Rules = []policy.Rule{}
 	}
@@ -459,7 +483,13 @@ func (c *Core) ImportVault(t policy.Template, name string) (NewVault, error) {
 	if err != nil {
 		return NewVault{}, err
 	}
-	if err := c.ReplacePolicy(nv.ID, policy.Policy{Rules: t.Rules}); err != nil {
+	err = c.ReplacePolicy(nv.ID, policy.Policy{Rules: t.Rules})
+	for _, l := range t.RateLimits {
+		if err == nil {
+			err = c.SetRateLimit(nv.ID, l.Pattern, l.String())
+		}
+	}
+	if err != nil {
 		c.DeleteVault(nv.ID)
 		return NewVault{}, err
 	}

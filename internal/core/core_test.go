@@ -159,9 +159,21 @@ func TestTemplateRoundTrip(t *testing.T) {
 	c.CreateVault(VaultSpec{Name: "work", Services: []string{"fs"}, ApprovalTimeout: 90 * time.Second})
 	c.SetPolicy("work", "fs_*", policy.Block)
 	c.SetPolicy("work", "fs_read_file", policy.Allow)
+	if err := c.SetRateLimit("work", "*", "100/hour"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetRateLimit("work", "fs_*", "5/s"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetRateLimit("work", "fs_*", "often"); err == nil {
+		t.Fatal("a malformed limit was accepted")
+	}
 	tpl, err := c.ExportVault("work")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(tpl.RateLimits) != 2 {
+		t.Fatalf("exported limits %+v", tpl.RateLimits)
 	}
 	raw, _ := json.Marshal(tpl)
 	if strings.Contains(string(raw), "avt_") || strings.Contains(string(raw), `"id"`) {

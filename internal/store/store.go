@@ -89,6 +89,8 @@ type Vault struct {
 	ApprovalTimeout time.Duration `json:"approval_timeout,omitempty"`
 	// Expires is when the vault's token stops working; zero: never.
 	Expires time.Time `json:"expires,omitzero"`
+	// RateLimits cap the vault's calls.
+	RateLimits []policy.RateLimit `json:"rate_limits,omitempty"`
 }
 
 // Service is one configured source of tools. Kind says which fields apply.
