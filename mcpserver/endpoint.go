@@ -224,6 +224,11 @@ func (e *endpoint) filter(_ context.Context, tools []mcp.Tool) []mcp.Tool {
 func (e *endpoint) decisions(ctx context.Context) ([]ToolDecision, error) {
 	if e.stale.Load() {
 		e.reload(ctx)
+	} else {
+		// A reload may be under way (markStale runs it in the background):
+		// wait for it, so a view right after a change shows the change.
+		e.mu.Lock()
+		e.mu.Unlock()
 	}
 	st := e.state.Load()
 	out := make([]ToolDecision, 0, len(st.tools))
