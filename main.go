@@ -54,6 +54,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return cmdBench(rest, stdout)
 	case "auth0":
 		return cmdAuth0(rest, os.Stdin, stdout)
+	case "bridge":
+		return cmdBridge(rest, os.Stdin, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "agentvault", version)
 		return nil
@@ -119,6 +121,7 @@ Usage:
   agentvault audit export --format jsonl|csv [--out FILE] [--vault VAULT]
   agentvault auth0 setup --domain DOMAIN --client-id ID   (client secret on standard input)
   agentvault auth0 login | status [--json] | logout
+  agentvault bridge VAULT [--token-file FILE]   (stdio for clients without HTTP; token from $AGENTVAULT_TOKEN)
   agentvault bench [--rounds N] [--calls N] [--duration D]
   agentvault version
 

@@ -20,6 +20,7 @@ import (
 
 	"github.com/agentvault/agentvault/internal/audit"
 	"github.com/agentvault/agentvault/policy"
+	"github.com/agentvault/agentvault/providers"
 )
 
 // ToolDecision is one tool of a vault as the user sees it.
@@ -370,20 +371,13 @@ func (e *endpoint) run(ctx context.Context, t exposedTool, args any, meta *mcp.M
 	if !ok {
 		return nil, fmt.Errorf("service %s is not configured", t.service)
 	}
-	var progress func(float64, float64, string)
-	if meta != nil && meta.ProgressToken != nil {
-		token := meta.ProgressToken
-		progress = func(done, total float64, msg string) {
-			params := map[string]any{"progressToken": token, "progress": done}
-			if total > 0 {
-				params["total"] = total
-			}
-			if msg != "" {
-				params["message"] = msg
-			}
-			_ = e.mcp.SendNotificationToClient(ctx, string(mcp.MethodNotificationProgress), params)
-		}
+	var token mcp.ProgressToken
+	if meta != nil {
+		token = meta.ProgressToken
 	}
+	progress := providers.RelayProgress(token, func(params map[string]any) {
+		_ = e.mcp.SendNotificationToClient(ctx, string(mcp.MethodNotificationProgress), params)
+	})
 	return p.Call(ctx, t.name, args, progress)
 }
 

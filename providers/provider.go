@@ -28,3 +28,22 @@ type Provider interface {
 	// Close stops connections and processes; the provider is not used after.
 	Close() error
 }
+
+// RelayProgress returns a ProgressFunc that turns a provider's progress into
+// notifications/progress parameters under the caller's token, handed to
+// send; nil when the caller asked for no progress (token nil).
+func RelayProgress(token mcp.ProgressToken, send func(params map[string]any)) ProgressFunc {
+	if token == nil {
+		return nil
+	}
+	return func(done, total float64, msg string) {
+		params := map[string]any{"progressToken": token, "progress": done}
+		if total > 0 {
+			params["total"] = total
+		}
+		if msg != "" {
+			params["message"] = msg
+		}
+		send(params)
+	}
+}
