@@ -89,14 +89,31 @@ func (b *Bus) Stop() {
 // files under home, and waits until its unlocked login keyring is the
 // default collection. env is the environment for the daemon and for any
 // process that should use this keychain. Stop the bus to end it.
+//
+// The daemon sometimes (under load) never creates its login keyring; then
+// it is stopped and started again, up to three times.
 func (b *Bus) StartKeyring(home string) (env []string, err error) {
+	for attempt := range 3 {
+		dir := fmt.Sprintf("%s/keyring-%d", home, attempt)
+		if env, err = b.startKeyring(dir); err == nil {
+			return env, nil
+		}
+		if b.keyring != 0 {
+			syscall.Kill(b.keyring, syscall.SIGKILL)
+			b.keyring = 0
+		}
+	}
+	return nil, err
+}
+
+func (b *Bus) startKeyring(home string) ([]string, error) {
 	runtime := home + "/run"
 	if err := os.MkdirAll(runtime, 0o700); err != nil {
 		return nil, err
 	}
-	env = []string{"HOME=" + home, "XDG_RUNTIME_DIR=" + runtime, "XDG_DATA_HOME=" + home + "/data",
+	env := []string{"HOME=" + home, "XDG_RUNTIME_DIR=" + runtime, "XDG_DATA_HOME=" + home + "/data",
 		"DBUS_SESSION_BUS_ADDRESS=" + b.Address}
-	daemon := exec.Command("gnome-keyring-daemon", "--unlock", "--components=secrets")
+	daemon := exec.Command("gnome-keyring-daemon", "--replace", "--unlock", "--components=secrets")
 	daemon.Env = append(os.Environ(), env...)
 	daemon.Stdin = strings.NewReader("test-password")
 	if out, err := daemon.CombinedOutput(); err != nil {
@@ -108,15 +125,14 @@ func (b *Bus) StartKeyring(home string) (env []string, err error) {
 	}
 	defer conn.Close()
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		var pid uint32
+		if b.keyring == 0 && conn.BusObject().Call("org.freedesktop.DBus.GetConnectionUnixProcessID", 0, "org.freedesktop.secrets").Store(&pid) == nil {
+			b.keyring = int(pid) // the daemon forked away: remember it to stop it
+		}
 		var path dbus.ObjectPath
 		err := conn.Object("org.freedesktop.secrets", "/org/freedesktop/secrets").
 			Call("org.freedesktop.Secret.Service.ReadAlias", 0, "default").Store(&path)
 		if err == nil && path != "/" {
-			// The daemon forked away; remember it by its bus name to stop it.
-			var pid uint32
-			if conn.BusObject().Call("org.freedesktop.DBus.GetConnectionUnixProcessID", 0, "org.freedesktop.secrets").Store(&pid) == nil {
-				b.keyring = int(pid)
-			}
 			return env, nil
 		}
 	}
