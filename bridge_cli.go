@@ -2,12 +2,10 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 
 	"github.com/agentvault/agentvault/internal/bridge"
@@ -22,13 +20,9 @@ func cmdBridge(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	token := os.Getenv("AGENTVAULT_TOKEN")
-	if *tokenFile != "" {
-		raw, err := os.ReadFile(*tokenFile)
-		if err != nil {
-			return err
-		}
-		token = strings.TrimSpace(string(raw))
+	token, err := vaultToken(*tokenFile)
+	if err != nil {
+		return err
 	}
 	if token == "" {
 		return usageError{"bridge needs the vault's token in $AGENTVAULT_TOKEN or --token-file"}
@@ -37,19 +31,10 @@ func cmdBridge(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	vaults, err := api.Vaults()
+	url, err := vaultURL(api, pos[0])
 	done() // the bridge talks to the server over HTTP from here on
 	if err != nil {
 		return err
-	}
-	url := ""
-	for _, v := range vaults {
-		if v.ID == pos[0] || v.Name == pos[0] {
-			url = v.URL
-		}
-	}
-	if url == "" {
-		return fmt.Errorf("vault %q: not found", pos[0])
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

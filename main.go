@@ -56,6 +56,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return cmdAuth0(rest, os.Stdin, stdout)
 	case "bridge":
 		return cmdBridge(rest, os.Stdin, stdout, stderr)
+	case "client":
+		return cmdClient(rest, stdout)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "agentvault", version)
 		return nil
@@ -121,6 +123,8 @@ Usage:
   agentvault audit export --format jsonl|csv [--out FILE] [--vault VAULT]
   agentvault auth0 setup --domain DOMAIN --client-id ID   (client secret on standard input)
   agentvault auth0 login | status [--json] | logout
+  agentvault client setup CLIENT VAULT [--print | --write | --undo] [--config FILE]
+        (CLIENT: claude-code, cursor, vscode, windsurf, claude-desktop, gemini, codex)
   agentvault bridge VAULT [--token-file FILE]   (stdio for clients without HTTP; token from $AGENTVAULT_TOKEN)
   agentvault bench [--rounds N] [--calls N] [--duration D]
   agentvault version

@@ -360,3 +360,31 @@ func TestRateLimitThroughTheCLI(t *testing.T) {
 		t.Fatalf("limit still shown after off: %s", out)
 	}
 }
+
+func TestClientSetupThroughTheCLI(t *testing.T) {
+	e := newEnv(t)
+	var v newVault
+	e.cliJSON(&v, "vault", "create", "work", "--service", "echo")
+	if out := e.cli("client", "setup", "claude-code", "work"); !strings.Contains(out, "claude mcp add --transport http work "+v.URL) || !strings.Contains(out, "<TOKEN>") {
+		t.Fatalf("print: %s", out)
+	}
+	cfg := filepath.Join(t.TempDir(), "mcp.json")
+	orig := `{"mcpServers":{"other":{"command":"x"}}}`
+	os.WriteFile(cfg, []byte(orig), 0o600)
+	if out, err := e.cmd("client", "setup", "cursor", "work", "--write", "--config", cfg).CombinedOutput(); err == nil {
+		t.Fatalf("--write without a token succeeded: %s", out)
+	}
+	cmd := e.cmd("client", "setup", "cursor", "work", "--write", "--config", cfg)
+	cmd.Env = append(cmd.Env, "AGENTVAULT_TOKEN="+v.Token)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("--write: %v %s", err, out)
+	}
+	written, _ := os.ReadFile(cfg)
+	if !strings.Contains(string(written), v.URL) || !strings.Contains(string(written), `"other"`) {
+		t.Fatalf("config after --write: %s", written)
+	}
+	e.cli("client", "setup", "cursor", "work", "--undo", "--config", cfg)
+	if back, _ := os.ReadFile(cfg); string(back) != orig {
+		t.Fatalf("--undo gave %s", back)
+	}
+}

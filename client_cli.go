@@ -1,0 +1,101 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/agentvault/agentvault/internal/clientsetup"
+	"github.com/agentvault/agentvault/internal/core"
+)
+
+// cmdClient sets up an MCP client for a vault: prints the snippet, or edits
+// the client's config (with a backup) and undoes that edit.
+func cmdClient(args []string, out io.Writer) error {
+	if len(args) == 0 || args[0] != "setup" {
+		return usageError{"usage: agentvault client setup CLIENT VAULT [--print | --write | --undo] [--config FILE]"}
+	}
+	c := newCommand("client setup", false)
+	write := c.fs.Bool("write", false, "add the vault to the client's config file (a backup is kept)")
+	undo := c.fs.Bool("undo", false, "restore the client's config file from the backup")
+	c.fs.Bool("print", true, "print the snippet (the default)")
+	config := c.fs.String("config", "", "the client's config file (default: its usual place in your home folder)")
+	tokenFile := c.fs.String("token-file", "", "file holding the vault's token (default: $AGENTVAULT_TOKEN)")
+	pos, err := c.parse(args[1:], 2, "CLIENT VAULT [--print | --write | --undo] [--config FILE] [--token-file FILE]")
+	if err != nil {
+		return err
+	}
+	client, err := clientsetup.Find(pos[0])
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	path := *config
+	if path == "" && client.ConfigPath != "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return err
+		}
+		path = filepath.Join(home, client.ConfigPath)
+	}
+	if *undo {
+		if err := clientsetup.Undo(path); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "Restored %s as it was before AgentVault edited it.\n", path)
+		return nil
+	}
+	token, err := vaultToken(*tokenFile)
+	if err != nil {
+		return err
+	}
+	api, done, err := c.openAPI()
+	if err != nil {
+		return err
+	}
+	url, err := vaultURL(api, pos[1])
+	done()
+	if err != nil {
+		return err
+	}
+	v := clientsetup.Vault{Name: clientName(pos[1]), URL: url, Token: token}
+	if !*write {
+		if v.Token == "" {
+			v.Token = "<TOKEN>"
+		}
+		fmt.Fprintf(out, "%s:\n\n%s\n", client.Where, client.Snippet(v))
+		return nil
+	}
+	if token == "" {
+		return usageError{"--write needs the vault's token in $AGENTVAULT_TOKEN or --token-file (AgentVault keeps only its hash)"}
+	}
+	if err := client.Write(path, v); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "Added vault %s to %s (backup: %s.agentvault-backup; undo with --undo).\n", pos[1], path, path)
+	return nil
+}
+
+// vaultToken reads a vault token from file, else $AGENTVAULT_TOKEN ("" if none).
+func vaultToken(file string) (string, error) {
+	if file == "" {
+		return os.Getenv("AGENTVAULT_TOKEN"), nil
+	}
+	raw, err := os.ReadFile(file)
+	return strings.TrimSpace(string(raw)), err
+}
+
+// vaultURL finds a vault's MCP URL by id or name.
+func vaultURL(api core.API, ref string) (string, error) {
+	vaults, err := api.Vaults()
+	if err != nil {
+		return "", err
+	}
+	for _, v := range vaults {
+		if v.ID == ref || v.Name == ref {
+			return v.URL, nil
+		}
+	}
+	return "", fmt.Errorf("vault %q: %w", ref, core.ErrNotFound)
+}
