@@ -226,13 +226,13 @@ func describeService(s core.ServiceInfo) string {
 
 func cmdVault(args []string, out io.Writer) error {
 	if len(args) == 0 {
-		return usageError{"usage: agentvault vault create|list|show|policy|limit|rotate|renew|delete|export|import …"}
+		return usageError{"usage: agentvault vault create|list|show|policy|preset|limit|rotate|renew|delete|export|import …"}
 	}
 	sub, rest := args[0], args[1:]
 	var c *command
 	var services stringList
 	var approvalTimeout time.Duration
-	var importName string
+	var importName, preset string
 	var exp *expiry
 	var pos []string
 	var err error
@@ -242,7 +242,8 @@ func cmdVault(args []string, out io.Writer) error {
 		c.fs.Var(&services, "service", "service the vault offers (repeatable)")
 		c.fs.DurationVar(&approvalTimeout, "approval-timeout", 0, "how long calls wait for approval (default 2m)")
 		exp = expiryFlags(c)
-		pos, err = c.parse(rest, 1, "NAME --service NAME… [--approval-timeout 2m] [--expires 2h | --until TIME] [--json]")
+		c.fs.StringVar(&preset, "preset", "", "start from a built-in preset: "+presetNames())
+		pos, err = c.parse(rest, 1, "NAME --service NAME… [--preset NAME] [--approval-timeout 2m] [--expires 2h | --until TIME] [--json]")
 	case "list":
 		c = newCommand("vault list", true)
 		pos, err = c.parse(rest, 0, "[--json]")
@@ -258,6 +259,9 @@ func cmdVault(args []string, out io.Writer) error {
 	case "delete":
 		c = newCommand("vault delete", false)
 		pos, err = c.parse(rest, 1, "VAULT")
+	case "preset":
+		c = newCommand("vault preset", false)
+		pos, err = c.parse(rest, 2, "VAULT PRESET   ("+presetNames()+")")
 	case "limit":
 		c = newCommand("vault limit", false)
 		pos, err = c.parse(rest, 3, "VAULT TOOL-OR-PATTERN|'*' COUNT/UNIT|off   (e.g. 60/min, 500/day)")
@@ -310,12 +314,24 @@ func cmdVault(args []string, out io.Writer) error {
 		if err != nil {
 			return err
 		}
+		if preset != "" {
+			if err := api.ApplyPreset(context.Background(), nv.ID, preset); err != nil {
+				api.DeleteVault(nv.ID)
+				return err
+			}
+		}
 		if c.jsonOut() {
 			return printJSON(out, nv)
 		}
 		fmt.Fprintf(out, "Created vault %q (id %s).\n\n  URL:   %s\n  Token: %s\n\n", nv.Name, nv.ID, nv.URL, nv.Token)
 		fmt.Fprintln(out, "The token is shown only now. To add this vault to Claude Code:")
 		fmt.Fprintf(out, "\n  claude mcp add --transport http %s %s --header \"Authorization: Bearer %s\"\n", clientName(nv.Name), nv.URL, nv.Token)
+		return nil
+	case "preset":
+		if err := api.ApplyPreset(context.Background(), pos[0], pos[1]); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "Vault %s now follows the %s preset (see agentvault vault show %s).\n", pos[0], pos[1], pos[0])
 		return nil
 	case "limit":
 		if err := api.SetRateLimit(pos[0], pos[1], pos[2]); err != nil {
@@ -563,4 +579,13 @@ func (e *expiry) until(now time.Time) (time.Time, error) {
 		return t, nil
 	}
 	return time.Time{}, nil
+}
+
+// presetNames lists the built-in presets for usage lines.
+func presetNames() string {
+	var names []string
+	for _, p := range policy.Presets {
+		names = append(names, p.Name)
+	}
+	return strings.Join(names, ", ")
 }

@@ -111,6 +111,7 @@ Usage:
   agentvault vault show VAULT [--json]
   agentvault vault policy VAULT TOOL-OR-PATTERN allow|approve|block
   agentvault vault rotate VAULT [--json]
+  agentvault vault preset VAULT read-only|ask-for-writes|developer|public-bot|full-access
   agentvault vault limit VAULT TOOL-OR-PATTERN|'*' 60/min|500/day|off
   agentvault vault renew VAULT --expires 2h | --until TIME | --never
   agentvault vault delete VAULT

@@ -388,3 +388,39 @@ func TestClientSetupThroughTheCLI(t *testing.T) {
 		t.Fatalf("--undo gave %s", back)
 	}
 }
+
+func TestPresetsThroughTheCLI(t *testing.T) {
+	e := newEnv(t)
+	e.cli("vault", "create", "dev", "--service", "echo", "--preset", "developer")
+	var show struct {
+		Tools []struct{ Name, Decision string }
+	}
+	e.cliJSON(&show, "vault", "show", "dev")
+	got := map[string]string{}
+	for _, tl := range show.Tools {
+		got[tl.Name] = tl.Decision
+	}
+	if got["echo_echo"] != "allow" || got["echo_write_note"] != "allow" || got["echo_delete_note"] != "approve" {
+		t.Fatalf("developer preset: %v", got)
+	}
+	e.cli("vault", "preset", "dev", "public-bot")
+	var bot struct {
+		Tools      []struct{ Name, Decision string }
+		RateLimits []struct{ Pattern string } `json:"rate_limits"`
+	}
+	e.cliJSON(&bot, "vault", "show", "dev")
+	for _, tl := range bot.Tools {
+		if tl.Name == "echo_write_note" && tl.Decision != "block" {
+			t.Fatalf("public-bot preset left write_note %s", tl.Decision)
+		}
+	}
+	if len(bot.RateLimits) != 2 {
+		t.Fatalf("public-bot preset limits: %+v", bot.RateLimits)
+	}
+	if out, err := e.cmd("vault", "create", "x", "--service", "echo", "--preset", "yolo").CombinedOutput(); err == nil || !strings.Contains(string(out), "unknown preset") {
+		t.Fatalf("unknown preset: %v %s", err, out)
+	}
+	if out := e.cli("vault", "list"); strings.Contains(out, " x ") {
+		t.Fatalf("a vault with a failed preset was left behind: %s", out)
+	}
+}

@@ -110,9 +110,13 @@ func TestTrayMenuOverDBus(t *testing.T) {
 	}
 	click := func(label string) {
 		t.Helper()
+		// The menu is rebuilt whenever the core changes; wait for the item.
 		id, ok := menuItems(t, panel, item)[label]
-		if !ok {
-			t.Fatalf("no %q in the tray menu", label)
+		for deadline := time.Now().Add(10 * time.Second); !ok; id, ok = menuItems(t, panel, item)[label] {
+			if time.Now().After(deadline) {
+				t.Fatalf("no %q in the tray menu", label)
+			}
+			time.Sleep(50 * time.Millisecond)
 		}
 		call := panel.Object(item, "/StatusNotifierMenu").Call("com.canonical.dbusmenu.Event", 0, id, "clicked", dbus.MakeVariant(""), uint32(0))
 		if call.Err != nil {

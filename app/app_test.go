@@ -71,7 +71,14 @@ func TestWizardCreatesAVaultWithThePreset(t *testing.T) {
 	test.Tap(button(t, u, "Next"))
 	find(t, u.Window().Content(), func(*widget.CheckGroup) bool { return true }).SetSelected([]string{"echo"})
 	test.Tap(button(t, u, "Next"))
-	find(t, u.Window().Content(), func(r *widget.RadioGroup) bool { return slices.Contains(r.Options, "Read-only") }).SetSelected("Read-only")
+	presets := find(t, u.Window().Content(), func(r *widget.RadioGroup) bool {
+		return slices.ContainsFunc(r.Options, func(o string) bool { return strings.HasPrefix(o, "Read-only — ") })
+	})
+	for _, o := range presets.Options {
+		if strings.HasPrefix(o, "Read-only — ") {
+			presets.SetSelected(o)
+		}
+	}
 	test.Tap(button(t, u, "Create vault"))
 
 	vaults, _ := co.Vaults()

@@ -2,6 +2,7 @@ package app
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/agentvault/agentvault/internal/core"
@@ -46,36 +47,11 @@ func remaining(now, deadline time.Time) string {
 	return d.String() + " left"
 }
 
-// Preset is a one-click policy.
-type Preset struct {
-	Name string
-	// Decide maps a tool's annotation default to the preset's decision.
-	Decide func(def policy.Decision) policy.Decision
-}
-
-// Presets offered in the policy matrix and the wizard.
-var Presets = []Preset{
-	{"Read-only", func(def policy.Decision) policy.Decision {
-		if def == policy.Allow {
-			return policy.Allow
-		}
-		return policy.Block
-	}},
-	{"Ask for writes", func(def policy.Decision) policy.Decision { return def }},
-	{"Full access", func(policy.Decision) policy.Decision { return policy.Allow }},
-}
-
-// presetPolicy spells a preset out as one exact rule per tool, so the policy
-// view shows exactly what was chosen.
-func presetPolicy(p Preset, tools []toolDefault) policy.Policy {
-	var out policy.Policy
-	for _, t := range tools {
-		out.Rules = append(out.Rules, policy.Rule{Pattern: t.name, Decision: p.Decide(t.def)})
+// presetLabel turns a preset name (read-only) into a button label (Read-only).
+func presetLabel(name string) string {
+	s := strings.ReplaceAll(name, "-", " ")
+	if s == "read only" {
+		return "Read-only"
 	}
-	return out
-}
-
-type toolDefault struct {
-	name string
-	def  policy.Decision
+	return strings.ToUpper(s[:1]) + s[1:]
 }

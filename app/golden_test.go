@@ -88,8 +88,9 @@ func (f *fixedAPI) ImportVault(policy.Template, string) (core.NewVault, error) {
 	return core.NewVault{}, f.err
 }
 
-func (f *fixedAPI) SetExpiry(string, time.Time) error         { return f.err }
-func (f *fixedAPI) SetRateLimit(string, string, string) error { return f.err }
+func (f *fixedAPI) SetExpiry(string, time.Time) error                 { return f.err }
+func (f *fixedAPI) SetRateLimit(string, string, string) error         { return f.err }
+func (f *fixedAPI) ApplyPreset(context.Context, string, string) error { return f.err }
 
 func (f *fixedAPI) ReviewService(_ context.Context, name string) ([]core.ToolChange, error) {
 	return f.changes[name], f.err

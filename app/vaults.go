@@ -15,6 +15,7 @@ import (
 
 	"github.com/agentvault/agentvault/internal/core"
 	"github.com/agentvault/agentvault/mcpserver"
+	"github.com/agentvault/agentvault/policy"
 )
 
 // tokenPlaceholder stands in for a token that is no longer known: only its
@@ -164,13 +165,11 @@ func setupView(a fyne.App, vault, url, token string) fyne.CanvasObject {
 // decision, grouped by service, with one-click presets.
 func (u *UI) policyMatrix(d core.VaultDetail) fyne.CanvasObject {
 	presets := container.NewHBox(widget.NewLabel("Presets:"))
-	var defaults []toolDefault
-	for _, t := range d.Tools {
-		defaults = append(defaults, toolDefault{t.Name, t.Default})
-	}
-	for _, p := range Presets {
-		presets.Add(widget.NewButton(p.Name, func() {
-			u.do(func() error { return u.cfg.API.ReplacePolicy(d.ID, presetPolicy(p, defaults)) })
+	for _, p := range policy.Presets {
+		presets.Add(widget.NewButton(presetLabel(p.Name), func() {
+			ctx, cancel := u.ctx()
+			defer cancel()
+			u.do(func() error { return u.cfg.API.ApplyPreset(ctx, d.ID, p.Name) })
 		}))
 	}
 	if len(d.Tools) == 0 {

@@ -8,6 +8,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/agentvault/agentvault/internal/core"
+	"github.com/agentvault/agentvault/policy"
 )
 
 // wizard walks through creating a vault: identity, services, permissions,
@@ -24,7 +25,7 @@ type wizard struct {
 }
 
 func (u *UI) startWizard() {
-	u.wizard = &wizard{u: u, client: Clients[0], preset: Presets[1].Name}
+	u.wizard = &wizard{u: u, client: Clients[0], preset: "ask-for-writes"}
 	u.Refresh()
 }
 
@@ -61,18 +62,21 @@ func (w *wizard) view() fyne.CanvasObject {
 		body = container.NewVBox(widget.NewLabel("Which services may this agent use?"), checks)
 		next = func() bool { return len(w.services) > 0 }
 	case 2:
-		var names []string
-		for _, p := range Presets {
-			names = append(names, p.Name)
+		var labels []string
+		byLabel := map[string]string{}
+		selected := ""
+		for _, p := range policy.Presets {
+			l := presetLabel(p.Name) + " — " + p.Description
+			labels = append(labels, l)
+			byLabel[l] = p.Name
+			if p.Name == w.preset {
+				selected = l
+			}
 		}
-		choice := widget.NewRadioGroup(names, func(s string) { w.preset = s })
+		choice := widget.NewRadioGroup(labels, func(s string) { w.preset = byLabel[s] })
+		choice.SetSelected(selected)
 		choice.Required = true
-		choice.SetSelected(w.preset)
-		body = container.NewVBox(
-			widget.NewLabel("Start from which permissions? You can change each tool afterwards."),
-			choice,
-			widget.NewLabel("Ask for writes: reading runs at once, changes wait for your approval, destructive tools are blocked."),
-		)
+		body = container.NewVBox(widget.NewLabel("Start from which permissions? You can change each tool afterwards."), choice)
 		next = w.create
 	default:
 		v := w.created
@@ -127,19 +131,7 @@ func (w *wizard) create() bool {
 	w.u.revealed[nv.ID] = nv.Token
 	ctx, cancel := w.u.ctx()
 	defer cancel()
-	d, err := w.u.cfg.API.Vault(ctx, nv.ID)
-	if err == nil {
-		var defaults []toolDefault
-		for _, t := range d.Tools {
-			defaults = append(defaults, toolDefault{t.Name, t.Default})
-		}
-		for _, p := range Presets {
-			if p.Name == w.preset && p.Name != "Ask for writes" { // the defaults need no rules
-				err = w.u.cfg.API.ReplacePolicy(nv.ID, presetPolicy(p, defaults))
-			}
-		}
-	}
-	if err != nil {
+	if err := w.u.cfg.API.ApplyPreset(ctx, nv.ID, w.preset); err != nil {
 		w.err = "The vault was created, but its permissions could not be set: " + userMessage(err)
 	}
 	return true

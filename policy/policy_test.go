@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -135,5 +136,33 @@ func TestParseRateLimit(t *testing.T) {
 	}
 	if _, err := ParseRateLimit("bad pattern", "1/s"); err == nil {
 		t.Error("an invalid pattern was accepted")
+	}
+}
+
+func TestPresets(t *testing.T) {
+	tools := []ToolDefault{{"r", Allow}, {"w", Approve}, {"d", Block}}
+	want := map[string][]Decision{
+		"read-only":      {Allow, Block, Block},
+		"ask-for-writes": {Allow, Approve, Block},
+		"developer":      {Allow, Allow, Approve},
+		"public-bot":     {Allow, Block, Block},
+		"full-access":    {Allow, Allow, Allow},
+	}
+	for name, decisions := range want {
+		p, err := FindPreset(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, r := range p.Policy(tools).Rules {
+			if r.Pattern != tools[i].Name || r.Decision != decisions[i] {
+				t.Errorf("%s: %s → %s, want %s", name, r.Pattern, r.Decision, decisions[i])
+			}
+		}
+	}
+	if p, _ := FindPreset("public-bot"); len(p.Limits) != 2 {
+		t.Error("the public bot preset has no rate limits")
+	}
+	if _, err := FindPreset("yolo"); err == nil || !strings.Contains(err.Error(), "read-only") {
+		t.Errorf("unknown preset: %v", err)
 	}
 }

@@ -212,3 +212,8 @@ func (c *Client) AcceptService(ctx context.Context, name string) error {
 func (c *Client) SetRateLimit(ref, pattern, spec string) error {
 	return c.call(context.Background(), "set_rate_limit", limitParams{ref, pattern, spec}, &struct{}{})
 }
+
+// ApplyPreset implements core.API.
+func (c *Client) ApplyPreset(ctx context.Context, ref, name string) error {
+	return c.call(ctx, "apply_preset", presetParams{ref, name}, &struct{}{})
+}

@@ -50,6 +50,7 @@ type (
 	exportParams struct{ Ref, Format string }
 	tokenResult  struct{ Token string }
 	pauseParams  struct{ Paused bool }
+	presetParams struct{ Ref, Preset string }
 	limitParams  struct{ Ref, Pattern, Spec string }
 	expiryParams struct {
 		Ref     string
@@ -172,6 +173,13 @@ func Handler(api core.API) http.Handler {
 			return nil, err
 		}
 		return struct{}{}, api.SetPolicy(p.Ref, p.Pattern, p.Decision)
+	})
+	handle("apply_preset", func(r *http.Request, b []byte) (any, error) {
+		var p presetParams
+		if err := decode(b, &p); err != nil {
+			return nil, err
+		}
+		return struct{}{}, api.ApplyPreset(r.Context(), p.Ref, p.Preset)
 	})
 	handle("set_rate_limit", func(_ *http.Request, b []byte) (any, error) {
 		var p limitParams

@@ -30,6 +30,8 @@ type API interface {
 	Vault(ctx context.Context, ref string) (VaultDetail, error)
 	// SetPolicy sets a vault's decision for a tool name or pattern.
 	SetPolicy(ref, pattern string, d policy.Decision) error
+	// ApplyPreset replaces a vault's rules and limits with a built-in preset.
+	ApplyPreset(ctx context.Context, ref, name string) error
 	// SetRateLimit limits a vault's calls ("off" removes the limit).
 	SetRateLimit(ref, pattern, spec string) error
 	// SetExpiry renews a vault until t; zero: it never expires.

@@ -350,6 +350,38 @@ func (c *Core) vaultInfoLocked(v store.Vault) VaultInfo {
 	return VaultInfo{ID: v.ID, Name: v.Name, URL: c.urlLocked(v.ID), Services: v.Services, Created: v.Created, Expires: v.Expires}
 }
 
+// ApplyPreset replaces a vault's rules (and rate limits) with a built-in
+// preset spelled out for the tools its services offer now.
+func (c *Core) ApplyPreset(ctx context.Context, ref, name string) error {
+	p, err := policy.FindPreset(name)
+	if err != nil {
+		return err
+	}
+	d, err := c.Vault(ctx, ref)
+	if err != nil {
+		return err
+	}
+	if d.Warning != "" {
+		return fmt.Errorf("cannot apply a preset while %s", d.Warning)
+	}
+	var tools []policy.ToolDefault
+	for _, t := range d.Tools {
+		tools = append(tools, policy.ToolDefault{Name: t.Name, Default: t.Default})
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, err := c.resolve(d.ID)
+	if err != nil {
+		return err
+	}
+	v.Policy, v.RateLimits = p.Policy(tools), slices.Clone(p.Limits)
+	if err := c.store.PutVault(v); err != nil {
+		return err
+	}
+	c.mcp.PutVault(served(v))
+	return nil
+}
+
 // SetRateLimit limits a vault's calls of tools matching pattern ("*": all
 // its calls together) to spec (60/min, 500/day…); spec "off" removes it.
 func (c *Core) SetRateLimit(ref, pattern, spec string) error {
