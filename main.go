@@ -58,6 +58,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return cmdBridge(rest, os.Stdin, stdout, stderr)
 	case "client":
 		return cmdClient(rest, stdout)
+	case "init":
+		return cmdInit(rest, os.Stdin, stdout)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "agentvault", version)
 		return nil
@@ -102,6 +104,7 @@ exactly the tools you allow.
 
 Usage:
   agentvault [--listen ADDR]      start the desktop app (or the server, without a display)
+  agentvault init                 a guided first run in the terminal
   agentvault serve [--listen 127.0.0.1:7878]
   agentvault service add-mcp NAME --command "CMD ARGS…" | --url URL [--header "K: V"]…
   agentvault service list [--json]

@@ -424,3 +424,45 @@ func TestPresetsThroughTheCLI(t *testing.T) {
 		t.Fatalf("a vault with a failed preset was left behind: %s", out)
 	}
 }
+
+// TestInitFirstRun answers the guided first run the way a person pressing
+// Enter mostly would.
+func TestInitFirstRun(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	self, _ := os.Executable()
+	record := filepath.Join(dir, "calls")
+	answers := strings.Join([]string{
+		fmt.Sprintf("env %s=upstream AGENTVAULT_TEST_RECORD=%s %s", roleEnv, record, self), // the server's command
+		"",  // name: fs
+		"2", // agent: Cursor
+		"",  // vault name: cursor
+		"3", // permissions: developer
+		"",  // don't write the config
+	}, "\n") + "\n"
+	cmd := exec.Command(self, "init", "--data", data)
+	cmd.Env = append(os.Environ(), roleEnv+"=agentvault", "HOME="+dir)
+	cmd.Stdin = strings.NewReader(answers)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("init: %v\n%s", err, out)
+	}
+	for _, want := range []string{"Added service fs.", "Created vault cursor.", "Token: avt_", "Permissions: developer.", "Add to ~/.cursor/mcp.json", `"mcpServers"`} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("init output lacks %q:\n%s", want, out)
+		}
+	}
+	e := &env{t: t, data: data}
+	var show struct {
+		Tools []struct{ Name, Decision string }
+	}
+	e.cliJSON(&show, "vault", "show", "cursor")
+	for _, tl := range show.Tools {
+		if tl.Name == "fs_write_note" && tl.Decision != "allow" {
+			t.Fatalf("the developer preset was not applied: %+v", show.Tools)
+		}
+	}
+	if len(show.Tools) == 0 {
+		t.Fatal("the vault offers no tools")
+	}
+}
