@@ -20,22 +20,23 @@ func cmdBridge(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	token, err := vaultToken(*tokenFile)
-	if err != nil {
-		return err
-	}
-	if token == "" {
-		return usageError{"bridge needs the vault's token in $AGENTVAULT_TOKEN or --token-file"}
-	}
 	api, done, err := c.openAPI()
 	if err != nil {
 		return err
 	}
-	url, err := vaultURL(api, pos[0])
+	info, err := findVault(api, pos[0])
 	done() // the bridge talks to the server over HTTP from here on
 	if err != nil {
 		return err
 	}
+	token, err := vaultToken(*tokenFile, info.ID)
+	if err != nil {
+		return err
+	}
+	if token == "" {
+		return usageError{"bridge needs the vault's token: none in the keychain, so give it in $AGENTVAULT_TOKEN or --token-file"}
+	}
+	url := info.URL
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))

@@ -9,6 +9,7 @@ import (
 
 	"github.com/agentvault/agentvault/internal/clientsetup"
 	"github.com/agentvault/agentvault/internal/core"
+	"github.com/agentvault/agentvault/internal/secrets"
 )
 
 // cmdClient sets up an MCP client for a vault: prints the snippet, or edits
@@ -46,20 +47,20 @@ func cmdClient(args []string, out io.Writer) error {
 		fmt.Fprintf(out, "Restored %s as it was before AgentVault edited it.\n", path)
 		return nil
 	}
-	token, err := vaultToken(*tokenFile)
-	if err != nil {
-		return err
-	}
 	api, done, err := c.openAPI()
 	if err != nil {
 		return err
 	}
-	url, err := vaultURL(api, pos[1])
+	info, err := findVault(api, pos[1])
 	done()
 	if err != nil {
 		return err
 	}
-	v := clientsetup.Vault{Name: clientName(pos[1]), URL: url, Token: token}
+	token, err := vaultToken(*tokenFile, info.ID)
+	if err != nil {
+		return err
+	}
+	v := clientsetup.Vault{Name: clientName(pos[1]), URL: info.URL, Token: token}
 	if !*write {
 		if v.Token == "" {
 			v.Token = "<TOKEN>"
@@ -68,7 +69,7 @@ func cmdClient(args []string, out io.Writer) error {
 		return nil
 	}
 	if token == "" {
-		return usageError{"--write needs the vault's token in $AGENTVAULT_TOKEN or --token-file (AgentVault keeps only its hash)"}
+		return usageError{"--write needs the vault's token: none in the keychain, so give it in $AGENTVAULT_TOKEN or --token-file"}
 	}
 	if err := client.Write(path, v); err != nil {
 		return err
@@ -77,25 +78,30 @@ func cmdClient(args []string, out io.Writer) error {
 	return nil
 }
 
-// vaultToken reads a vault token from file, else $AGENTVAULT_TOKEN ("" if none).
-func vaultToken(file string) (string, error) {
-	if file == "" {
-		return os.Getenv("AGENTVAULT_TOKEN"), nil
+// vaultToken reads a vault's token from file, else $AGENTVAULT_TOKEN, else
+// the keychain (where AgentVault keeps new tokens when it can); "" if none.
+func vaultToken(file, vaultID string) (string, error) {
+	if file != "" {
+		raw, err := os.ReadFile(file)
+		return strings.TrimSpace(string(raw)), err
 	}
-	raw, err := os.ReadFile(file)
-	return strings.TrimSpace(string(raw)), err
+	if tok := os.Getenv("AGENTVAULT_TOKEN"); tok != "" {
+		return tok, nil
+	}
+	tok, _ := secrets.Keychain{Service: "agentvault"}.Get(core.VaultTokenKey(vaultID))
+	return tok, nil
 }
 
-// vaultURL finds a vault's MCP URL by id or name.
-func vaultURL(api core.API, ref string) (string, error) {
+// findVault finds a vault by id or name.
+func findVault(api core.API, ref string) (core.VaultInfo, error) {
 	vaults, err := api.Vaults()
 	if err != nil {
-		return "", err
+		return core.VaultInfo{}, err
 	}
 	for _, v := range vaults {
 		if v.ID == ref || v.Name == ref {
-			return v.URL, nil
+			return v, nil
 		}
 	}
-	return "", fmt.Errorf("vault %q: %w", ref, core.ErrNotFound)
+	return core.VaultInfo{}, fmt.Errorf("vault %q: %w", ref, core.ErrNotFound)
 }

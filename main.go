@@ -129,7 +129,7 @@ Usage:
   agentvault auth0 login | status [--json] | logout
   agentvault client setup CLIENT VAULT [--print | --write | --undo] [--config FILE]
         (CLIENT: claude-code, cursor, vscode, windsurf, claude-desktop, gemini, codex)
-  agentvault bridge VAULT [--token-file FILE]   (stdio for clients without HTTP; token from $AGENTVAULT_TOKEN)
+  agentvault bridge VAULT [--token-file FILE]   (stdio for clients without HTTP; token from the keychain or $AGENTVAULT_TOKEN)
   agentvault bench [--rounds N] [--calls N] [--duration D]
   agentvault version
 

@@ -322,6 +322,7 @@ func (c *Core) CreateVault(spec VaultSpec) (NewVault, error) {
 		return NewVault{}, err
 	}
 	c.mcp.PutVault(served(v))
+	c.keepToken(v.ID, token)
 	return NewVault{ID: v.ID, Name: v.Name, URL: c.urlLocked(v.ID), Token: token}, nil
 }
 
@@ -580,7 +581,20 @@ func (c *Core) RotateToken(ref string) (string, error) {
 	}
 	c.mcp.PutVault(served(v))
 	c.approvals.RevokeGrants(v.ID)
+	c.keepToken(v.ID, token)
 	return token, nil
+}
+
+// VaultTokenKey is where a vault's token is kept in the keychain, for the
+// stdio bridge and client setup; AgentVault itself checks only the digest.
+func VaultTokenKey(vaultID string) string { return "vault/" + vaultID + "/token" }
+
+// keepToken stores a new token in the keychain when there is one; without a
+// keychain the token is still shown once and tools ask for it.
+func (c *Core) keepToken(vaultID, token string) {
+	if err := c.secrets.Set(VaultTokenKey(vaultID), token); err != nil {
+		c.log.Debug("vault token not kept in the keychain", "vault", vaultID, "err", err)
+	}
 }
 
 // DeleteVault removes a vault; its token stops working and its sessions end.
@@ -595,6 +609,7 @@ func (c *Core) DeleteVault(ref string) error {
 	if err := c.store.DeleteVault(v.ID); err != nil {
 		return err
 	}
+	_ = c.secrets.Delete(VaultTokenKey(v.ID)) // best effort: the token no longer opens anything
 	c.mcp.RemoveVault(v.ID)
 	c.approvals.RevokeGrants(v.ID)
 	return nil

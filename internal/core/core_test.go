@@ -111,9 +111,15 @@ func TestVaultLifecycle(t *testing.T) {
 	if d.Warning == "" {
 		t.Fatal("a service that cannot list tools gave no warning")
 	}
+	if kept, _ := c.secrets.Get(VaultTokenKey(nv.ID)); kept != nv.Token {
+		t.Fatal("the new vault's token is not in the keychain")
+	}
 	tok, err := c.RotateToken("work")
 	if err != nil || tok == nv.Token {
 		t.Fatalf("rotate: %q, %v", tok, err)
+	}
+	if kept, _ := c.secrets.Get(VaultTokenKey(nv.ID)); kept != tok {
+		t.Fatal("the keychain kept the old token after rotation")
 	}
 	if err := c.SetListen("127.0.0.1:9"); err != nil {
 		t.Fatal(err)
@@ -124,6 +130,9 @@ func TestVaultLifecycle(t *testing.T) {
 	}
 	if err := c.DeleteVault("work"); err != nil {
 		t.Fatal(err)
+	}
+	if _, err := c.secrets.Get(VaultTokenKey(nv.ID)); err == nil {
+		t.Fatal("the deleted vault's token stayed in the keychain")
 	}
 	if err := c.DeleteVault("work"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("second delete: %v", err)
