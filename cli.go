@@ -110,7 +110,7 @@ func printJSON(w io.Writer, v any) error {
 
 func cmdService(args []string, out io.Writer) error {
 	if len(args) == 0 {
-		return usageError{"usage: agentvault service add-mcp|list|review …"}
+		return usageError{"usage: agentvault service add-mcp|list|review|remove …"}
 	}
 	switch args[0] {
 	case "add-mcp":
@@ -138,6 +138,22 @@ func cmdService(args []string, out io.Writer) error {
 			return printJSON(out, info)
 		}
 		fmt.Fprintf(out, "Added service %s (%s). Its tools appear as %s_<tool>.\n", info.Name, describeService(info), info.Name)
+		return nil
+	case "remove":
+		c := newCommand("service remove", false)
+		pos, err := c.parse(args[1:], 1, "NAME")
+		if err != nil {
+			return err
+		}
+		api, done, err := c.openAPI()
+		if err != nil {
+			return err
+		}
+		defer done()
+		if err := api.RemoveService(pos[0]); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "Removed service %s; no vault offers its tools any more.\n", pos[0])
 		return nil
 	case "review":
 		c := newCommand("service review", true)
@@ -205,9 +221,9 @@ func cmdService(args []string, out io.Writer) error {
 			return nil
 		}
 		tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "NAME\tKIND\tTARGET")
+		fmt.Fprintln(tw, "NAME\tKIND\tTARGET\tSTATUS")
 		for _, s := range list {
-			fmt.Fprintf(tw, "%s\t%s\t%s\n", s.Name, s.Kind, describeService(s))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Name, s.Kind, describeService(s), s.Status)
 		}
 		return tw.Flush()
 	}
@@ -226,7 +242,7 @@ func describeService(s core.ServiceInfo) string {
 
 func cmdVault(args []string, out io.Writer) error {
 	if len(args) == 0 {
-		return usageError{"usage: agentvault vault create|list|show|policy|preset|limit|rotate|renew|delete|export|import …"}
+		return usageError{"usage: agentvault vault create|list|show|policy|preset|limit|timeout|rotate|renew|delete|export|import …"}
 	}
 	sub, rest := args[0], args[1:]
 	var c *command
@@ -259,6 +275,9 @@ func cmdVault(args []string, out io.Writer) error {
 	case "delete":
 		c = newCommand("vault delete", false)
 		pos, err = c.parse(rest, 1, "VAULT")
+	case "timeout":
+		c = newCommand("vault timeout", false)
+		pos, err = c.parse(rest, 2, "VAULT DURATION   (how long calls wait for approval, 1s-1h, e.g. 5m)")
 	case "preset":
 		c = newCommand("vault preset", false)
 		pos, err = c.parse(rest, 2, "VAULT PRESET   ("+presetNames()+")")
@@ -326,6 +345,16 @@ func cmdVault(args []string, out io.Writer) error {
 		fmt.Fprintf(out, "Created vault %q (id %s).\n\n  URL:   %s\n  Token: %s\n\n", nv.Name, nv.ID, nv.URL, nv.Token)
 		fmt.Fprintln(out, "The token is shown only now. To add this vault to Claude Code:")
 		fmt.Fprintf(out, "\n  claude mcp add --transport http %s %s --header \"Authorization: Bearer %s\"\n", clientName(nv.Name), nv.URL, nv.Token)
+		return nil
+	case "timeout":
+		d, err := time.ParseDuration(pos[1])
+		if err != nil {
+			return usageError{fmt.Sprintf("duration %q: want e.g. 90s or 5m", pos[1])}
+		}
+		if err := api.SetApprovalTimeout(pos[0], d); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "Vault %s: calls wait %s for approval.\n", pos[0], d)
 		return nil
 	case "preset":
 		if err := api.ApplyPreset(context.Background(), pos[0], pos[1]); err != nil {

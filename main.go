@@ -109,12 +109,14 @@ Usage:
   agentvault service add-mcp NAME --command "CMD ARGS…" | --url URL [--header "K: V"]…
   agentvault service list [--json]
   agentvault service review NAME [--accept] [--json]
+  agentvault service remove NAME
   agentvault vault create NAME --service NAME… [--json]
   agentvault vault list [--json]
   agentvault vault show VAULT [--json]
   agentvault vault policy VAULT TOOL-OR-PATTERN allow|approve|block
   agentvault vault rotate VAULT [--json]
   agentvault vault preset VAULT read-only|ask-for-writes|developer|public-bot|full-access
+  agentvault vault timeout VAULT DURATION   (how long calls wait for approval)
   agentvault vault limit VAULT TOOL-OR-PATTERN|'*' 60/min|500/day|off
   agentvault vault renew VAULT --expires 2h | --until TIME | --never
   agentvault vault delete VAULT

@@ -370,3 +370,15 @@ func TestXDGAutostart(t *testing.T) {
 		t.Fatalf("disabling twice: %v", err)
 	}
 }
+
+func TestRemoveAServiceFromTheWindow(t *testing.T) {
+	co := realCore(t)
+	u := window(t, co)
+	u.ShowTab("Services")
+	test.Tap(button(t, u, "Remove"))
+	yes := find(t, u.Window().Canvas().Overlays().Top(), func(b *widget.Button) bool { return b.Text == "Yes" })
+	test.Tap(yes)
+	if svcs, _ := co.Services(); len(svcs) != 0 {
+		t.Fatalf("services after Remove: %+v", svcs)
+	}
+}

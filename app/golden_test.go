@@ -95,7 +95,9 @@ func (f *fixedAPI) ApplyPreset(context.Context, string, string) error { return f
 func (f *fixedAPI) ReviewService(_ context.Context, name string) ([]core.ToolChange, error) {
 	return f.changes[name], f.err
 }
-func (f *fixedAPI) AcceptService(context.Context, string) error { return f.err }
+func (f *fixedAPI) AcceptService(context.Context, string) error    { return f.err }
+func (f *fixedAPI) RemoveService(string) error                     { return f.err }
+func (f *fixedAPI) SetApprovalTimeout(string, time.Duration) error { return f.err }
 
 var _ core.API = (*fixedAPI)(nil)
 
@@ -113,7 +115,7 @@ func populated() *fixedAPI {
 			{Name: "github_merge_pull_request", Service: "github", Decision: policy.Block, Rule: "default:destructive", Default: policy.Block},
 		}},
 		services: []core.ServiceInfo{
-			{Name: "fs", Kind: "mcp-stdio", Command: "npx -y @modelcontextprotocol/server-filesystem /home/me/projects"},
+			{Name: "fs", Kind: "mcp-stdio", Command: "npx -y @modelcontextprotocol/server-filesystem /home/me/projects", Status: "connected, 14 tools"},
 			{Name: "tickets", Kind: "mcp-http", URL: "https://mcp.example.com/mcp", Headers: []string{"Authorization"}},
 		},
 		approvals: core.Approvals{

@@ -6,6 +6,8 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/agentvault/agentvault/internal/core"
@@ -28,6 +30,20 @@ func (u *UI) servicesView() fyne.CanvasObject {
 		if err == nil && len(changes) > 0 {
 			body.Add(u.reviewBox(s.Name, changes))
 		}
+		if s.Status != "" {
+			status := widget.NewLabel("Status: " + s.Status)
+			status.Wrapping = fyne.TextWrapWord
+			body.Add(status)
+		}
+		name := s.Name
+		remove := widget.NewButtonWithIcon("Remove", theme.DeleteIcon(), func() {
+			dialog.ShowConfirm("Remove service", fmt.Sprintf("Remove %s? No vault will offer its tools any more.", name), func(ok bool) {
+				if ok {
+					u.do(func() error { return u.cfg.API.RemoveService(name) })
+				}
+			}, u.win)
+		})
+		body.Add(container.NewHBox(remove))
 		list.Add(widget.NewCard(s.Name, serviceKind(s), body))
 	}
 	return container.NewVScroll(container.NewVBox(list, widget.NewSeparator(), u.addServiceForm()))

@@ -91,7 +91,7 @@ func (u *UI) settingsView() fyne.CanvasObject {
 		pause.OnChanged = func(on bool) { u.do(func() error { return u.cfg.API.SetPaused(on) }) }
 		items = append(items, widget.NewFormItem("Agents", pause))
 	}
-	timeout := widget.NewLabel("Calls wait 2 minutes for approval unless a vault sets its own timeout (agentvault vault create --approval-timeout).")
+	timeout := widget.NewLabel("Calls wait 2 minutes for approval unless their vault sets its own timeout (Vaults → Approvals wait).")
 	timeout.Wrapping = fyne.TextWrapWord
 	items = append(items, widget.NewFormItem("Approvals", timeout))
 	return container.NewVBox(widget.NewForm(items...))

@@ -101,7 +101,7 @@ func (u *UI) vaultDetail(id string) fyne.CanvasObject {
 		tokenInfo = widget.NewLabel("New token (shown only now): " + token)
 		tokenInfo.Wrapping = fyne.TextWrapBreak
 	}
-	buttons := container.NewHBox(rotate, del)
+	buttons := container.NewHBox(rotate, del, widget.NewLabel("Approvals wait"), u.timeoutChoice(d.ID, d.ApprovalTimeout))
 	head := container.NewVBox(
 		widget.NewLabelWithStyle(d.Name, fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 		container.NewBorder(nil, nil, widget.NewLabel("MCP URL"), copyURL, url),
@@ -230,4 +230,27 @@ func errorView(err error) fyne.CanvasObject {
 	l := widget.NewLabel(userMessage(err))
 	l.Wrapping = fyne.TextWrapWord
 	return container.NewCenter(l)
+}
+
+// timeouts are the approval timeouts the window offers.
+var timeouts = []time.Duration{30 * time.Second, time.Minute, 2 * time.Minute, 5 * time.Minute, 10 * time.Minute}
+
+// timeoutChoice picks how long the vault's calls wait for approval.
+func (u *UI) timeoutChoice(vault string, current time.Duration) fyne.CanvasObject {
+	if current == 0 {
+		current = 2 * time.Minute
+	}
+	var labels []string
+	for _, t := range timeouts {
+		labels = append(labels, t.String())
+	}
+	sel := widget.NewSelect(labels, nil)
+	sel.SetSelected(current.String())
+	sel.OnChanged = func(label string) {
+		d, err := time.ParseDuration(label)
+		if err == nil && d != current {
+			u.do(func() error { return u.cfg.API.SetApprovalTimeout(vault, d) })
+		}
+	}
+	return sel
 }

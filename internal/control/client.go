@@ -217,3 +217,13 @@ func (c *Client) SetRateLimit(ref, pattern, spec string) error {
 func (c *Client) ApplyPreset(ctx context.Context, ref, name string) error {
 	return c.call(ctx, "apply_preset", presetParams{ref, name}, &struct{}{})
 }
+
+// RemoveService implements core.API.
+func (c *Client) RemoveService(name string) error {
+	return c.call(context.Background(), "remove_service", refParams{name}, &struct{}{})
+}
+
+// SetApprovalTimeout implements core.API.
+func (c *Client) SetApprovalTimeout(ref string, d time.Duration) error {
+	return c.call(context.Background(), "set_approval_timeout", timeoutParams{ref, d}, &struct{}{})
+}

@@ -47,9 +47,13 @@ type (
 		Ref   string
 		Limit int
 	}
-	exportParams struct{ Ref, Format string }
-	tokenResult  struct{ Token string }
-	pauseParams  struct{ Paused bool }
+	exportParams  struct{ Ref, Format string }
+	tokenResult   struct{ Token string }
+	pauseParams   struct{ Paused bool }
+	timeoutParams struct {
+		Ref     string
+		Timeout time.Duration
+	}
 	presetParams struct{ Ref, Preset string }
 	limitParams  struct{ Ref, Pattern, Spec string }
 	expiryParams struct {
@@ -138,6 +142,13 @@ func Handler(api core.API) http.Handler {
 		return api.AddService(p)
 	})
 	handle("services", func(*http.Request, []byte) (any, error) { return api.Services() })
+	handle("remove_service", func(_ *http.Request, b []byte) (any, error) {
+		var p refParams
+		if err := decode(b, &p); err != nil {
+			return nil, err
+		}
+		return struct{}{}, api.RemoveService(p.Ref)
+	})
 	handle("review_service", func(r *http.Request, b []byte) (any, error) {
 		var p refParams
 		if err := decode(b, &p); err != nil {
@@ -187,6 +198,13 @@ func Handler(api core.API) http.Handler {
 			return nil, err
 		}
 		return struct{}{}, api.SetRateLimit(p.Ref, p.Pattern, p.Spec)
+	})
+	handle("set_approval_timeout", func(_ *http.Request, b []byte) (any, error) {
+		var p timeoutParams
+		if err := decode(b, &p); err != nil {
+			return nil, err
+		}
+		return struct{}{}, api.SetApprovalTimeout(p.Ref, p.Timeout)
 	})
 	handle("set_expiry", func(_ *http.Request, b []byte) (any, error) {
 		var p expiryParams

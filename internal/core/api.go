@@ -18,6 +18,8 @@ type API interface {
 	AddService(spec ServiceSpec) (ServiceInfo, error)
 	// Services lists the configured services.
 	Services() ([]ServiceInfo, error)
+	// RemoveService removes a service from AgentVault and from every vault.
+	RemoveService(name string) error
 	// ReviewService lists how a service's tools differ from the accepted ones.
 	ReviewService(ctx context.Context, name string) ([]ToolChange, error)
 	// AcceptService accepts a service's tools as offered now.
@@ -34,6 +36,8 @@ type API interface {
 	ApplyPreset(ctx context.Context, ref, name string) error
 	// SetRateLimit limits a vault's calls ("off" removes the limit).
 	SetRateLimit(ref, pattern, spec string) error
+	// SetApprovalTimeout sets how long a vault's calls wait for approval.
+	SetApprovalTimeout(ref string, d time.Duration) error
 	// SetExpiry renews a vault until t; zero: it never expires.
 	SetExpiry(ref string, t time.Time) error
 	// ExportVault returns a vault's shareable template.
@@ -98,6 +102,8 @@ type ServiceInfo struct {
 	Command string   `json:"command,omitempty"`
 	URL     string   `json:"url,omitempty"`
 	Headers []string `json:"headers,omitempty"`
+	// Status says, in words, whether the server is reachable.
+	Status string `json:"status,omitempty"`
 }
 
 // VaultSpec describes a vault to create.
@@ -127,6 +133,8 @@ type VaultInfo struct {
 	Created  time.Time `json:"created"`
 	// Expires is when the vault stops working; zero: never.
 	Expires time.Time `json:"expires,omitzero"`
+	// ApprovalTimeout is how long calls wait for approval; 0: 2 minutes.
+	ApprovalTimeout time.Duration `json:"approval_timeout,omitempty"`
 }
 
 // VaultDetail is a vault with its rules and every tool it could offer.

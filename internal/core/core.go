@@ -270,14 +270,58 @@ func (c *Core) AddService(spec ServiceSpec) (ServiceInfo, error) {
 	return serviceInfo(svc), nil
 }
 
-// Services lists the configured services.
+// Services lists the configured services with their status.
 func (c *Core) Services() ([]ServiceInfo, error) {
 	list, err := c.store.Services()
 	out := make([]ServiceInfo, 0, len(list))
 	for _, s := range list {
-		out = append(out, serviceInfo(s))
+		info := serviceInfo(s)
+		if p, ok := c.Provider(s.Name); ok {
+			if st, ok := p.(*pinned).Provider.(interface{ Status() string }); ok {
+				info.Status = st.Status()
+			}
+		} else {
+			info.Status = "cannot start: see the AgentVault log"
+		}
+		out = append(out, info)
 	}
 	return out, err
+}
+
+// RemoveService stops and forgets a service, takes it out of every vault
+// (their agents lose its tools at once) and deletes its keychain entries.
+func (c *Core) RemoveService(name string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	svc, err := c.store.Service(name)
+	if err != nil {
+		return fmt.Errorf("service %q: %w", name, ErrNotFound)
+	}
+	vaults, err := c.store.Vaults()
+	if err != nil {
+		return err
+	}
+	for _, v := range vaults {
+		if !slices.Contains(v.Services, name) {
+			continue
+		}
+		v.Services = slices.DeleteFunc(v.Services, func(s string) bool { return s == name })
+		if err := c.store.PutVault(v); err != nil {
+			return err
+		}
+		c.mcp.PutVault(served(v))
+	}
+	if err := c.store.DeleteService(name); err != nil {
+		return err
+	}
+	if p, ok := c.providers[name]; ok {
+		p.Close()
+		delete(c.providers, name)
+	}
+	for _, h := range svc.HeaderNames {
+		_ = c.secrets.Delete(headerKey(name, h))
+	}
+	return nil
 }
 
 func serviceInfo(s store.Service) ServiceInfo {
@@ -348,7 +392,8 @@ func (c *Core) Vaults() ([]VaultInfo, error) {
 }
 
 func (c *Core) vaultInfoLocked(v store.Vault) VaultInfo {
-	return VaultInfo{ID: v.ID, Name: v.Name, URL: c.urlLocked(v.ID), Services: v.Services, Created: v.Created, Expires: v.Expires}
+	return VaultInfo{ID: v.ID, Name: v.Name, URL: c.urlLocked(v.ID), Services: v.Services, Created: v.Created,
+		Expires: v.Expires, ApprovalTimeout: v.ApprovalTimeout}
 }
 
 // ApplyPreset replaces a vault's rules (and rate limits) with a built-in
@@ -400,6 +445,26 @@ func (c *Core) SetRateLimit(ref, pattern, spec string) error {
 		}
 		v.RateLimits = append(v.RateLimits, l)
 	}
+	if err := c.store.PutVault(v); err != nil {
+		return err
+	}
+	c.mcp.PutVault(served(v))
+	return nil
+}
+
+// SetApprovalTimeout sets how long a vault's calls wait for approval
+// (0: the default, 2 minutes).
+func (c *Core) SetApprovalTimeout(ref string, d time.Duration) error {
+	if d < 0 || d > time.Hour || (d > 0 && d < time.Second) {
+		return errors.New("the approval timeout must be between 1s and 1h")
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, err := c.resolve(ref)
+	if err != nil {
+		return err
+	}
+	v.ApprovalTimeout = d
 	if err := c.store.PutVault(v); err != nil {
 		return err
 	}

@@ -230,3 +230,36 @@ func TestSetExpiry(t *testing.T) {
 		t.Fatalf("after --never: %+v", vs[0])
 	}
 }
+
+func TestRemoveServiceAndApprovalTimeout(t *testing.T) {
+	c := openCore(t)
+	c.AddService(ServiceSpec{Name: "fs", Command: "true"})
+	c.AddService(ServiceSpec{Name: "remote", URL: "http://127.0.0.1:1/mcp", Headers: []string{"Authorization: Bearer x"}})
+	c.CreateVault(VaultSpec{Name: "work", Services: []string{"fs", "remote"}})
+	if err := c.SetApprovalTimeout("work", 5*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetApprovalTimeout("work", 2*time.Hour); err == nil {
+		t.Fatal("a two-hour approval timeout was accepted")
+	}
+	svcs, _ := c.Services()
+	if len(svcs) != 2 || svcs[0].Status != "starts when an agent first needs it" {
+		t.Fatalf("services %+v", svcs)
+	}
+	if err := c.RemoveService("remote"); err != nil {
+		t.Fatal(err)
+	}
+	vs, _ := c.Vaults()
+	if len(vs[0].Services) != 1 || vs[0].Services[0] != "fs" || vs[0].ApprovalTimeout != 5*time.Minute {
+		t.Fatalf("vault after removing remote: %+v", vs[0])
+	}
+	if _, ok := c.Provider("remote"); ok {
+		t.Fatal("the removed service's provider still runs")
+	}
+	if _, err := c.secrets.Get(headerKey("remote", "Authorization")); err == nil {
+		t.Fatal("the removed service's header stayed in the keychain")
+	}
+	if err := c.RemoveService("remote"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("removing twice: %v", err)
+	}
+}

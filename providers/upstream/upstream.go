@@ -63,6 +63,7 @@ type Provider struct {
 	tools    []mcp.Tool
 	failures int
 	retryAt  time.Time
+	lastErr  error // why the last start or call failed, for the status
 	closed   bool
 
 	nextToken atomic.Uint64
@@ -169,9 +170,10 @@ func (p *Provider) conn(ctx context.Context) (*client.Client, error) {
 	if err != nil {
 		p.failures++
 		p.retryAt = time.Now().Add(backoff(p.failures))
+		p.lastErr = err
 		return nil, fmt.Errorf("starting service %s: %w", p.cfg.Name, err)
 	}
-	p.failures = 0
+	p.failures, p.lastErr = 0, nil
 	p.client, p.tools = c, nil
 	return c, nil
 }
@@ -236,6 +238,7 @@ func (p *Provider) dropOnTransportError(c *client.Client, err error) {
 	p.client, p.tools = nil, nil
 	p.failures++
 	p.retryAt = time.Now().Add(backoff(p.failures))
+	p.lastErr = err
 	p.mu.Unlock()
 	p.log.Warn("service connection lost", "err", err)
 	c.Close()
@@ -283,4 +286,20 @@ func command(ctx context.Context, name string, env []string, args []string) (*ex
 	cmd := newCmd(ctx, name, args...)
 	cmd.Env = append(os.Environ(), env...)
 	return cmd, nil
+}
+
+// Status says whether the server is connected, how many tools it listed,
+// and why it last failed ("" when it did not), in words for people.
+func (p *Provider) Status() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch {
+	case p.client != nil && p.tools != nil:
+		return fmt.Sprintf("connected, %d tools", len(p.tools))
+	case p.client != nil:
+		return "connected"
+	case p.lastErr != nil:
+		return "not reachable: " + p.lastErr.Error()
+	}
+	return "starts when an agent first needs it"
 }

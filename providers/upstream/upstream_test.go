@@ -205,3 +205,20 @@ func TestClosedProviderRefuses(t *testing.T) {
 		t.Fatal("closed provider ran a call")
 	}
 }
+
+func TestStatusSaysWhatIsGoingOn(t *testing.T) {
+	p := stdioEcho(t, filepath.Join(t.TempDir(), "pid"), nil)
+	if s := p.Status(); s != "starts when an agent first needs it" {
+		t.Fatalf("before use: %q", s)
+	}
+	p.Tools(t.Context())
+	if s := p.Status(); s != "connected, 6 tools" {
+		t.Fatalf("after listing: %q", s)
+	}
+	broken, _ := New(Config{Name: "missing", Command: []string{filepath.Join(t.TempDir(), "nope")}, Logger: quiet})
+	defer broken.Close()
+	broken.Tools(t.Context())
+	if s := broken.Status(); !strings.HasPrefix(s, "not reachable: ") || !strings.Contains(s, "nope") {
+		t.Fatalf("a server that cannot start: %q", s)
+	}
+}
