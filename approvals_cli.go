@@ -16,10 +16,7 @@ func cmdApprovals(args []string, out io.Writer) error {
 	switch args[0] {
 	case "list":
 		c := newCommand("approvals list", true)
-		if _, err := c.parse(args[1:], 0, "[--json]"); err != nil {
-			return err
-		}
-		api, done, err := c.openAPI()
+		_, api, done, err := c.open(args[1:], 0, "[--json]")
 		if err != nil {
 			return err
 		}

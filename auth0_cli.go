@@ -47,10 +47,7 @@ func cmdAuth0(args []string, stdin io.Reader, out io.Writer) error {
 		return nil
 	case "login":
 		c := newCommand("auth0 login", false)
-		if _, err := c.parse(args[1:], 0, ""); err != nil {
-			return err
-		}
-		api, done, err := c.openAPI()
+		_, api, done, err := c.open(args[1:], 0, "")
 		if err != nil {
 			return err
 		}
@@ -82,10 +79,7 @@ func cmdAuth0(args []string, stdin io.Reader, out io.Writer) error {
 		return nil
 	case "status":
 		c := newCommand("auth0 status", true)
-		if _, err := c.parse(args[1:], 0, "[--json]"); err != nil {
-			return err
-		}
-		api, done, err := c.openAPI()
+		_, api, done, err := c.open(args[1:], 0, "[--json]")
 		if err != nil {
 			return err
 		}
@@ -112,10 +106,7 @@ func cmdAuth0(args []string, stdin io.Reader, out io.Writer) error {
 		return nil
 	case "logout":
 		c := newCommand("auth0 logout", false)
-		if _, err := c.parse(args[1:], 0, ""); err != nil {
-			return err
-		}
-		api, done, err := c.openAPI()
+		_, api, done, err := c.open(args[1:], 0, "")
 		if err != nil {
 			return err
 		}

@@ -81,6 +81,16 @@ func dataDir(flagValue string) (string, error) {
 	return filepath.Join(cfg, "agentvault"), nil
 }
 
+// open parses args (wantArgs positional arguments) and reaches the core:
+// the running server, or the data directory itself. done releases it.
+func (c *command) open(args []string, wantArgs int, names string) (pos []string, api core.API, done func(), err error) {
+	if pos, err = c.parse(args, wantArgs, names); err != nil {
+		return nil, nil, nil, err
+	}
+	api, done, err = c.openAPI()
+	return pos, api, done, err
+}
+
 // openAPI reaches the running server through its control socket, or opens
 // the data directory itself when no server runs.
 func (c *command) openAPI() (core.API, func(), error) {
@@ -141,11 +151,7 @@ func cmdService(args []string, out io.Writer) error {
 		return nil
 	case "remove":
 		c := newCommand("service remove", false)
-		pos, err := c.parse(args[1:], 1, "NAME")
-		if err != nil {
-			return err
-		}
-		api, done, err := c.openAPI()
+		pos, api, done, err := c.open(args[1:], 1, "NAME")
 		if err != nil {
 			return err
 		}
@@ -158,11 +164,7 @@ func cmdService(args []string, out io.Writer) error {
 	case "review":
 		c := newCommand("service review", true)
 		accept := c.fs.Bool("accept", false, "accept the tools as the server offers them now")
-		pos, err := c.parse(args[1:], 1, "NAME [--accept] [--json]")
-		if err != nil {
-			return err
-		}
-		api, done, err := c.openAPI()
+		pos, api, done, err := c.open(args[1:], 1, "NAME [--accept] [--json]")
 		if err != nil {
 			return err
 		}
@@ -201,10 +203,7 @@ func cmdService(args []string, out io.Writer) error {
 		return nil
 	case "list":
 		c := newCommand("service list", true)
-		if _, err := c.parse(args[1:], 0, "[--json]"); err != nil {
-			return err
-		}
-		api, done, err := c.openAPI()
+		_, api, done, err := c.open(args[1:], 0, "[--json]")
 		if err != nil {
 			return err
 		}

@@ -20,10 +20,7 @@ import (
 // has a default (press Enter).
 func cmdInit(args []string, in io.Reader, out io.Writer) error {
 	c := newCommand("init", false)
-	if _, err := c.parse(args, 0, "[--data DIR]"); err != nil {
-		return err
-	}
-	api, done, err := c.openAPI()
+	_, api, done, err := c.open(args, 0, "[--data DIR]")
 	if err != nil {
 		return err
 	}

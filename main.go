@@ -3,17 +3,12 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"slices"
 	"strings"
-	"syscall"
-
-	"github.com/agentvault/agentvault/internal/core"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -73,16 +68,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 // runDefault starts the desktop app where it can, and the headless server
 // otherwise, saying why.
 func runDefault(args []string, stdout, stderr io.Writer) error {
-	c := newCommand("agentvault", false)
-	listen := c.fs.String("listen", core.DefaultListen, "loopback address to listen on")
-	if _, err := c.parse(args, 0, "[--data DIR] [--listen ADDR]"); err != nil {
-		return err
-	}
-	dir, err := dataDir(*c.data)
+	dir, listen, ctx, stop, err := serverFlags("agentvault", args)
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	switch {
 	case !guiBuilt:
@@ -90,9 +79,9 @@ func runDefault(args []string, stdout, stderr io.Writer) error {
 	case os.Getenv("DISPLAY") == "" && os.Getenv("WAYLAND_DISPLAY") == "":
 		fmt.Fprintln(stdout, "No display found: running the headless server.")
 	default:
-		return runGUI(ctx, dir, *listen, stdout, stderr)
+		return runGUI(ctx, dir, listen, stdout, stderr)
 	}
-	return serve(ctx, dir, *listen, stdout, stderr)
+	return serve(ctx, dir, listen, stdout, stderr)
 }
 
 type usageError struct{ msg string }

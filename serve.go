@@ -33,18 +33,28 @@ type runInfo struct {
 }
 
 func cmdServe(args []string, stdout, stderr io.Writer) error {
-	c := newCommand("serve", false)
-	listen := c.fs.String("listen", core.DefaultListen, "loopback address to listen on")
-	if _, err := c.parse(args, 0, "[--data DIR] [--listen ADDR]"); err != nil {
-		return err
-	}
-	dir, err := dataDir(*c.data)
+	dir, listen, ctx, stop, err := serverFlags("serve", args)
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return serve(ctx, dir, *listen, stdout, stderr)
+	return serve(ctx, dir, listen, stdout, stderr)
+}
+
+// serverFlags parses the flags of the commands that serve (--data,
+// --listen) and returns the data folder, the address, and a context that
+// Ctrl-C or SIGTERM ends.
+func serverFlags(name string, args []string) (dir, listen string, ctx context.Context, stop func(), err error) {
+	c := newCommand(name, false)
+	addr := c.fs.String("listen", core.DefaultListen, "loopback address to listen on")
+	if _, err := c.parse(args, 0, "[--data DIR] [--listen ADDR]"); err != nil {
+		return "", "", nil, nil, err
+	}
+	if dir, err = dataDir(*c.data); err != nil {
+		return "", "", nil, nil, err
+	}
+	ctx, stop = signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	return dir, *addr, ctx, stop, nil
 }
 
 // serve runs the MCP server and the control socket until ctx ends.

@@ -414,42 +414,32 @@ func (c *Core) ApplyPreset(ctx context.Context, ref, name string) error {
 	for _, t := range d.Tools {
 		tools = append(tools, policy.ToolDefault{Name: t.Name, Default: t.Default})
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	v, err := c.resolve(d.ID)
-	if err != nil {
-		return err
-	}
-	v.Policy, v.RateLimits = p.Policy(tools), slices.Clone(p.Limits)
-	if err := c.store.PutVault(v); err != nil {
-		return err
-	}
-	c.mcp.PutVault(served(v))
-	return nil
+	_, err = c.updateVault(d.ID, func(v *store.Vault) error {
+		v.Policy, v.RateLimits = p.Policy(tools), slices.Clone(p.Limits)
+		return nil
+	})
+	return err
 }
 
 // SetRateLimit limits a vault's calls of tools matching pattern ("*": all
 // its calls together) to spec (60/min, 500/day…); spec "off" removes it.
 func (c *Core) SetRateLimit(ref, pattern, spec string) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	v, err := c.resolve(ref)
-	if err != nil {
-		return err
-	}
-	v.RateLimits = slices.DeleteFunc(v.RateLimits, func(l policy.RateLimit) bool { return l.Pattern == pattern })
+	var limit *policy.RateLimit
 	if spec != "off" {
 		l, err := policy.ParseRateLimit(pattern, spec)
 		if err != nil {
 			return err
 		}
-		v.RateLimits = append(v.RateLimits, l)
+		limit = &l
 	}
-	if err := c.store.PutVault(v); err != nil {
-		return err
-	}
-	c.mcp.PutVault(served(v))
-	return nil
+	_, err := c.updateVault(ref, func(v *store.Vault) error {
+		v.RateLimits = slices.DeleteFunc(v.RateLimits, func(l policy.RateLimit) bool { return l.Pattern == pattern })
+		if limit != nil {
+			v.RateLimits = append(v.RateLimits, *limit)
+		}
+		return nil
+	})
+	return err
 }
 
 // SetApprovalTimeout sets how long a vault's calls wait for approval
@@ -458,37 +448,20 @@ func (c *Core) SetApprovalTimeout(ref string, d time.Duration) error {
 	if d < 0 || d > time.Hour || (d > 0 && d < time.Second) {
 		return errors.New("the approval timeout must be between 1s and 1h")
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	v, err := c.resolve(ref)
-	if err != nil {
-		return err
-	}
-	v.ApprovalTimeout = d
-	if err := c.store.PutVault(v); err != nil {
-		return err
-	}
-	c.mcp.PutVault(served(v))
-	return nil
+	_, err := c.updateVault(ref, func(v *store.Vault) error { v.ApprovalTimeout = d; return nil })
+	return err
 }
 
 // SetExpiry renews a vault until t (zero: it never expires).
 func (c *Core) SetExpiry(ref string, t time.Time) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	v, err := c.resolve(ref)
-	if err != nil {
-		return err
-	}
-	v.Expires = t.UTC()
-	if t.IsZero() {
+	_, err := c.updateVault(ref, func(v *store.Vault) error {
 		v.Expires = time.Time{}
-	}
-	if err := c.store.PutVault(v); err != nil {
-		return err
-	}
-	c.mcp.PutVault(served(v))
-	return nil
+		if !t.IsZero() {
+			v.Expires = t.UTC()
+		}
+		return nil
+	})
+	return err
 }
 
 // resolve finds a vault by id, else by name.
@@ -506,6 +479,25 @@ func (c *Core) resolve(ref string) (store.Vault, error) {
 		}
 	}
 	return store.Vault{}, fmt.Errorf("vault %q: %w", ref, ErrNotFound)
+}
+
+// updateVault changes one vault (by id or name) under the lock, saves it and
+// applies it to the running server, so connected agents see it at once.
+func (c *Core) updateVault(ref string, change func(v *store.Vault) error) (store.Vault, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, err := c.resolve(ref)
+	if err != nil {
+		return v, err
+	}
+	if err := change(&v); err != nil {
+		return v, err
+	}
+	if err := c.store.PutVault(v); err != nil {
+		return v, err
+	}
+	c.mcp.PutVault(served(v))
+	return v, nil
 }
 
 // Vault describes one vault with every tool it could offer and its decision.
@@ -529,22 +521,12 @@ func (c *Core) Vault(ctx context.Context, ref string) (VaultDetail, error) {
 
 // SetPolicy sets the decision for a tool name or pattern in a vault.
 func (c *Core) SetPolicy(ref, pattern string, d policy.Decision) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	v, err := c.resolve(ref)
-	if err != nil {
+	_, err := c.updateVault(ref, func(v *store.Vault) error {
+		p, err := v.Policy.With(pattern, d)
+		v.Policy = p
 		return err
-	}
-	p, err := v.Policy.With(pattern, d)
-	if err != nil {
-		return err
-	}
-	v.Policy = p
-	if err := c.store.PutVault(v); err != nil {
-		return err
-	}
-	c.mcp.PutVault(served(v))
-	return nil
+	})
+	return err
 }
 
 // ExportVault returns a vault's shareable template (no token, no id).
@@ -604,18 +586,8 @@ func (c *Core) ReplacePolicy(ref string, p policy.Policy) error {
 			return err
 		}
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	v, err := c.resolve(ref)
-	if err != nil {
-		return err
-	}
-	v.Policy = p
-	if err := c.store.PutVault(v); err != nil {
-		return err
-	}
-	c.mcp.PutVault(served(v))
-	return nil
+	_, err := c.updateVault(ref, func(v *store.Vault) error { v.Policy = p; return nil })
+	return err
 }
 
 // SetPaused pauses or resumes every agent at once.
@@ -633,18 +605,11 @@ func (c *Core) Status() (Status, error) {
 // RotateToken gives a vault a new token; the old one stops working and its
 // sessions end at once.
 func (c *Core) RotateToken(ref string) (string, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	v, err := c.resolve(ref)
+	token, digest := vaulttoken.New()
+	v, err := c.updateVault(ref, func(v *store.Vault) error { v.TokenDigest = digest; return nil })
 	if err != nil {
 		return "", err
 	}
-	token, digest := vaulttoken.New()
-	v.TokenDigest = digest
-	if err := c.store.PutVault(v); err != nil {
-		return "", err
-	}
-	c.mcp.PutVault(served(v))
 	c.approvals.RevokeGrants(v.ID)
 	c.keepToken(v.ID, token)
 	return token, nil
