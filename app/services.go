@@ -107,7 +107,7 @@ func (u *UI) addServiceForm() fyne.CanvasObject {
 		}
 		u.do(func() error { _, err := u.cfg.API.AddService(spec); return err })
 	}
-	return widget.NewCard("Add an MCP server", "Header values are kept by AgentVault and never shown to agents.", form)
+	return widget.NewCard("Add an MCP server", "Header values go to the OS keychain; agents never see them.", form)
 }
 
 // reviewBox shows tools that changed upstream (hidden from every vault)
