@@ -14,7 +14,6 @@ import (
 
 	"github.com/agentvault/agentvault/internal/auth0"
 	"github.com/agentvault/agentvault/internal/core"
-	"github.com/agentvault/agentvault/internal/secrets"
 )
 
 func cmdAuth0(args []string, stdin io.Reader, out io.Writer) error {
@@ -56,7 +55,11 @@ func cmdAuth0(args []string, stdin io.Reader, out io.Writer) error {
 		if err != nil {
 			return err
 		}
-		client, err := core.Auth0Client(st, secrets.Keychain{Service: "agentvault"})
+		dir, err := c.dir()
+		if err != nil {
+			return err
+		}
+		client, err := core.Auth0Client(st, secretStore(dir))
 		if err != nil {
 			return err
 		}

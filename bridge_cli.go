@@ -29,7 +29,11 @@ func cmdBridge(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	token, err := vaultToken(*tokenFile, info.ID)
+	dir, err := c.dir()
+	if err != nil {
+		return err
+	}
+	token, err := vaultToken(dir, *tokenFile, info.ID)
 	if err != nil {
 		return err
 	}

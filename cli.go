@@ -17,6 +17,7 @@ import (
 	"github.com/agentvault/agentvault/internal/audit"
 	"github.com/agentvault/agentvault/internal/control"
 	"github.com/agentvault/agentvault/internal/core"
+	"github.com/agentvault/agentvault/internal/secrets"
 	"github.com/agentvault/agentvault/internal/store"
 	"github.com/agentvault/agentvault/policy"
 )
@@ -64,6 +65,9 @@ func (c *command) parse(args []string, wantArgs int, names string) ([]string, er
 	return pos, nil
 }
 
+// dir is the data directory the command works on.
+func (c *command) dir() (string, error) { return dataDir(*c.data) }
+
 func (c *command) jsonOut() bool { return c.json != nil && *c.json }
 
 // dataDir resolves --data, then $AGENTVAULT_DATA, then the user config folder.
@@ -94,7 +98,7 @@ func (c *command) open(args []string, wantArgs int, names string) (pos []string,
 // openAPI reaches the running server through its control socket, or opens
 // the data directory itself when no server runs.
 func (c *command) openAPI() (core.API, func(), error) {
-	dir, err := dataDir(*c.data)
+	dir, err := c.dir()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -102,7 +106,7 @@ func (c *command) openAPI() (core.API, func(), error) {
 		return cl, func() {}, nil
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	co, err := core.Open(core.Config{DataDir: dir, LockTimeout: 2 * time.Second, Logger: logger})
+	co, err := core.Open(core.Config{DataDir: dir, LockTimeout: 2 * time.Second, Logger: logger, Secrets: secretStore(dir)})
 	if errors.Is(err, store.ErrLocked) {
 		return nil, nil, alreadyRunning(dir)
 	}
@@ -616,4 +620,14 @@ func presetNames() string {
 		names = append(names, p.Name)
 	}
 	return strings.Join(names, ", ")
+}
+
+// secretStore is where credentials live: the OS keychain, or, when
+// $AGENTVAULT_PASSPHRASE is set (machines without a keychain service), a
+// file in the data folder encrypted with that passphrase.
+func secretStore(dir string) secrets.Store {
+	if pass := os.Getenv("AGENTVAULT_PASSPHRASE"); pass != "" {
+		return &secrets.File{Path: filepath.Join(dir, "secrets.enc"), Passphrase: pass}
+	}
+	return secrets.Keychain{Service: "agentvault"}
 }

@@ -9,7 +9,6 @@ import (
 
 	"github.com/agentvault/agentvault/internal/clientsetup"
 	"github.com/agentvault/agentvault/internal/core"
-	"github.com/agentvault/agentvault/internal/secrets"
 )
 
 // cmdClient sets up an MCP client for a vault: prints the snippet, or edits
@@ -56,7 +55,11 @@ func cmdClient(args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	token, err := vaultToken(*tokenFile, info.ID)
+	dir, err := c.dir()
+	if err != nil {
+		return err
+	}
+	token, err := vaultToken(dir, *tokenFile, info.ID)
 	if err != nil {
 		return err
 	}
@@ -79,8 +82,8 @@ func cmdClient(args []string, out io.Writer) error {
 }
 
 // vaultToken reads a vault's token from file, else $AGENTVAULT_TOKEN, else
-// the keychain (where AgentVault keeps new tokens when it can); "" if none.
-func vaultToken(file, vaultID string) (string, error) {
+// the secret store (where AgentVault keeps new tokens when it can); "" if none.
+func vaultToken(dir, file, vaultID string) (string, error) {
 	if file != "" {
 		raw, err := os.ReadFile(file)
 		return strings.TrimSpace(string(raw)), err
@@ -88,7 +91,7 @@ func vaultToken(file, vaultID string) (string, error) {
 	if tok := os.Getenv("AGENTVAULT_TOKEN"); tok != "" {
 		return tok, nil
 	}
-	tok, _ := secrets.Keychain{Service: "agentvault"}.Get(core.VaultTokenKey(vaultID))
+	tok, _ := secretStore(dir).Get(core.VaultTokenKey(vaultID))
 	return tok, nil
 }
 

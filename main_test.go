@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -464,5 +465,37 @@ func TestInitFirstRun(t *testing.T) {
 	}
 	if len(show.Tools) == 0 {
 		t.Fatal("the vault offers no tools")
+	}
+}
+
+// TestPassphraseSecretStore runs without a keychain: credentials go to an
+// encrypted file in the data folder, readable only with the passphrase.
+func TestPassphraseSecretStore(t *testing.T) {
+	e := newEnv(t)
+	const canary = "canary-header-value-31d7"
+	run := func(pass string, args ...string) (string, error) {
+		cmd := e.cmd(args...)
+		cmd.Env = append(cmd.Env, "AGENTVAULT_PASSPHRASE="+pass, "DBUS_SESSION_BUS_ADDRESS=")
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	if out, err := run("pw", "service", "add-mcp", "remote", "--url", "http://127.0.0.1:1/mcp", "--header", "Authorization: Bearer "+canary); err != nil {
+		t.Fatalf("add with a passphrase: %v %s", err, out)
+	}
+	enc, err := os.ReadFile(filepath.Join(e.data, "secrets.enc"))
+	if err != nil || bytes.Contains(enc, []byte(canary)) {
+		t.Fatalf("secrets file: %v, plaintext inside: %v", err, bytes.Contains(enc, []byte(canary)))
+	}
+	db, _ := os.ReadFile(filepath.Join(e.data, store.FileName))
+	if bytes.Contains(db, []byte(canary)) {
+		t.Fatal("the header value reached the store")
+	}
+	out, _ := run("pw", "service", "list")
+	if !strings.Contains(out, "starts when an agent first needs it") {
+		t.Fatalf("with the passphrase: %s", out)
+	}
+	out, _ = run("wrong", "service", "list")
+	if !strings.Contains(out, "cannot start") || strings.Contains(out, canary) {
+		t.Fatalf("with a wrong passphrase: %s", out)
 	}
 }

@@ -84,7 +84,7 @@ type instance struct {
 
 // startServer opens the data folder and starts serving on listen.
 func startServer(dir, listen string, stdout io.Writer, logger *slog.Logger) (_ *instance, err error) {
-	co, err := core.Open(core.Config{DataDir: dir, LockTimeout: time.Second, Logger: logger})
+	co, err := core.Open(core.Config{DataDir: dir, LockTimeout: time.Second, Logger: logger, Secrets: secretStore(dir)})
 	if errors.Is(err, store.ErrLocked) {
 		return nil, alreadyRunning(dir)
 	}
