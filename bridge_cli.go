@@ -20,20 +20,8 @@ func cmdBridge(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	api, done, err := c.openAPI()
-	if err != nil {
-		return err
-	}
-	info, err := findVault(api, pos[0])
-	done() // the bridge talks to the server over HTTP from here on
-	if err != nil {
-		return err
-	}
-	dir, err := c.dir()
-	if err != nil {
-		return err
-	}
-	token, err := vaultToken(dir, *tokenFile, info.ID)
+	// The bridge talks to the server over HTTP; the core is released here.
+	info, token, err := c.vaultAccess(pos[0], *tokenFile)
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/agentvault/agentvault/internal/atomicfile"
 	"github.com/agentvault/agentvault/internal/audit"
 	"github.com/agentvault/agentvault/internal/control"
 	"github.com/agentvault/agentvault/internal/core"
@@ -518,35 +519,9 @@ func cmdAudit(args []string, out io.Writer) error {
 		if *outFile == "" {
 			return api.AuditExport(out, *format, *vault)
 		}
-		return writeFileAtomic(*outFile, func(w io.Writer) error { return api.AuditExport(w, *format, *vault) })
+		return atomicfile.Write(*outFile, 0o600, func(w io.Writer) error { return api.AuditExport(w, *format, *vault) })
 	}
 	return usageError{fmt.Sprintf("unknown audit command %q", args[0])}
-}
-
-// writeFileAtomic writes a private file through a temporary one, so a failed
-// export never leaves a partial file behind.
-func writeFileAtomic(path string, write func(io.Writer) error) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := write(tmp); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 // importVault reads a template file ("-": standard input) and creates a vault.

@@ -46,20 +46,7 @@ func cmdClient(args []string, out io.Writer) error {
 		fmt.Fprintf(out, "Restored %s as it was before AgentVault edited it.\n", path)
 		return nil
 	}
-	api, done, err := c.openAPI()
-	if err != nil {
-		return err
-	}
-	info, err := findVault(api, pos[1])
-	done()
-	if err != nil {
-		return err
-	}
-	dir, err := c.dir()
-	if err != nil {
-		return err
-	}
-	token, err := vaultToken(dir, *tokenFile, info.ID)
+	info, token, err := c.vaultAccess(pos[1], *tokenFile)
 	if err != nil {
 		return err
 	}
@@ -79,6 +66,27 @@ func cmdClient(args []string, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "Added vault %s to %s (backup: %s.agentvault-backup; undo with --undo).\n", pos[1], path, path)
 	return nil
+}
+
+// vaultAccess finds a vault by id or name and its token (from tokenFile,
+// $AGENTVAULT_TOKEN or the secret store; "" if none), releasing the core
+// before returning.
+func (c *command) vaultAccess(ref, tokenFile string) (core.VaultInfo, string, error) {
+	api, done, err := c.openAPI()
+	if err != nil {
+		return core.VaultInfo{}, "", err
+	}
+	info, err := findVault(api, ref)
+	done()
+	if err != nil {
+		return core.VaultInfo{}, "", err
+	}
+	dir, err := c.dir()
+	if err != nil {
+		return core.VaultInfo{}, "", err
+	}
+	token, err := vaultToken(dir, tokenFile, info.ID)
+	return info, token, err
 }
 
 // vaultToken reads a vault's token from file, else $AGENTVAULT_TOKEN, else

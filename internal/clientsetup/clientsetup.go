@@ -11,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/agentvault/agentvault/internal/atomicfile"
 )
 
 // Client describes one MCP client.
@@ -149,7 +151,7 @@ func (c Client) Write(path string, v Vault) error {
 		}
 		out = append(out, '\n')
 	}
-	return writeAtomic(path, out)
+	return writeKeepingMode(path, out)
 }
 
 func sep(orig []byte) string {
@@ -174,32 +176,18 @@ func Undo(path string) error {
 		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return err
 		}
-	} else if err := writeAtomic(path, orig); err != nil {
+	} else if err := writeKeepingMode(path, orig); err != nil {
 		return err
 	}
 	return os.Remove(backup)
 }
 
-func writeAtomic(path string, data []byte) error {
+// writeKeepingMode replaces path with data, keeping the file's permissions
+// (0600 for a new file).
+func writeKeepingMode(path string, data []byte) error {
 	mode := os.FileMode(0o600)
 	if fi, err := os.Stat(path); err == nil {
 		mode = fi.Mode().Perm()
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return atomicfile.WriteBytes(path, mode, data)
 }
