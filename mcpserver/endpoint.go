@@ -128,6 +128,8 @@ func (e *endpoint) update(v Vault) {
 	}
 }
 
+// samePolicy reports whether a and b list the same tools with the same
+// decisions; guards only refuse calls, they never change the list.
 func samePolicy(a, b policy.Policy) bool { return slices.Equal(a.Rules, b.Rules) }
 
 // markStale reloads the tools in the background; connected agents hear of

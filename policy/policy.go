@@ -74,6 +74,8 @@ type Rule struct {
 // meaning: the most specific matching rule wins.
 type Policy struct {
 	Rules []Rule `json:"rules,omitempty"`
+	// Guards narrow what allowed and approved calls may touch.
+	Guards []Guard `json:"guards,omitempty"`
 }
 
 // With returns a copy of p in which pattern maps to d, replacing an earlier
@@ -85,7 +87,7 @@ func (p Policy) With(pattern string, d Decision) (Policy, error) {
 	if _, err := ParseDecision(string(d)); err != nil {
 		return p, err
 	}
-	out := Policy{Rules: make([]Rule, 0, len(p.Rules)+1)}
+	out := Policy{Rules: make([]Rule, 0, len(p.Rules)+1), Guards: p.Guards}
 	for _, r := range p.Rules {
 		if r.Pattern != pattern {
 			out.Rules = append(out.Rules, r)
@@ -95,21 +97,49 @@ func (p Policy) With(pattern string, d Decision) (Policy, error) {
 	return out, nil
 }
 
-// Tool is what Decide needs to know about a tool: its exposed name and the
-// behaviour hints it declares (nil means "not declared").
+// WithGuard returns a copy of p in which g replaces the guard of the same
+// kind and tools; a guard with no Allow entries removes it.
+func (p Policy) WithGuard(g Guard) (Policy, error) {
+	remove := len(g.Allow) == 0
+	if !remove {
+		if err := g.Validate(); err != nil {
+			return p, err
+		}
+	}
+	out := Policy{Rules: p.Rules}
+	for _, old := range p.Guards {
+		if old.Kind != g.Kind || old.Tools != g.Tools {
+			out.Guards = append(out.Guards, old)
+		}
+	}
+	if !remove {
+		out.Guards = append(out.Guards, g)
+	}
+	return out, nil
+}
+
+// Tool is what Decide needs to know about a tool: its exposed name, the
+// behaviour hints it declares (nil means "not declared") and, for a call,
+// what its arguments touch.
 type Tool struct {
 	Name        string
 	ReadOnly    *bool
 	Destructive *bool
+	// Resources are what this call's arguments name; nil when deciding
+	// whether to list the tool at all.
+	Resources []Resource
 }
 
 // Result is a decision with the rule that produced it, so that the GUI, the
 // CLI and the audit log can say why.
 type Result struct {
 	Decision Decision `json:"decision"`
-	// Rule is the matching rule's pattern, or "default:<reason>" when no rule
-	// matched and the tool's annotations decided.
+	// Rule is the matching rule's pattern, "default:<reason>" when no rule
+	// matched and the tool's annotations decided, or "guard:<kind>" when an
+	// argument guard refused the call.
 	Rule string `json:"rule"`
+	// Reason explains a guard's refusal, for the agent and the audit log.
+	Reason string `json:"reason,omitempty"`
 }
 
 // Default is the decision for a tool no rule matches: read-only tools are
@@ -131,8 +161,21 @@ func Default(t Tool) Result {
 // An exact rule beats any pattern; among patterns the one with more literal
 // characters wins; at equal specificity the stricter decision wins. A tool
 // whose name is not a valid exposed name is blocked, and so is a matching
-// rule with an unknown decision (fail closed).
+// rule with an unknown decision (fail closed). A call that is not blocked is
+// then checked against the guards covering its resources: one resource
+// outside a guard's allowlist blocks it, with the reason.
 func Decide(p Policy, t Tool) Result {
+	r := decideRules(p, t)
+	if r.Decision == Block || len(t.Resources) == 0 {
+		return r
+	}
+	if kind, reason := checkGuards(p.Guards, t.Name, t.Resources); reason != "" {
+		return Result{Decision: Block, Rule: "guard:" + string(kind), Reason: reason}
+	}
+	return r
+}
+
+func decideRules(p Policy, t Tool) Result {
 	if !ToolNamePattern.MatchString(t.Name) {
 		return Result{Decision: Block, Rule: "invalid-name"}
 	}

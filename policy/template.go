@@ -18,7 +18,8 @@ import (
 //	  "name": "reviewer",                     // suggested vault name
 //	  "services": ["fs", "github"],          // services the vault offers
 //	  "approval_timeout": "2m",              // optional
-//	  "rules": [{"pattern": "fs_*", "decision": "block"}]
+//	  "rules": [{"pattern": "fs_*", "decision": "block"}],
+//	  "guards": [{"kind": "repo", "allow": ["acme/*"]}]   // optional
 //	}
 //
 // A template holds no secrets and no ids: it can be shared.
@@ -36,6 +37,7 @@ type Template struct {
 	ApprovalTimeout string      `json:"approval_timeout,omitempty"`
 	Rules           []Rule      `json:"rules"`
 	RateLimits      []RateLimit `json:"rate_limits,omitempty"`
+	Guards          []Guard     `json:"guards,omitempty"`
 }
 
 // MaxTemplate bounds a template file.
@@ -97,5 +99,13 @@ func (t Template) Validate() error {
 			return fmt.Errorf("template: field rules[%d].decision: %w", i, err)
 		}
 	}
+	for i, g := range t.Guards {
+		if err := g.Validate(); err != nil {
+			return fmt.Errorf("template: field guards[%d]: %w", i, err)
+		}
+	}
 	return nil
 }
+
+// Policy is the template's rules and guards.
+func (t Template) Policy() Policy { return Policy{Rules: t.Rules, Guards: t.Guards} }

@@ -106,6 +106,11 @@ func (c *Client) SetPolicy(ref, pattern string, d policy.Decision) error {
 	return c.call(context.Background(), "set_policy", policyParams{ref, pattern, d}, &struct{}{})
 }
 
+// SetGuard implements core.API.
+func (c *Client) SetGuard(ref string, g policy.Guard) error {
+	return c.call(context.Background(), "set_guard", guardParams{ref, g}, &struct{}{})
+}
+
 // RotateToken implements core.API.
 func (c *Client) RotateToken(ref string) (string, error) {
 	var out tokenResult

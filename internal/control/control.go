@@ -55,6 +55,10 @@ type (
 		Timeout time.Duration
 	}
 	presetParams struct{ Ref, Preset string }
+	guardParams  struct {
+		Ref   string
+		Guard policy.Guard
+	}
 	limitParams  struct{ Ref, Pattern, Spec string }
 	expiryParams struct {
 		Ref     string
@@ -184,6 +188,13 @@ func Handler(api core.API) http.Handler {
 			return nil, err
 		}
 		return struct{}{}, api.SetPolicy(p.Ref, p.Pattern, p.Decision)
+	})
+	handle("set_guard", func(_ *http.Request, b []byte) (any, error) {
+		var p guardParams
+		if err := decode(b, &p); err != nil {
+			return nil, err
+		}
+		return struct{}{}, api.SetGuard(p.Ref, p.Guard)
 	})
 	handle("apply_preset", func(r *http.Request, b []byte) (any, error) {
 		var p presetParams

@@ -32,6 +32,8 @@ type API interface {
 	Vault(ctx context.Context, ref string) (VaultDetail, error)
 	// SetPolicy sets a vault's decision for a tool name or pattern.
 	SetPolicy(ref, pattern string, d policy.Decision) error
+	// SetGuard sets a vault's argument guard; no Allow entries removes it.
+	SetGuard(ref string, g policy.Guard) error
 	// ApplyPreset replaces a vault's rules and limits with a built-in preset.
 	ApplyPreset(ctx context.Context, ref, name string) error
 	// SetRateLimit limits a vault's calls ("off" removes the limit).
@@ -141,6 +143,7 @@ type VaultInfo struct {
 type VaultDetail struct {
 	VaultInfo
 	Rules      []policy.Rule            `json:"rules"`
+	Guards     []policy.Guard           `json:"guards,omitempty"`
 	RateLimits []policy.RateLimit       `json:"rate_limits,omitempty"`
 	Tools      []mcpserver.ToolDecision `json:"tools"`
 	// Warning says why the tool list may be incomplete.

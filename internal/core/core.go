@@ -415,7 +415,9 @@ func (c *Core) ApplyPreset(ctx context.Context, ref, name string) error {
 		tools = append(tools, policy.ToolDefault{Name: t.Name, Default: t.Default})
 	}
 	_, err = c.updateVault(d.ID, func(v *store.Vault) error {
+		guards := v.Policy.Guards // a preset changes decisions, not what the user fenced in
 		v.Policy, v.RateLimits = p.Policy(tools), slices.Clone(p.Limits)
+		v.Policy.Guards = guards
 		return nil
 	})
 	return err
@@ -508,7 +510,7 @@ func (c *Core) Vault(ctx context.Context, ref string) (VaultDetail, error) {
 	}
 	tools, terr := c.mcp.Tools(ctx, v.ID)
 	c.mu.Lock()
-	d := VaultDetail{VaultInfo: c.vaultInfoLocked(v), Rules: v.Policy.Rules, Tools: tools, RateLimits: v.RateLimits}
+	d := VaultDetail{VaultInfo: c.vaultInfoLocked(v), Rules: v.Policy.Rules, Guards: v.Policy.Guards, Tools: tools, RateLimits: v.RateLimits}
 	c.mu.Unlock()
 	if terr != nil {
 		d.Warning = terr.Error()
@@ -529,6 +531,17 @@ func (c *Core) SetPolicy(ref, pattern string, d policy.Decision) error {
 	return err
 }
 
+// SetGuard sets, replaces or (with no Allow entries) removes a vault's
+// argument guard of g's kind and tools.
+func (c *Core) SetGuard(ref string, g policy.Guard) error {
+	_, err := c.updateVault(ref, func(v *store.Vault) error {
+		p, err := v.Policy.WithGuard(g)
+		v.Policy = p
+		return err
+	})
+	return err
+}
+
 // ExportVault returns a vault's shareable template (no token, no id).
 func (c *Core) ExportVault(ref string) (policy.Template, error) {
 	v, err := c.resolve(ref)
@@ -536,7 +549,7 @@ func (c *Core) ExportVault(ref string) (policy.Template, error) {
 		return policy.Template{}, err
 	}
 	t := policy.Template{Kind: policy.TemplateKind, Version: policy.TemplateVersion, Name: v.Name,
-		Services: v.Services, Rules: v.Policy.Rules, RateLimits: v.RateLimits}
+		Services: v.Services, Rules: v.Policy.Rules, RateLimits: v.RateLimits, Guards: v.Policy.Guards}
 	if t.Rules == nil {
 		t.Rules = []policy.Rule{}
 	}
@@ -563,7 +576,7 @@ func (c *Core) ImportVault(t policy.Template, name string) (NewVault, error) {
 	if err != nil {
 		return NewVault{}, err
 	}
-	err = c.ReplacePolicy(nv.ID, policy.Policy{Rules: t.Rules})
+	err = c.ReplacePolicy(nv.ID, t.Policy())
 	for _, l := range t.RateLimits {
 		if err == nil {
 			err = c.SetRateLimit(nv.ID, l.Pattern, l.String())
@@ -576,13 +589,18 @@ func (c *Core) ImportVault(t policy.Template, name string) (NewVault, error) {
 	return nv, nil
 }
 
-// ReplacePolicy replaces all of a vault's rules (presets, templates).
+// ReplacePolicy replaces all of a vault's rules and guards (templates).
 func (c *Core) ReplacePolicy(ref string, p policy.Policy) error {
 	for _, r := range p.Rules {
 		if err := policy.ValidatePattern(r.Pattern); err != nil {
 			return err
 		}
 		if _, err := policy.ParseDecision(string(r.Decision)); err != nil {
+			return err
+		}
+	}
+	for _, g := range p.Guards {
+		if err := g.Validate(); err != nil {
 			return err
 		}
 	}
