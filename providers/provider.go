@@ -8,8 +8,11 @@ package providers
 
 import (
 	"context"
+	"errors"
 
 	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/agentvault/agentvault/policy"
 )
 
 // ProgressFunc receives progress of a running call; total is 0 when unknown.
@@ -27,6 +30,19 @@ type Provider interface {
 	Call(ctx context.Context, tool string, args any, progress ProgressFunc) (*mcp.CallToolResult, error)
 	// Close stops connections and processes; the provider is not used after.
 	Close() error
+}
+
+// ErrReconnect is wrapped by credential sources whose grant is gone (revoked,
+// or a refresh token expired): the user must connect the service again.
+// Providers tell the agent so instead of failing obscurely.
+var ErrReconnect = errors.New("the saved sign-in no longer works: reconnect the service")
+
+// Guarded is implemented by providers whose calls name things argument
+// guards can limit (repositories, recipients, paths…).
+type Guarded interface {
+	// Resources reads what a call of tool with args would touch, decoding
+	// args exactly as Call would; an error means the call cannot run.
+	Resources(tool string, args any) ([]policy.Resource, error)
 }
 
 // RelayProgress returns a ProgressFunc that turns a provider's progress into
