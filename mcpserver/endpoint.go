@@ -284,6 +284,14 @@ func (e *endpoint) call(ctx context.Context, req mcp.CallToolRequest) (*mcp.Call
 		}
 		return mcp.NewToolResultError("AgentVault: " + msg), nil
 	}
+	if g, ok := e.guard(st, t, name, args); ok {
+		rec.Decision, rec.Rule = string(g.Decision), g.Rule
+		rec.Phase, rec.Outcome, rec.Error = audit.Outcome, audit.Blocked, g.Reason
+		if _, err := aud.Record(rec); err != nil {
+			e.srv.log.Error("audit write failed", "err", err)
+		}
+		return mcp.NewToolResultError("AgentVault refused this call: " + g.Reason), nil
+	}
 	if d.Decision == policy.Approve {
 		stop := e.reportWaiting(ctx, req.Params.Meta)
 		v := e.srv.cfg.Approver.Approve(ctx, ApprovalRequest{
@@ -334,6 +342,27 @@ func (e *endpoint) call(ctx context.Context, req mcp.CallToolRequest) (*mcp.Call
 		return nil, fmt.Errorf("service %s did not answer; see the AgentVault log", t.service)
 	}
 	return res, nil
+}
+
+// guard decides the call again with what its arguments touch, when the
+// vault has argument guards; ok means a guard refused it.
+func (e *endpoint) guard(st *state, t exposedTool, name string, args any) (r policy.Result, ok bool) {
+	if len(st.vault.Policy.Guards) == 0 {
+		return policy.Result{}, false
+	}
+	p, found := e.srv.cfg.Catalog.Provider(t.service)
+	g, guarded := p.(providers.Guarded)
+	if !found || !guarded {
+		return policy.Result{}, false
+	}
+	resources, err := g.Resources(t.name, args)
+	if err != nil {
+		return policy.Result{Decision: policy.Block, Rule: "guard", Reason: err.Error()}, true
+	}
+	pt := t.policyTool(name)
+	pt.Resources = resources
+	r = policy.Decide(st.vault.Policy, pt)
+	return r, r.Decision == policy.Block
 }
 
 // reportWaiting sends the agent progress notifications while its call waits

@@ -12,8 +12,17 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/agentvault/agentvault/internal/audit"
+	"github.com/agentvault/agentvault/policy"
 	"github.com/agentvault/agentvault/providers"
 )
+
+// Resources implements providers.Guarded with the upstream's own reading.
+func (p *pinned) Resources(tool string, args any) ([]policy.Resource, error) {
+	if g, ok := p.Provider.(providers.Guarded); ok {
+		return g.Resources(tool, args)
+	}
+	return nil, nil
+}
 
 // ToolChange is an upstream tool that differs from what the user accepted.
 type ToolChange struct {

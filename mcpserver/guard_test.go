@@ -1,0 +1,72 @@
+package mcpserver
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/agentvault/agentvault/internal/audit"
+	"github.com/agentvault/agentvault/internal/vaulttoken"
+	"github.com/agentvault/agentvault/policy"
+	"github.com/agentvault/agentvault/providers/providertest"
+)
+
+// guardedVault serves echo under a path guard allowing /srv/ok.
+func (f *fixture) guardedVault(t *testing.T, id string) string {
+	t.Helper()
+	tok, digest := vaulttoken.New()
+	f.srv.PutVault(Vault{ID: id, Name: id, TokenDigest: digest, Services: []string{"echo"}, Policy: policy.Policy{
+		Guards: []policy.Guard{{Kind: policy.Path, Allow: []string{"/srv/ok"}}}}})
+	return tok
+}
+
+func TestGuardRefusesCallsOutsideWithTheReason(t *testing.T) {
+	f := newFixture(t, nil)
+	c := f.connect(t, "a", f.guardedVault(t, "a"), modern)
+
+	res, err := callTool(t.Context(), c, "echo_echo", map[string]any{"message": "hi", "path": "/srv/ok/notes.txt"})
+	if err != nil || res.IsError {
+		t.Fatalf("allowed path: %+v %v", res, err)
+	}
+	for _, path := range []string{"/etc/passwd", "/srv/ok/../../etc/passwd", "/srv/okay/x", "srv/ok/x"} {
+		res, err := callTool(t.Context(), c, "echo_echo", map[string]any{"message": "hi", "path": path})
+		if err != nil || !res.IsError {
+			t.Fatalf("%s: %+v %v", path, res, err)
+		}
+		if text := providertest.ResultText(res); !strings.Contains(text, "AgentVault refused this call: path") {
+			t.Fatalf("%s: no reason in %q", path, text)
+		}
+	}
+	if calls := f.rec.Calls(); len(calls) != 1 {
+		t.Fatalf("upstream received %v; only the allowed call may reach it", calls)
+	}
+	recs := f.audit.records()
+	last := recs[len(recs)-1]
+	if last.Outcome != audit.Blocked || last.Rule != "guard:path" || !strings.Contains(last.Error, "srv/ok") {
+		t.Fatalf("refusal not audited with its reason: %+v", last)
+	}
+}
+
+// The decision and the call read the same decoded arguments: with a JSON
+// key given twice, the value decided is the value the upstream receives.
+func TestGuardDecidesOnTheValueTheUpstreamReceives(t *testing.T) {
+	f := newFixture(t, nil)
+	tok := f.guardedVault(t, "a")
+	session := f.connect(t, "a", tok, legacy).GetSessionId()
+	call := func(args string) {
+		body := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo_echo","arguments":` + args + `}}`
+		resp := post(t, f.url+"/v/a/mcp", tok, body, map[string]string{"Mcp-Session-Id": session, "MCP-Protocol-Version": legacy})
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+	}
+	call(`{"message":"x","path":"/srv/ok/a","path":"/etc/shadow"}`)
+	call(`{"message":"x","path":"/etc/shadow","path":"/srv/ok/b"}`)
+	reqs := f.rec.Requests()
+	if len(reqs) != 1 {
+		t.Fatalf("upstream received %d calls, want 1", len(reqs))
+	}
+	if got := string(reqs[0].Args); !strings.Contains(got, "/srv/ok/b") || strings.Contains(got, "shadow") {
+		t.Fatalf("upstream received %s", got)
+	}
+}
