@@ -94,14 +94,19 @@ func repoResource(a apitool.Args) []policy.Resource {
 }
 
 // searchResources are the repositories a search query is limited to by its
-// repo:, org:, user: and owner: qualifiers (negated ones included, so that
-// nothing in the query escapes the check). A query without any is
-// unbounded: one Resource with an empty value.
+// repo:, org:, user: and owner: qualifiers. A negated qualifier (-repo:x)
+// excludes rather than limits, so it bounds nothing; a query without any
+// positive qualifier is unbounded: one Resource with an empty value. So is
+// a query with OR or NOT, which can widen it past its qualifiers.
 func searchResources(a apitool.Args) []policy.Resource {
+	unbounded := []policy.Resource{{Kind: policy.Repo}}
 	var out []policy.Resource
 	for _, f := range strings.Fields(a.String("query")) {
-		key, val, ok := strings.Cut(strings.Trim(strings.TrimPrefix(f, "-"), `"()`), ":")
-		if !ok {
+		if w := strings.ToUpper(strings.Trim(f, "()")); w == "OR" || w == "NOT" {
+			return unbounded
+		}
+		key, val, ok := strings.Cut(strings.Trim(f, `"()`), ":")
+		if !ok || strings.HasPrefix(key, "-") {
 			continue
 		}
 		switch strings.ToLower(key) {
@@ -112,7 +117,7 @@ func searchResources(a apitool.Args) []policy.Resource {
 		}
 	}
 	if out == nil {
-		out = []policy.Resource{{Kind: policy.Repo}}
+		return unbounded
 	}
 	return out
 }
