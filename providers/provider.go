@@ -35,7 +35,7 @@ type Provider interface {
 // ErrReconnect is wrapped by credential sources whose grant is gone (revoked,
 // or a refresh token expired): the user must connect the service again.
 // Providers tell the agent so instead of failing obscurely.
-var ErrReconnect = errors.New("the saved sign-in no longer works: reconnect the service")
+var ErrReconnect = errors.New("reconnect it in AgentVault")
 
 // Guarded is implemented by providers whose calls name things argument
 // guards can limit (repositories, recipients, paths…).

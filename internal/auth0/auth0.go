@@ -8,6 +8,7 @@ package auth0
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -158,7 +159,7 @@ func subject(idToken string) (string, error) {
 	if len(parts) != 3 {
 		return "", errors.New("malformed ID token")
 	}
-	raw, err := decodeSegment(parts[1])
+	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
 	if err != nil {
 		return "", err
 	}

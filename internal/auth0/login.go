@@ -2,16 +2,10 @@ package auth0
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
-	"html"
-	"net"
-	"net/http"
-	"strconv"
-	"time"
 
+	"github.com/agentvault/agentvault/internal/loopback"
 	"golang.org/x/oauth2"
 )
 
@@ -36,7 +30,7 @@ func (c *Client) Login(ctx context.Context, ports []int, open func(url string) e
 	if err != nil {
 		return Session{}, err
 	}
-	ln, port, err := listenFirst(ports)
+	ln, port, err := loopback.Listen(ports)
 	if err != nil {
 		return Session{}, err
 	}
@@ -44,16 +38,20 @@ func (c *Client) Login(ctx context.Context, ports []int, open func(url string) e
 	conf := oauth2.Config{
 		ClientID: c.cfg.ClientID, ClientSecret: c.cfg.ClientSecret,
 		Endpoint:    oauth2.Endpoint{AuthURL: e.Authorization, TokenURL: e.Token, AuthStyle: oauth2.AuthStyleInParams},
-		RedirectURL: "http://127.0.0.1:" + strconv.Itoa(port) + "/callback",
+		RedirectURL: loopback.RedirectURL(port),
 		Scopes:      []string{"openid", "profile", "email", "offline_access"},
 	}
-	state := randomString()
+	state := loopback.State()
 	verifier := oauth2.GenerateVerifier()
 	authURL := conf.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier))
 
-	code, err := awaitCallback(ctx, ln, state, func() error { return open(authURL) })
+	q, err := loopback.Await(ctx, ln, state, func() error { return open(authURL) })
 	if err != nil {
-		return Session{}, err
+		return Session{}, fmt.Errorf("logging in to Auth0: %w", err)
+	}
+	code := q.Get("code")
+	if code == "" {
+		return Session{}, errors.New("the login callback has no code")
 	}
 	ctx = context.WithValue(ctx, oauth2.HTTPClient, c.cfg.HTTP)
 	tok, err := conf.Exchange(ctx, code, oauth2.VerifierOption(verifier))
@@ -70,74 +68,3 @@ func (c *Client) Login(ctx context.Context, ports []int, open func(url string) e
 	}
 	return Session{RefreshToken: tok.RefreshToken, Subject: sub}, nil
 }
-
-func listenFirst(ports []int) (net.Listener, int, error) {
-	for _, p := range ports {
-		ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
-		if err == nil {
-			return ln, ln.Addr().(*net.TCPAddr).Port, nil
-		}
-	}
-	return nil, 0, fmt.Errorf("none of the login callback ports %v is free", ports)
-}
-
-// awaitCallback serves one /callback on ln and returns its code.
-func awaitCallback(ctx context.Context, ln net.Listener, state string, start func() error) (string, error) {
-	type result struct {
-		code string
-		err  error
-	}
-	done := make(chan result, 1)
-	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/callback" {
-			http.NotFound(w, r)
-			return
-		}
-		q := r.URL.Query()
-		var res result
-		switch {
-		case q.Get("state") != state:
-			res.err = errors.New("the login callback's state does not match: try again")
-		case q.Get("error") != "":
-			res.err = fmt.Errorf("Auth0 refused the login: %s %s", q.Get("error"), q.Get("error_description"))
-		case q.Get("code") == "":
-			res.err = errors.New("the login callback has no code")
-		default:
-			res.code = q.Get("code")
-		}
-		msg := "You are signed in to AgentVault. You can close this tab."
-		if res.err != nil {
-			msg = res.err.Error()
-		}
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		fmt.Fprintf(w, "<!doctype html><title>AgentVault</title><p>%s</p>", html.EscapeString(msg))
-		select {
-		case done <- res:
-		default:
-		}
-	})}
-	go srv.Serve(ln)
-	defer func() {
-		// Let the callback page finish before closing: the browser shows it.
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-	}()
-	if err := start(); err != nil {
-		return "", err
-	}
-	select {
-	case r := <-done:
-		return r.code, r.err
-	case <-ctx.Done():
-		return "", ctx.Err()
-	}
-}
-
-func randomString() string {
-	var b [24]byte
-	_, _ = rand.Read(b[:])
-	return base64.RawURLEncoding.EncodeToString(b[:])
-}
-
-func decodeSegment(s string) ([]byte, error) { return base64.RawURLEncoding.DecodeString(s) }
