@@ -48,6 +48,7 @@ func newCommand(name string, withJSON bool) *command {
 
 // parse accepts flags before, between and after positional arguments, and
 // checks the number of positional arguments.
+// A negative wantArgs means at least -wantArgs.
 func (c *command) parse(args []string, wantArgs int, names string) ([]string, error) {
 	var pos []string
 	for {
@@ -60,7 +61,7 @@ func (c *command) parse(args []string, wantArgs int, names string) ([]string, er
 		}
 		pos, args = append(pos, args[0]), args[1:]
 	}
-	if len(pos) != wantArgs {
+	if len(pos) != wantArgs && (wantArgs >= 0 || len(pos) < -wantArgs) {
 		return nil, usageError{fmt.Sprintf("usage: agentvault %s %s", c.fs.Name(), names)}
 	}
 	return pos, nil
@@ -123,23 +124,26 @@ func printJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-func cmdService(args []string, out io.Writer) error {
+func cmdService(args []string, stdin io.Reader, out io.Writer) error {
 	if len(args) == 0 {
-		return usageError{"usage: agentvault service add-mcp|list|review|remove …"}
+		return usageError{"usage: agentvault service connect|add-mcp|list|review|disconnect|remove …"}
 	}
 	switch args[0] {
+	case "connect":
+		return cmdServiceConnect(args[1:], stdin, out)
 	case "add-mcp":
 		c := newCommand("service add-mcp", true)
 		var spec core.ServiceSpec
-		var headers stringList
+		var headers, env stringList
 		c.fs.StringVar(&spec.Command, "command", "", "command line of a stdio MCP server")
 		c.fs.StringVar(&spec.URL, "url", "", "URL of a streamable HTTP MCP server")
-		c.fs.Var(&headers, "header", `HTTP header "Name: value" (repeatable)`)
-		pos, err := c.parse(args[1:], 1, `NAME --command "CMD ARGS…" | --url URL [--header "K: V"]…`)
+		c.fs.Var(&headers, "header", `HTTP header "Name: value" (repeatable; kept in the keychain)`)
+		c.fs.Var(&env, "env", `environment variable NAME=value for the command (repeatable; kept in the keychain)`)
+		pos, err := c.parse(args[1:], 1, `NAME --command "CMD ARGS…" [--env NAME=VALUE]… | --url URL [--header "K: V"]…`)
 		if err != nil {
 			return err
 		}
-		spec.Name, spec.Headers = pos[0], headers
+		spec.Name, spec.Headers, spec.Env = pos[0], headers, env
 		api, done, err := c.openAPI()
 		if err != nil {
 			return err
@@ -154,8 +158,8 @@ func cmdService(args []string, out io.Writer) error {
 		}
 		fmt.Fprintf(out, "Added service %s (%s). Its tools appear as %s_<tool>.\n", info.Name, describeService(info), info.Name)
 		return nil
-	case "remove":
-		c := newCommand("service remove", false)
+	case "remove", "disconnect":
+		c := newCommand("service "+args[0], false)
 		pos, api, done, err := c.open(args[1:], 1, "NAME")
 		if err != nil {
 			return err
@@ -164,7 +168,7 @@ func cmdService(args []string, out io.Writer) error {
 		if err := api.RemoveService(pos[0]); err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "Removed service %s; no vault offers its tools any more.\n", pos[0])
+		fmt.Fprintf(out, "Removed service %s and its credentials; no vault offers its tools any more.\n", pos[0])
 		return nil
 	case "review":
 		c := newCommand("service review", true)
@@ -246,13 +250,13 @@ func describeService(s core.ServiceInfo) string {
 
 func cmdVault(args []string, out io.Writer) error {
 	if len(args) == 0 {
-		return usageError{"usage: agentvault vault create|list|show|policy|preset|limit|timeout|rotate|renew|delete|export|import …"}
+		return usageError{"usage: agentvault vault create|list|show|policy|guard|preset|limit|timeout|rotate|renew|delete|export|import …"}
 	}
 	sub, rest := args[0], args[1:]
 	var c *command
 	var services stringList
 	var approvalTimeout time.Duration
-	var importName, preset string
+	var importName, preset, guardTools string
 	var exp *expiry
 	var pos []string
 	var err error
@@ -273,6 +277,10 @@ func cmdVault(args []string, out io.Writer) error {
 	case "policy":
 		c = newCommand("vault policy", false)
 		pos, err = c.parse(rest, 3, "VAULT TOOL-OR-PATTERN allow|approve|block")
+	case "guard":
+		c = newCommand("vault guard", false)
+		c.fs.StringVar(&guardTools, "tools", "", "only for tools matching this pattern (default: every tool naming that kind)")
+		pos, err = c.parse(rest, -3, "VAULT KIND ALLOWED… | VAULT KIND off   [--tools PATTERN]\n  kinds: "+guardKinds())
 	case "rotate":
 		c = newCommand("vault rotate", true)
 		pos, err = c.parse(rest, 1, "VAULT [--json]")
@@ -418,6 +426,9 @@ func cmdVault(args []string, out io.Writer) error {
 		for _, l := range d.RateLimits {
 			fmt.Fprintf(out, "Rate limit: %s on %s\n", l, l.Pattern)
 		}
+		for _, g := range d.Guards {
+			fmt.Fprintf(out, "Guard: %s only %s%s\n", g.Kind, strings.Join(g.Allow, ", "), map[bool]string{true: " (tools " + g.Tools + ")"}[g.Tools != ""])
+		}
 		if d.Warning != "" {
 			fmt.Fprintf(out, "Warning: %s\n", d.Warning)
 		}
@@ -428,6 +439,20 @@ func cmdVault(args []string, out io.Writer) error {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", t.Name, t.Service, t.Decision, t.Rule)
 		}
 		return tw.Flush()
+	case "guard":
+		g := policy.Guard{Kind: policy.Kind(pos[1]), Tools: guardTools, Allow: pos[2:]}
+		if len(g.Allow) == 1 && g.Allow[0] == "off" {
+			g.Allow = nil
+		}
+		if err := api.SetGuard(pos[0], g); err != nil {
+			return err
+		}
+		if g.Allow == nil {
+			fmt.Fprintf(out, "Vault %s: %s guard removed.\n", pos[0], g.Kind)
+		} else {
+			fmt.Fprintf(out, "Vault %s: calls may only touch %s %s.\n", pos[0], g.Kind, strings.Join(g.Allow, ", "))
+		}
+		return nil
 	case "policy":
 		if err := api.SetPolicy(pos[0], pos[1], decision); err != nil {
 			return err
@@ -451,6 +476,15 @@ func cmdVault(args []string, out io.Writer) error {
 		fmt.Fprintf(out, "Deleted vault %s. Its audit records remain.\n", pos[0])
 		return nil
 	}
+}
+
+// guardKinds lists the guardable kinds with examples, for usage lines.
+func guardKinds() string {
+	var parts []string
+	for _, k := range policy.Kinds {
+		parts = append(parts, fmt.Sprintf("%s (%s)", k.Kind, k.Example))
+	}
+	return strings.Join(parts, "; ")
 }
 
 // clientName turns a vault name into a name MCP clients accept.

@@ -38,7 +38,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	case "serve":
 		return cmdServe(rest, stdout, stderr)
 	case "service":
-		return cmdService(rest, stdout)
+		return cmdService(rest, os.Stdin, stdout)
 	case "vault":
 		return cmdVault(rest, stdout)
 	case "audit":

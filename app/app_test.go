@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 	"github.com/mark3labs/mcp-go/server"
@@ -380,5 +381,30 @@ func TestRemoveAServiceFromTheWindow(t *testing.T) {
 	test.Tap(yes)
 	if svcs, _ := co.Services(); len(svcs) != 0 {
 		t.Fatalf("services after Remove: %+v", svcs)
+	}
+}
+
+func TestSetAGuardFromTheWindow(t *testing.T) {
+	co := realCore(t)
+	if _, err := co.CreateVault(core.VaultSpec{Name: "work", Services: []string{"echo"}}); err != nil {
+		t.Fatal(err)
+	}
+	u := window(t, co)
+	tabs := find(t, u.Window().Content(), func(a *container.AppTabs) bool {
+		return slices.ContainsFunc(a.Items, func(i *container.TabItem) bool { return i.Text == "Guards" })
+	})
+	for _, item := range tabs.Items {
+		if item.Text == "Guards" {
+			tabs.Select(item)
+		}
+	}
+	paths := find(t, u.Window().Content(), func(e *widget.Entry) bool { return e.PlaceHolder == "/home/me/project" })
+	row := find(t, u.Window().Content(), func(c *fyne.Container) bool { return slices.Contains(c.Objects, fyne.CanvasObject(paths)) })
+	paths.SetText("/srv/a, /srv/b")
+	test.Tap(find(t, row, func(b *widget.Button) bool { return b.Text == "Save" }))
+
+	d, _ := co.Vault(t.Context(), "work")
+	if len(d.Guards) != 1 || d.Guards[0].Kind != policy.Path || !slices.Equal(d.Guards[0].Allow, []string{"/srv/a", "/srv/b"}) {
+		t.Fatalf("guards after saving: %+v", d.Guards)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/agentvault/agentvault/internal/core"
 	"github.com/agentvault/agentvault/mcpserver"
 	"github.com/agentvault/agentvault/policy"
+	"github.com/agentvault/agentvault/providers/apitool"
 )
 
 // assertMarkup compares what c shows with testdata/name; UPDATE_GOLDEN=1
@@ -98,6 +99,10 @@ func (f *fixedAPI) ReviewService(_ context.Context, name string) ([]core.ToolCha
 func (f *fixedAPI) AcceptService(context.Context, string) error    { return f.err }
 func (f *fixedAPI) RemoveService(string) error                     { return f.err }
 func (f *fixedAPI) SetApprovalTimeout(string, time.Duration) error { return f.err }
+func (f *fixedAPI) SetGuard(string, policy.Guard) error            { return f.err }
+func (f *fixedAPI) ConnectService(core.ConnectSpec) (core.ServiceInfo, error) {
+	return core.ServiceInfo{}, f.err
+}
 
 var _ core.API = (*fixedAPI)(nil)
 
@@ -108,7 +113,7 @@ func populated() *fixedAPI {
 	req := mcpserver.ApprovalRequest{VaultID: "vwork", Vault: "claude-work", Client: "Claude Code 2.1", Tool: "github_create_issue", Summary: `repo="acme/api" title="Fix login"`}
 	return &fixedAPI{
 		vaults: []core.VaultInfo{work, {ID: "vrev", Name: "reviewer", URL: "http://127.0.0.1:7878/v/vrev/mcp", Services: []string{"fs"}, Created: t0}},
-		detail: core.VaultDetail{VaultInfo: work, Tools: []mcpserver.ToolDecision{
+		detail: core.VaultDetail{VaultInfo: work, Guards: []policy.Guard{{Kind: policy.Repo, Allow: []string{"acme/*", "me/dotfiles"}}}, Tools: []mcpserver.ToolDecision{
 			{Name: "fs_read_file", Service: "fs", Decision: policy.Allow, Rule: "default:read-only", Default: policy.Allow},
 			{Name: "fs_write_file", Service: "fs", Decision: policy.Block, Rule: "fs_*", Default: policy.Approve},
 			{Name: "github_create_issue", Service: "github", Decision: policy.Approve, Rule: "default:write", Default: policy.Approve},
@@ -117,6 +122,9 @@ func populated() *fixedAPI {
 		services: []core.ServiceInfo{
 			{Name: "fs", Kind: "mcp-stdio", Command: "npx -y @modelcontextprotocol/server-filesystem /home/me/projects", Status: "connected, 14 tools"},
 			{Name: "tickets", Kind: "mcp-http", URL: "https://mcp.example.com/mcp", Headers: []string{"Authorization"}},
+			{Name: "github", Kind: "github", Auth: "token", Account: "octocat", Scopes: []string{"repo", "read:org"}, Status: "connected as octocat"},
+			{Name: "slack", Kind: "slack", Auth: "token", Account: "ann", Scopes: []string{"channels:read", "channels:history"}, Status: "connected as ann",
+				Unavailable: []apitool.Missing{{Tool: "post_message", Scopes: []string{"chat:write"}}}},
 		},
 		approvals: core.Approvals{
 			Pending: []approval.Pending{{ID: "p1", Code: "AV-7F3K", ApprovalRequest: req, Created: t0, Deadline: t0.Add(90 * time.Second)}},

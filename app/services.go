@@ -20,7 +20,7 @@ func (u *UI) servicesView() fyne.CanvasObject {
 	}
 	list := container.NewVBox()
 	if len(services) == 0 {
-		list.Add(widget.NewLabel("No services yet. Add an MCP server below; its tools become available to your vaults."))
+		list.Add(widget.NewLabel("No services yet. Connect GitHub, Google, Slack or Jira, or add an MCP server below; their tools become available to your vaults."))
 	}
 	for _, s := range services {
 		body := container.NewVBox(widget.NewLabel(serviceTarget(s)))
@@ -35,6 +35,13 @@ func (u *UI) servicesView() fyne.CanvasObject {
 			status.Wrapping = fyne.TextWrapWord
 			body.Add(status)
 		}
+		if _, firstParty := core.ServiceKinds[s.Kind]; firstParty {
+			for _, line := range core.GrantText(s) {
+				l := widget.NewLabel(line)
+				l.Wrapping = fyne.TextWrapWord
+				body.Add(l)
+			}
+		}
 		name := s.Name
 		remove := widget.NewButtonWithIcon("Remove", theme.DeleteIcon(), func() {
 			dialog.ShowConfirm("Remove service", fmt.Sprintf("Remove %s? No vault will offer its tools any more.", name), func(ok bool) {
@@ -46,7 +53,7 @@ func (u *UI) servicesView() fyne.CanvasObject {
 		body.Add(container.NewHBox(remove))
 		list.Add(widget.NewCard(s.Name, serviceKind(s), body))
 	}
-	return container.NewVScroll(container.NewVBox(list, widget.NewSeparator(), u.addServiceForm()))
+	return container.NewVScroll(container.NewVBox(list, widget.NewSeparator(), u.connectForm(), u.addServiceForm()))
 }
 
 func serviceKind(s core.ServiceInfo) string {
@@ -56,10 +63,16 @@ func serviceKind(s core.ServiceInfo) string {
 	case "mcp-http":
 		return "MCP server over HTTP"
 	}
+	if title, ok := core.ServiceKinds[s.Kind]; ok {
+		return title + map[string]string{"auth0": " through Auth0 Token Vault", "basic": " with an API token"}[s.Auth]
+	}
 	return s.Kind
 }
 
 func serviceTarget(s core.ServiceInfo) string {
+	if _, ok := core.ServiceKinds[s.Kind]; ok {
+		return "Account: " + s.Account
+	}
 	if s.Command != "" {
 		return s.Command
 	}

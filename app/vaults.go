@@ -128,6 +128,7 @@ func (u *UI) vaultDetail(id string) fyne.CanvasObject {
 	}
 	tabs := container.NewAppTabs(
 		container.NewTabItem("Permissions", u.policyMatrix(d)),
+		container.NewTabItem("Guards", u.guardsView(d)),
 		container.NewTabItem("Connect an agent", setupView(u.app, d.Name, d.URL, token)),
 	)
 	return container.NewBorder(head, nil, nil, nil, tabs)

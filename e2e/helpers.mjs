@@ -17,11 +17,23 @@ export const filesystemServer = join(here, 'node_modules', '.bin', 'mcp-server-f
 export function workspace() {
   const data = mkdtempSync(join(tmpdir(), 'av-e2e-'));
   const cli = (...args) => execFileSync(bin, [...args, '--data', data], { encoding: 'utf8' });
+  // cliInput runs a command with input on its standard input (secrets),
+  // without blocking the event loop (a fake service in this process must
+  // answer it); it resolves to the standard output.
+  const cliInput = (input, ...args) => new Promise((resolve, reject) => {
+    const child = spawn(bin, [...args, '--data', data]);
+    let out = '', err = '';
+    child.stdout.on('data', (d) => { out += d; });
+    child.stderr.on('data', (d) => { err += d; });
+    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`agentvault ${args.join(' ')}: exit ${code}: ${err}`))));
+    child.stdin.end(input);
+  });
   const json = (...args) => JSON.parse(cli(...args, '--json'));
   let server;
   return {
     data,
     cli,
+    cliInput,
     json,
     // start runs `serve` on a free loopback port and resolves to its base URL.
     async start() {

@@ -81,6 +81,11 @@ func (c *Client) AddService(spec core.ServiceSpec) (out core.ServiceInfo, err er
 	return out, c.call(context.Background(), "add_service", spec, &out)
 }
 
+// ConnectService implements core.API.
+func (c *Client) ConnectService(spec core.ConnectSpec) (out core.ServiceInfo, err error) {
+	return out, c.call(context.Background(), "connect_service", spec, &out)
+}
+
 // Services implements core.API.
 func (c *Client) Services() (out []core.ServiceInfo, err error) {
 	return out, c.call(context.Background(), "services", struct{}{}, &out)

@@ -145,6 +145,13 @@ func Handler(api core.API) http.Handler {
 		}
 		return api.AddService(p)
 	})
+	handle("connect_service", func(_ *http.Request, b []byte) (any, error) {
+		var p core.ConnectSpec
+		if err := decode(b, &p); err != nil {
+			return nil, err
+		}
+		return api.ConnectService(p)
+	})
 	handle("services", func(*http.Request, []byte) (any, error) { return api.Services() })
 	handle("remove_service", func(_ *http.Request, b []byte) (any, error) {
 		var p refParams

@@ -9,6 +9,7 @@ import (
 	"github.com/agentvault/agentvault/internal/audit"
 	"github.com/agentvault/agentvault/mcpserver"
 	"github.com/agentvault/agentvault/policy"
+	"github.com/agentvault/agentvault/providers/apitool"
 )
 
 // API is what user interfaces can do. *Core implements it in process;
@@ -16,6 +17,8 @@ import (
 type API interface {
 	// AddService configures an upstream MCP server.
 	AddService(spec ServiceSpec) (ServiceInfo, error)
+	// ConnectService adds or reconnects GitHub, Google, Slack or Jira.
+	ConnectService(spec ConnectSpec) (ServiceInfo, error)
 	// Services lists the configured services.
 	Services() ([]ServiceInfo, error)
 	// RemoveService removes a service from AgentVault and from every vault.
@@ -95,6 +98,7 @@ type ServiceSpec struct {
 	Command string   `json:"command,omitempty"`
 	URL     string   `json:"url,omitempty"`
 	Headers []string `json:"headers,omitempty"` // "Name: value"
+	Env     []string `json:"env,omitempty"`     // "NAME=value", for commands
 }
 
 // ServiceInfo describes a configured service; header values are never shown.
@@ -104,6 +108,14 @@ type ServiceInfo struct {
 	Command string   `json:"command,omitempty"`
 	URL     string   `json:"url,omitempty"`
 	Headers []string `json:"headers,omitempty"`
+	Env     []string `json:"env,omitempty"` // names only
+	// Account, Scopes and Auth describe a first-party service's sign-in.
+	Account string   `json:"account,omitempty"`
+	Scopes  []string `json:"scopes,omitempty"`
+	Auth    string   `json:"auth,omitempty"`
+	// Unavailable are tools the sign-in's scopes do not allow: offered to
+	// no vault.
+	Unavailable []apitool.Missing `json:"unavailable,omitempty"`
 	// Status says, in words, whether the server is reachable.
 	Status string `json:"status,omitempty"`
 }

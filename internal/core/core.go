@@ -176,8 +176,19 @@ func (c *Core) Provider(name string) (providers.Provider, bool) {
 // headerKey is where a service's header value is kept in the keychain.
 func headerKey(service, header string) string { return "service/" + service + "/header/" + header }
 
+// envKey is where a stdio server's environment variable is kept.
+func envKey(service, name string) string { return "service/" + service + "/env/" + name }
+
 func (c *Core) startProviderLocked(s store.Service) error {
 	name := s.Name
+	if _, ok := ServiceKinds[s.Kind]; ok {
+		p, err := c.firstParty(s)
+		if err != nil {
+			return err
+		}
+		c.providers[name] = p
+		return nil
+	}
 	headers := make(map[string]string, len(s.HeaderNames))
 	for _, h := range s.HeaderNames {
 		v, err := c.secrets.Get(headerKey(name, h))
@@ -186,8 +197,16 @@ func (c *Core) startProviderLocked(s store.Service) error {
 		}
 		headers[h] = v
 	}
+	env := make([]string, 0, len(s.EnvNames))
+	for _, e := range s.EnvNames {
+		v, err := c.secrets.Get(envKey(name, e))
+		if err != nil {
+			return fmt.Errorf("reading the %s variable of %s: %w", e, name, err)
+		}
+		env = append(env, e+"="+v)
+	}
 	p, err := upstream.New(upstream.Config{
-		Name: name, Command: s.Command, URL: s.URL, Headers: headers, Logger: c.log,
+		Name: name, Command: s.Command, URL: s.URL, Headers: headers, Env: env, Logger: c.log,
 		OnToolsChanged: func() { c.mcp.ServiceChanged(name) },
 	})
 	if err != nil {
@@ -204,6 +223,7 @@ func served(v store.Vault) mcpserver.Vault {
 
 var (
 	serviceName = regexp.MustCompile(`^[a-zA-Z0-9-]{1,32}$`)
+	envName     = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,127}$`)
 	vaultName   = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9 ._-]{0,63}$`)
 )
 
@@ -216,7 +236,7 @@ func (c *Core) AddService(spec ServiceSpec) (ServiceInfo, error) {
 		return ServiceInfo{}, fmt.Errorf("service name %q: use 1-32 letters, digits or '-' (it prefixes tool names)", spec.Name)
 	}
 	svc := store.Service{Name: spec.Name, URL: spec.URL, Created: time.Now().UTC()}
-	var headers map[string]string // values, for the keychain
+	var secretValues map[string]string // keychain key → header or variable value
 	switch {
 	case spec.Command != "" && spec.URL != "":
 		return ServiceInfo{}, errors.New("give either --command or --url, not both")
@@ -229,6 +249,17 @@ func (c *Core) AddService(spec ServiceSpec) (ServiceInfo, error) {
 		if len(spec.Headers) > 0 {
 			return ServiceInfo{}, errors.New("--header applies to --url services only")
 		}
+		for _, e := range spec.Env {
+			k, v, ok := strings.Cut(e, "=")
+			if !ok || !envName.MatchString(k) {
+				return ServiceInfo{}, fmt.Errorf("environment variable %q: want NAME=value", e)
+			}
+			if secretValues == nil {
+				secretValues = map[string]string{}
+			}
+			secretValues[envKey(spec.Name, k)] = v
+			svc.EnvNames = append(svc.EnvNames, k)
+		}
 	case spec.URL != "":
 		if !strings.HasPrefix(spec.URL, "http://") && !strings.HasPrefix(spec.URL, "https://") {
 			return ServiceInfo{}, fmt.Errorf("URL %q must start with http:// or https://", spec.URL)
@@ -240,11 +271,14 @@ func (c *Core) AddService(spec ServiceSpec) (ServiceInfo, error) {
 				return ServiceInfo{}, fmt.Errorf("header %q: want \"Name: value\"", h)
 			}
 			name := http.CanonicalHeaderKey(strings.TrimSpace(k))
-			if headers == nil {
-				headers = map[string]string{}
+			if secretValues == nil {
+				secretValues = map[string]string{}
 			}
-			headers[name] = strings.TrimSpace(v)
+			secretValues[headerKey(spec.Name, name)] = strings.TrimSpace(v)
 			svc.HeaderNames = append(svc.HeaderNames, name)
+		}
+		if len(spec.Env) > 0 {
+			return ServiceInfo{}, errors.New("--env applies to --command services only")
 		}
 	default:
 		return ServiceInfo{}, errors.New("give --command \"CMD ARGS…\" or --url URL")
@@ -256,9 +290,11 @@ func (c *Core) AddService(spec ServiceSpec) (ServiceInfo, error) {
 	}
 	slices.Sort(svc.HeaderNames)
 	svc.HeaderNames = slices.Compact(svc.HeaderNames)
-	for name, v := range headers {
-		if err := c.secrets.Set(headerKey(spec.Name, name), v); err != nil {
-			return ServiceInfo{}, fmt.Errorf("saving the %s header in the keychain: %w", name, err)
+	slices.Sort(svc.EnvNames)
+	svc.EnvNames = slices.Compact(svc.EnvNames)
+	for key, v := range secretValues {
+		if err := c.secrets.Set(key, v); err != nil {
+			return ServiceInfo{}, fmt.Errorf("saving a credential of %s in the keychain: %w", spec.Name, err)
 		}
 	}
 	if err := c.store.PutService(svc); err != nil {
@@ -277,8 +313,16 @@ func (c *Core) Services() ([]ServiceInfo, error) {
 	for _, s := range list {
 		info := serviceInfo(s)
 		if p, ok := c.Provider(s.Name); ok {
-			if st, ok := p.(*pinned).Provider.(interface{ Status() string }); ok {
-				info.Status = st.Status()
+			if pin, ok := p.(*pinned); ok {
+				if st, ok := pin.Provider.(interface{ Status() string }); ok {
+					info.Status = st.Status()
+				}
+			} else {
+				info.Unavailable = unavailable(p)
+				info.Status = "connected"
+				if s.Account != "" {
+					info.Status += " as " + s.Account
+				}
 			}
 		} else {
 			info.Status = "cannot start: see the AgentVault log"
@@ -318,9 +362,7 @@ func (c *Core) RemoveService(name string) error {
 		p.Close()
 		delete(c.providers, name)
 	}
-	for _, h := range svc.HeaderNames {
-		_ = c.secrets.Delete(headerKey(name, h))
-	}
+	c.deleteCredentials(svc)
 	return nil
 }
 
@@ -329,7 +371,8 @@ func serviceInfo(s store.Service) ServiceInfo {
 	if len(s.Command) > 0 {
 		info.Command = shellJoin(s.Command)
 	}
-	info.Headers = s.HeaderNames
+	info.Headers, info.Env = s.HeaderNames, s.EnvNames
+	info.Account, info.Scopes, info.Auth = s.Account, s.Scopes, s.Auth
 	return info
 }
 

@@ -168,7 +168,11 @@ func (c *Core) AcceptService(ctx context.Context, name string) error {
 	if !ok {
 		return fmt.Errorf("service %q: %w", name, ErrNotFound)
 	}
-	tools, err := p.(*pinned).Provider.Tools(ctx)
+	pp, ok := p.(*pinned)
+	if !ok {
+		return fmt.Errorf("service %q: its tools are AgentVault's own and need no review", name)
+	}
+	tools, err := pp.Provider.Tools(ctx)
 	if err != nil {
 		return err
 	}

@@ -4,9 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,6 +20,7 @@ import (
 	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
 
+	"github.com/agentvault/agentvault/internal/core"
 	"github.com/agentvault/agentvault/internal/dbustest"
 	"github.com/agentvault/agentvault/internal/store"
 )
@@ -99,18 +106,48 @@ func TestSecretsHygiene(t *testing.T) {
 	data := filepath.Join(t.TempDir(), "data")
 	const headerCanary = "canary-header-5f1d9"
 	v := setUp(t, w, data, env, "Authorization: Bearer "+headerCanary)
+	const envCanary = "canary-env-0c4e2"
+	cli(t, env, "service", "add-mcp", "tool", "--command", "true", "--env", "API_TOKEN="+envCanary, "--data", data)
+	// A GitHub connection whose token the fake service then calls revoked.
+	const ghCanary = "ghp_canary1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6"
+	var ghAuth atomic.Value
+	gh := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ghAuth.Store(r.Header.Get("Authorization"))
+		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Path == "/user" {
+			w.Header().Set("X-OAuth-Scopes", "repo")
+			io.WriteString(w, `{"login":"octocat"}`)
+			return
+		}
+		w.WriteHeader(http.StatusUnauthorized)
+		io.WriteString(w, `{"message":"Bad credentials"}`)
+	}))
+	defer gh.Close()
+	var export bytes.Buffer
+	export.WriteString(cliInput(t, env, ghCanary+"\n", "service", "connect", "github", "--token-stdin", "--api-url", gh.URL, "--data", data))
+	var gv core.NewVault
+	json.Unmarshal([]byte(cli(t, env, "vault", "create", "g", "--service", "github", "--json", "--data", data)), &gv)
+	cli(t, env, "vault", "policy", "g", "github_create_issue", "allow", "--data", data)
+
 	c := serve(t, data, env)
 	url := "http://" + c.addr + "/v/" + v.ID + "/mcp"
 	cl := connect(t, url, v.Token)
 	if _, err := callTool(cl, "echo_echo", map[string]any{"message": "hello", "api_key": "canary-arg-77ab"}); err != nil {
 		t.Fatal(err)
 	}
+	res, err := callTool(connect(t, "http://"+c.addr+"/v/"+gv.ID+"/mcp", gv.Token), "github_create_issue", map[string]any{"owner": "acme", "repo": "x", "title": "t"})
+	if err != nil || !res.IsError || !strings.Contains(fmt.Sprint(res.Content), "reconnect") {
+		t.Fatalf("revoked GitHub credential: %+v %v", res, err)
+	}
+	if got, _ := ghAuth.Load().(string); got != "Bearer "+ghCanary {
+		t.Fatalf("GitHub received %q, not the connected token", got)
+	}
+	json.NewEncoder(&export).Encode(res)
 	callTool(cl, "echo_delete_note", map[string]any{"id": "1"}) // blocked
 	wrong := "avt_canary-wrong-token-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 	raw(t, "POST", url, initBody, map[string]string{"Authorization": "Bearer " + wrong})
 	var rotated struct{ Token string }
 	json.Unmarshal([]byte(cli(t, env, "vault", "rotate", "v", "--data", data, "--json")), &rotated)
-	var export bytes.Buffer
 	export.WriteString(cli(t, env, "audit", "export", "--format", "jsonl", "--data", data))
 	export.WriteString(cli(t, env, "audit", "export", "--format", "csv", "--data", data))
 	export.WriteString(cli(t, env, "service", "list", "--json", "--data", data))
@@ -118,6 +155,7 @@ func TestSecretsHygiene(t *testing.T) {
 	c.kill()
 
 	canaries := map[string]string{"upstream header": headerCanary, "vault token": v.Token, "wrong token": wrong,
+		"stdio server variable": envCanary, "GitHub token": ghCanary,
 		"rotated token":           rotated.Token,
 		"secret-looking argument": "canary-arg-77ab"}
 	places := map[string][]byte{"serve output": c.allOutput(), "exports and CLI output": export.Bytes()}
@@ -145,5 +183,5 @@ func TestSecretsHygiene(t *testing.T) {
 	if !bytes.Contains(export.Bytes(), []byte("[redacted]")) {
 		t.Error("the secret-looking argument was not redacted in the audit summary")
 	}
-	figure("secrets", "%d canaries × %d places (serve output, store file, audit exports, CLI output, temp files): %d found", len(canaries), len(places), found)
+	figure("secrets", "%d canaries × %d places (serve output, store file, audit exports, CLI output, tool results, temp files): %d found", len(canaries), len(places), found)
 }

@@ -52,8 +52,15 @@ var serving = regexp.MustCompile(`serving on http://([0-9.:]+)`)
 
 func cli(t *testing.T, env []string, args ...string) string {
 	t.Helper()
+	return cliInput(t, env, "", args...)
+}
+
+// cliInput runs the CLI with input on its standard input (secrets).
+func cliInput(t *testing.T, env []string, input string, args ...string) string {
+	t.Helper()
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdin = strings.NewReader(input)
 	out, err := cmd.Output()
 	if err != nil {
 		msg := ""

@@ -96,13 +96,31 @@ type Vault struct {
 // Service is one configured source of tools. Kind says which fields apply.
 type Service struct {
 	Name string `json:"name"`
-	// Kind is "mcp-stdio" (Command) or "mcp-http" (URL, HeaderNames).
+	// Kind is "mcp-stdio" (Command) or "mcp-http" (URL, HeaderNames) for
+	// upstream MCP servers, or a first-party service: "github", "google",
+	// "slack" or "jira" (URL is then its API root, "" for the default).
 	Kind    string   `json:"kind"`
 	Command []string `json:"command,omitempty"`
 	URL     string   `json:"url,omitempty"`
+	// Auth says how a first-party service signs in: "token" (a pasted or
+	// device-flow token), "oauth" (refreshed with ClientID), "basic" (Jira
+	// e-mail and API token) or "auth0" (Token Vault, Connection). The secret
+	// parts are in the keychain.
+	Auth       string `json:"auth,omitempty"`
+	ClientID   string `json:"client_id,omitempty"`
+	Connection string `json:"connection,omitempty"`
+	// Account is who signed in (a login, an address), for people.
+	Account string `json:"account,omitempty"`
+	// Site is the web address for links (Jira's site).
+	Site string `json:"site,omitempty"`
+	// Scopes are the scopes the sign-in granted; nil: not reported.
+	Scopes []string `json:"scopes,omitempty"`
 	// HeaderNames are the HTTP headers sent to the server; their values are
 	// credentials and live in the keychain, never here.
 	HeaderNames []string `json:"header_names,omitempty"`
+	// EnvNames are environment variables set for a stdio server; their
+	// values are credentials and live in the keychain.
+	EnvNames []string `json:"env_names,omitempty"`
 	// Pins are the tool definitions the user accepted, by tool name: a tool
 	// whose definition differs, or that is not here, is offered to no vault
 	// until reviewed. Nil: nothing pinned yet (the first listing is pinned).

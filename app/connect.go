@@ -1,0 +1,119 @@
+package app
+
+import (
+	"context"
+	"net/url"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/agentvault/agentvault/internal/core"
+)
+
+// Sign-in methods offered in the connect form.
+const (
+	methodToken = "Paste a token"
+	methodOAuth = "Sign in with my OAuth app"
+	methodAuth0 = "Auth0 Token Vault"
+)
+
+var kindTitles = []string{"GitHub", "Google", "Slack", "Jira"}
+
+// kindOf maps a title back to its kind.
+func kindOf(title string) string {
+	for k, t := range core.ServiceKinds {
+		if t == title {
+			return k
+		}
+	}
+	return ""
+}
+
+// connectForm connects GitHub, Google, Slack or Jira. Browser and device
+// sign-ins run in the background; the result is handed to the core.
+func (u *UI) connectForm() fyne.CanvasObject {
+	kind := widget.NewSelect(kindTitles, nil)
+	kind.SetSelected("GitHub")
+	method := widget.NewRadioGroup([]string{methodToken, methodOAuth, methodAuth0}, nil)
+	method.Required = true
+	method.SetSelected(methodToken)
+	token := widget.NewPasswordEntry()
+	token.SetPlaceHolder("GitHub fine-grained token, Slack user token or Jira API token")
+	clientID := widget.NewEntry()
+	clientID.SetPlaceHolder("client ID of your GitHub App, Google desktop client, Slack app or Atlassian app")
+	secret := widget.NewPasswordEntry()
+	secret.SetPlaceHolder("client secret (Atlassian; Google desktop clients)")
+	site := widget.NewEntry()
+	site.SetPlaceHolder("Jira: https://acme.atlassian.net")
+	email := widget.NewEntry()
+	email.SetPlaceHolder("Jira: your account email (with an API token)")
+	apiURL := widget.NewEntry()
+	apiURL.SetPlaceHolder("optional: GitHub Enterprise API URL")
+	status := widget.NewLabel("")
+	status.Wrapping = fyne.TextWrapWord
+
+	form := widget.NewForm(
+		widget.NewFormItem("Service", kind),
+		widget.NewFormItem("Sign in", method),
+		widget.NewFormItem("Token", token),
+		widget.NewFormItem("Client ID", clientID),
+		widget.NewFormItem("Client secret", secret),
+		widget.NewFormItem("Site", site),
+		widget.NewFormItem("Email", email),
+		widget.NewFormItem("API URL", apiURL),
+	)
+	form.SubmitText = "Connect"
+	form.OnSubmit = func() {
+		k := kindOf(kind.Selected)
+		opts := core.SignInOptions{
+			APIURL: strings.TrimSpace(apiURL.Text), Site: strings.TrimSpace(site.Text), Email: strings.TrimSpace(email.Text),
+			Open: func(raw string) error {
+				u2, err := url.Parse(raw)
+				if err == nil {
+					err = u.app.OpenURL(u2)
+				}
+				return err
+			},
+			ShowCode: func(code, uri string) {
+				fyne.Do(func() { status.SetText("Open " + uri + " and enter the code " + code) })
+				if u2, err := url.Parse(uri); err == nil {
+					_ = u.app.OpenURL(u2)
+				}
+			},
+		}
+		switch method.Selected {
+		case methodToken:
+			opts.Token = strings.TrimSpace(token.Text)
+		case methodOAuth:
+			opts.ClientID, opts.ClientSecret = strings.TrimSpace(clientID.Text), strings.TrimSpace(secret.Text)
+		default:
+			opts.Auth0 = true
+		}
+		status.SetText("Connecting " + kind.Selected + "…")
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+			defer cancel()
+			spec, err := core.SignIn(ctx, k, opts)
+			var info core.ServiceInfo
+			if err == nil {
+				info, err = u.cfg.API.ConnectService(spec)
+			}
+			fyne.Do(func() {
+				if err != nil {
+					status.SetText("")
+					u.showError(err)
+					return
+				}
+				token.SetText("")
+				secret.SetText("")
+				status.SetText("Connected " + info.Name + ".")
+				u.Refresh()
+			})
+		}()
+	}
+	return widget.NewCard("Connect a service", "Credentials go to the OS keychain (or stay in Auth0); agents never see them.",
+		container.NewVBox(form, status))
+}
