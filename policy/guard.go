@@ -3,7 +3,6 @@ package policy
 import (
 	"errors"
 	"fmt"
-	"net/mail"
 	"path"
 	"regexp"
 	"slices"
@@ -174,16 +173,12 @@ func canonicalRepo(v string) (string, error) {
 	return strings.ToLower(owner + "/" + name), nil
 }
 
-// An address is one plain addr-spec (no display name, no list); its domain
-// is compared in lower case.
+// An address is one plain ASCII addr-spec, local@domain: no display name,
+// no list, no quoting, no comments. Its domain is compared in lower case.
 func canonicalAddress(v string) (string, error) {
-	a, err := mail.ParseAddress(v)
-	if err != nil || a.Name != "" || a.Address != strings.TrimSpace(v) {
-		return "", errors.New("not a single plain email address")
-	}
-	local, domain, _ := strings.Cut(a.Address, "@")
-	if !localPattern.MatchString(local) || !domainPattern.MatchString(domain) {
-		return "", errors.New("not a plain ASCII email address")
+	local, domain, ok := strings.Cut(v, "@")
+	if !ok || !localPattern.MatchString(local) || !domainPattern.MatchString(domain) {
+		return "", errors.New("not a single plain ASCII email address")
 	}
 	return local + "@" + strings.ToLower(domain), nil
 }
