@@ -10,44 +10,19 @@ import (
 	"net/http/cookiejar"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/agentvault/agentvault/internal/auth0"
 	"github.com/agentvault/agentvault/internal/auth0/auth0test"
-	"github.com/agentvault/agentvault/internal/secrets"
+	"github.com/agentvault/agentvault/internal/secrets/secretstest"
 	"github.com/agentvault/agentvault/mcpserver"
 )
-
-// memSecrets is a secrets.Store in memory (the keychain adapter has its own
-// tests against gnome-keyring).
-type memSecrets struct {
-	mu sync.Mutex
-	m  map[string]string
-}
-
-func (s *memSecrets) Get(k string) (string, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	v, ok := s.m[k]
-	if !ok {
-		return "", secrets.ErrNotFound
-	}
-	return v, nil
-}
-func (s *memSecrets) Set(k, v string) error { s.mu.Lock(); defer s.mu.Unlock(); s.m[k] = v; return nil }
-func (s *memSecrets) Delete(k string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.m, k)
-	return nil
-}
 
 func TestAuth0SetupLoginAndPhoneApprovals(t *testing.T) {
 	p := auth0test.Start(t, "github")
 	dir := t.TempDir()
-	sec := &memSecrets{m: map[string]string{}}
+	sec := &secretstest.Memory{}
 	c, err := Open(Config{DataDir: dir, Secrets: sec, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)

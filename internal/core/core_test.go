@@ -13,12 +13,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agentvault/agentvault/internal/secrets/secretstest"
 	"github.com/agentvault/agentvault/policy"
 )
 
 func openCore(t *testing.T) *Core {
 	t.Helper()
-	c, err := Open(Config{DataDir: t.TempDir(), Secrets: &memSecrets{m: map[string]string{}}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	c, err := Open(Config{DataDir: t.TempDir(), Secrets: &secretstest.Memory{}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}

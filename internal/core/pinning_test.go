@@ -15,6 +15,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
+	"github.com/agentvault/agentvault/internal/secrets/secretstest"
 	"github.com/agentvault/agentvault/providers/providertest"
 )
 
@@ -58,7 +59,7 @@ func TestPinningHidesChangedTools(t *testing.T) {
 			defer hs.Close()
 			dir := t.TempDir()
 			open := func() *Core {
-				c, err := Open(Config{DataDir: dir, Secrets: &memSecrets{m: map[string]string{}}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+				c, err := Open(Config{DataDir: dir, Secrets: &secretstest.Memory{}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 				if err != nil {
 					t.Fatal(err)
 				}

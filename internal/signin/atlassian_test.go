@@ -237,7 +237,7 @@ func TestAtlassianFailedSaveHandsOutNoToken(t *testing.T) {
 	f.seed(t, store, "jira", "atl-rt-0")
 	ts := f.config().TokenSource(store, "jira")
 
-	store.setFail(errKeychainLocked)
+	store.FailSets(errKeychainLocked)
 	tok, err := ts.Token()
 	if tok != nil || !errors.Is(err, errKeychainLocked) || !strings.Contains(err.Error(), "saving the refreshed Atlassian sign-in") {
 		t.Fatalf("Token() = %v, %v; want no token and the save error", tok, err)
@@ -248,7 +248,7 @@ func TestAtlassianFailedSaveHandsOutNoToken(t *testing.T) {
 	}
 	// Unlocked: the rotated token is saved and used, without another refresh
 	// (the old refresh token is dead at Atlassian).
-	store.setFail(nil)
+	store.FailSets(nil)
 	tok, err = ts.Token()
 	if err != nil || tok.AccessToken != "atl-at-1" {
 		t.Fatalf("Token() = %v, %v after the store recovered", tok, err)
@@ -314,7 +314,7 @@ func TestTokenSource(t *testing.T) {
 			f.current = "atl-rt-0"
 			store := newStore()
 			if tt.saved != "" {
-				store.m["jira"] = tt.saved
+				store.put(t, "jira", tt.saved)
 			}
 			tok, err := f.config().TokenSource(store, "jira").Token()
 			if tt.wantErr != "" {

@@ -116,7 +116,7 @@ func TestNoCredentialInErrors(t *testing.T) {
 			f := newFakeAtlassian(t)
 			store := newStore()
 			f.seed(t, store, "k", canary)
-			store.setFail(errKeychainLocked)
+			store.FailSets(errKeychainLocked)
 			_, err := f.config().TokenSource(store, "k").Token()
 			return err
 		}},
@@ -128,7 +128,7 @@ func TestNoCredentialInErrors(t *testing.T) {
 		}},
 		{"token source/unreadable", func(t *testing.T) error {
 			store := newStore()
-			store.m["k"] = `{"access_token":"` + canary
+			store.put(t, "k", `{"access_token":"`+canary)
 			_, err := newFakeAtlassian(t).config().TokenSource(store, "k").Token()
 			return err
 		}},

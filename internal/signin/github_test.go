@@ -193,14 +193,8 @@ func TestGitHubDeviceFlow(t *testing.T) {
 						t.Errorf("poll %v, want %v", poll, want)
 					}
 				}
-				if tt.wantErr != "" {
-					if tok != nil || err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-						t.Fatalf("SignIn = %v, %v; want %q", tok, err, tt.wantErr)
-					}
+				if signInFailed(t, tok, err, tt.wantErr) {
 					return
-				}
-				if err != nil {
-					t.Fatal(err)
 				}
 				if tok.AccessToken != "ghu_token" || tok.RefreshToken != "ghr_refresh" || time.Until(tok.Expiry) != 8*time.Hour {
 					t.Errorf("token %+v (expires in %v)", tok, time.Until(tok.Expiry))

@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -102,14 +101,8 @@ func TestGoogleSignIn(t *testing.T) {
 			checkAuthorizeURL(t, authorized, googleClientID, map[string]string{
 				"scope": gmailReadonly, "access_type": "offline", "prompt": "consent", "code_challenge_method": "S256",
 			})
-			if tt.wantErr != "" {
-				if tok != nil || err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("SignIn = %v, %v; want %q", tok, err, tt.wantErr)
-				}
+			if signInFailed(t, tok, err, tt.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if tok.AccessToken != "ya29.first" || tok.RefreshToken != googleRefresh || tok.Extra("scope") != gmailReadonly {
 				t.Errorf("token %+v", tok)

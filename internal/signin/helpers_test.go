@@ -13,39 +13,26 @@ import (
 	"time"
 
 	"github.com/agentvault/agentvault/internal/secrets"
+	"github.com/agentvault/agentvault/internal/secrets/secretstest"
 	"golang.org/x/oauth2"
 )
 
-// memStore is a secrets.Store in memory. Sets can be made to fail, and each
-// one is logged (with the refresh token it saves) to an events log.
+// memStore is a secrets.Store in memory whose saves are logged, with the
+// refresh token they save, to events (when set).
 type memStore struct {
-	mu      sync.Mutex
-	m       map[string]string
-	failSet error
-	events  *events
+	secretstest.Memory
+	events *events
 }
 
 var _ secrets.Store = (*memStore)(nil)
 
-func newStore() *memStore { return &memStore{m: map[string]string{}} }
+func newStore() *memStore { return &memStore{} }
 
-func (s *memStore) Get(key string) (string, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	v, ok := s.m[key]
-	if !ok {
-		return "", secrets.ErrNotFound
-	}
-	return v, nil
-}
-
+// Set implements secrets.Store.
 func (s *memStore) Set(key, value string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.failSet != nil {
-		return s.failSet
+	if err := s.Memory.Set(key, value); err != nil {
+		return err
 	}
-	s.m[key] = value
 	if s.events != nil {
 		var tok oauth2.Token
 		_ = json.Unmarshal([]byte(value), &tok)
@@ -54,17 +41,12 @@ func (s *memStore) Set(key, value string) error {
 	return nil
 }
 
-func (s *memStore) Delete(key string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.m, key)
-	return nil
-}
-
-func (s *memStore) setFail(err error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.failSet = err
+// put stores raw under key as it is, parsable or not.
+func (s *memStore) put(t *testing.T, key, raw string) {
+	t.Helper()
+	if err := s.Set(key, raw); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // token reads back what the store holds under key.
@@ -169,6 +151,23 @@ func checkPKCE(t *testing.T, authorized url.Values, verifier string) {
 	if verifier == "" || s256(verifier) != authorized.Get("code_challenge") {
 		t.Errorf("code_verifier %q does not match code_challenge %q", verifier, authorized.Get("code_challenge"))
 	}
+}
+
+// signInFailed checks a sign-in's outcome against wantErr and reports
+// whether it failed as wanted: with wantErr, no token and an error that
+// contains it; without, no error.
+func signInFailed(t *testing.T, tok *oauth2.Token, err error, wantErr string) bool {
+	t.Helper()
+	if wantErr == "" {
+		if err != nil {
+			t.Fatal(err)
+		}
+		return false
+	}
+	if tok != nil || err == nil || !strings.Contains(err.Error(), wantErr) {
+		t.Fatalf("SignIn = %v, %v; want %q", tok, err, wantErr)
+	}
+	return true
 }
 
 // writeJSON answers v as JSON with status.

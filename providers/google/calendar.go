@@ -7,6 +7,7 @@ import (
 
 	"github.com/mark3labs/mcp-go/mcp"
 	calendar "google.golang.org/api/calendar/v3"
+	"google.golang.org/api/googleapi"
 
 	"github.com/agentvault/agentvault/policy"
 	"github.com/agentvault/agentvault/providers/apitool"
@@ -69,6 +70,17 @@ func rfc3339(a apitool.Args, name string) (string, error) {
 		return "", invalid("%s %q is not an RFC 3339 time such as 2026-11-02T09:00:00+01:00", name, v)
 	}
 	return v, nil
+}
+
+// timeRange reads the timeMin and timeMax arguments, each "" when not given.
+func timeRange(a apitool.Args) (tmin, tmax string, err error) {
+	if tmin, err = rfc3339(a, "timeMin"); err != nil {
+		return "", "", err
+	}
+	if tmax, err = rfc3339(a, "timeMax"); err != nil {
+		return "", "", err
+	}
+	return tmin, tmax, nil
 }
 
 // when reads a start or end: a date (all-day) or an RFC 3339 time.
@@ -183,11 +195,7 @@ func calendarListEvents(s *calendar.Service, now func() time.Time) apitool.Tool 
 		Scopes:    calendarReadScopes,
 		Resources: calendarResource,
 		Run: func(ctx context.Context, a apitool.Args) (*mcp.CallToolResult, error) {
-			tmin, err := rfc3339(a, "timeMin")
-			if err != nil {
-				return nil, err
-			}
-			tmax, err := rfc3339(a, "timeMax")
+			tmin, tmax, err := timeRange(a)
 			if err != nil {
 				return nil, err
 			}
@@ -199,13 +207,7 @@ func calendarListEvents(s *calendar.Service, now func() time.Time) apitool.Tool 
 			if tmax != "" {
 				call.TimeMax(tmax)
 			}
-			if q := a.String("q"); q != "" {
-				call.Q(q)
-			}
-			if t := a.String("pageToken"); t != "" {
-				call.PageToken(t)
-			}
-			list, err := call.Do()
+			list, err := withSearch(call, a).Do()
 			if err != nil {
 				return nil, classify(err, calendarReadScopes)
 			}
@@ -257,11 +259,7 @@ func calendarFreebusy(s *calendar.Service) apitool.Tool {
 			return out
 		},
 		Run: func(ctx context.Context, a apitool.Args) (*mcp.CallToolResult, error) {
-			tmin, err := rfc3339(a, "timeMin")
-			if err != nil {
-				return nil, err
-			}
-			tmax, err := rfc3339(a, "timeMax")
+			tmin, tmax, err := timeRange(a)
 			if err != nil {
 				return nil, err
 			}
@@ -312,6 +310,28 @@ func freebusyIDs(a apitool.Args) []string {
 		return ids
 	}
 	return []string{"primary"}
+}
+
+// withUpdates passes the sendUpdates argument, when given, on to call: an
+// event insert, patch or delete.
+func withUpdates[C interface{ SendUpdates(sendUpdates string) C }](call C, a apitool.Args) C {
+	if su := a.String("sendUpdates"); su != "" {
+		call.SendUpdates(su)
+	}
+	return call
+}
+
+// saveEvent sends call, an event insert or patch, with the sendUpdates
+// argument, and answers the event as saved.
+func saveEvent[C interface {
+	SendUpdates(sendUpdates string) C
+	Do(opts ...googleapi.CallOption) (*calendar.Event, error)
+}](call C, a apitool.Args) (*mcp.CallToolResult, error) {
+	saved, err := withUpdates(call, a).Do()
+	if err != nil {
+		return nil, classify(err, calendarWriteScopes)
+	}
+	return apitool.JSON(summarizeEvent(saved, false))
 }
 
 func sendUpdates() mcp.ToolOption {
@@ -391,15 +411,7 @@ func calendarCreateEvent(s *calendar.Service) apitool.Tool {
 			if err != nil {
 				return nil, err
 			}
-			call := s.Events.Insert(calID(a), e).Context(ctx)
-			if su := a.String("sendUpdates"); su != "" {
-				call.SendUpdates(su)
-			}
-			created, err := call.Do()
-			if err != nil {
-				return nil, classify(err, calendarWriteScopes)
-			}
-			return apitool.JSON(summarizeEvent(created, false))
+			return saveEvent(s.Events.Insert(calID(a), e).Context(ctx), a)
 		},
 	}
 }
@@ -419,15 +431,7 @@ func calendarUpdateEvent(s *calendar.Service) apitool.Tool {
 			if len(e.ForceSendFields) == 0 && e.Start == nil && e.End == nil {
 				return nil, invalid("give at least one field to change")
 			}
-			call := s.Events.Patch(calID(a), a.String("eventId"), e).Context(ctx)
-			if su := a.String("sendUpdates"); su != "" {
-				call.SendUpdates(su)
-			}
-			updated, err := call.Do()
-			if err != nil {
-				return nil, classify(err, calendarWriteScopes)
-			}
-			return apitool.JSON(summarizeEvent(updated, false))
+			return saveEvent(s.Events.Patch(calID(a), a.String("eventId"), e).Context(ctx), a)
 		},
 	}
 }
@@ -440,11 +444,7 @@ func calendarDeleteEvent(s *calendar.Service) apitool.Tool {
 		Scopes:    calendarWriteScopes,
 		Resources: calendarResource,
 		Run: func(ctx context.Context, a apitool.Args) (*mcp.CallToolResult, error) {
-			call := s.Events.Delete(calID(a), a.String("eventId")).Context(ctx)
-			if su := a.String("sendUpdates"); su != "" {
-				call.SendUpdates(su)
-			}
-			if err := call.Do(); err != nil {
+			if err := withUpdates(s.Events.Delete(calID(a), a.String("eventId")).Context(ctx), a).Do(); err != nil {
 				return nil, classify(err, calendarWriteScopes)
 			}
 			return apitool.JSON(map[string]any{"deleted": a.String("eventId"), "calendarId": calID(a)})

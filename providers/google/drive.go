@@ -88,17 +88,11 @@ func driveSearchFiles(s *drive.Service) apitool.Tool {
 		),
 		Scopes: driveReadScopes,
 		Run: func(ctx context.Context, a apitool.Args) (*mcp.CallToolResult, error) {
-			q := a.String("q")
-			if q == "" {
-				q = "trashed = false"
-			}
-			call := s.Files.List().Q(q).PageSize(int64(a.Int("pageSize", 25, 100))).
+			// Every file not in the trash, unless withSearch sets a q argument.
+			call := s.Files.List().Q("trashed = false").PageSize(int64(a.Int("pageSize", 25, 100))).
 				SupportsAllDrives(true).IncludeItemsFromAllDrives(true).
 				Fields("nextPageToken", "files(id,name,mimeType,modifiedTime,webViewLink)").Context(ctx)
-			if t := a.String("pageToken"); t != "" {
-				call.PageToken(t)
-			}
-			list, err := call.Do()
+			list, err := withSearch(call, a).Do()
 			if err != nil {
 				return nil, classify(err, driveReadScopes)
 			}

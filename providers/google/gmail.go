@@ -98,13 +98,7 @@ func gmailSearchMessages(s *gmail.Service) apitool.Tool {
 		Scopes: gmailReadScopes,
 		Run: func(ctx context.Context, a apitool.Args) (*mcp.CallToolResult, error) {
 			call := s.Users.Messages.List(me).MaxResults(int64(a.Int("maxResults", 10, 50))).Context(ctx)
-			if q := a.String("q"); q != "" {
-				call.Q(q)
-			}
-			if t := a.String("pageToken"); t != "" {
-				call.PageToken(t)
-			}
-			list, err := call.Do()
+			list, err := withSearch(call, a).Do()
 			if err != nil {
 				return nil, classify(err, gmailReadScopes)
 			}

@@ -154,6 +154,24 @@ func errorReasons(ge *googleapi.Error) []string {
 	return out
 }
 
+// searchCall is a list request that takes a search query and a page token
+// (Gmail's messages.list, Calendar's events.list, Drive's files.list).
+type searchCall[C any] interface {
+	Q(q string) C
+	PageToken(pageToken string) C
+}
+
+// withSearch passes the q and pageToken arguments, when given, on to call.
+func withSearch[C searchCall[C]](call C, a apitool.Args) C {
+	if q := a.String("q"); q != "" {
+		call.Q(q)
+	}
+	if t := a.String("pageToken"); t != "" {
+		call.PageToken(t)
+	}
+	return call
+}
+
 // invalid is a request refused before it reaches Google.
 func invalid(format string, args ...any) error {
 	return &apitool.Error{Kind: apitool.Invalid, Service: service, Message: fmt.Sprintf(format, args...)}

@@ -262,11 +262,7 @@ func getTransitions(c *client) apitool.Tool {
 			"List the workflow transitions the account can make on an issue now, with their ids for transition_issue.", apitool.ReadOnly, issueKey()...),
 		Scopes:    []string{scopeReadWork},
 		Resources: issueResource,
-		Run: func(ctx context.Context, a apitool.Args) (*mcp.CallToolResult, error) {
-			key := a.String("issue_key")
-			if err := c.current(ctx, key); err != nil {
-				return nil, err
-			}
+		Run: c.onIssue(func(ctx context.Context, a apitool.Args, key string) (*mcp.CallToolResult, error) {
 			var res struct {
 				Transitions []struct {
 					ID   string `json:"id"`
@@ -287,7 +283,7 @@ func getTransitions(c *client) apitool.Tool {
 				out = append(out, transition{t.ID, t.Name, t.To.name()})
 			}
 			return apitool.JSON(out)
-		},
+		}),
 	}
 }
 
@@ -333,11 +329,7 @@ func addComment(c *client) apitool.Tool {
 			})...),
 		Scopes:    []string{scopeWriteWork},
 		Resources: issueResource,
-		Run: func(ctx context.Context, a apitool.Args) (*mcp.CallToolResult, error) {
-			key := a.String("issue_key")
-			if err := c.current(ctx, key); err != nil {
-				return nil, err
-			}
+		Run: c.onIssue(func(ctx context.Context, a apitool.Args, key string) (*mcp.CallToolResult, error) {
 			var res struct {
 				ID      string `json:"id"`
 				Created string `json:"created"`
@@ -350,7 +342,7 @@ func addComment(c *client) apitool.Tool {
 				out["url"] = u + "?focusedCommentId=" + url.QueryEscape(res.ID)
 			}
 			return apitool.JSON(out)
-		},
+		}),
 	}
 }
 
@@ -383,6 +375,7 @@ func updateIssue(c *client) apitool.Tool {
 			if len(fields) == 0 {
 				return nil, invalid("nothing to change: give summary, description or labels")
 			}
+			// Not onIssue: an empty change is refused before any request.
 			if err := c.current(ctx, key); err != nil {
 				return nil, err
 			}
@@ -403,17 +396,14 @@ func transitionIssue(c *client) apitool.Tool {
 			})...),
 		Scopes:    []string{scopeWriteWork},
 		Resources: issueResource,
-		Run: func(ctx context.Context, a apitool.Args) (*mcp.CallToolResult, error) {
-			key, id := a.String("issue_key"), a.String("transition_id")
-			if err := c.current(ctx, key); err != nil {
-				return nil, err
-			}
+		Run: c.onIssue(func(ctx context.Context, a apitool.Args, key string) (*mcp.CallToolResult, error) {
+			id := a.String("transition_id")
 			body := map[string]any{"transition": map[string]string{"id": id}}
 			if err := c.do(ctx, http.MethodPost, issuePath(key, "transitions"), nil, body, nil); err != nil {
 				return nil, err
 			}
 			return done(map[string]any{"transitioned": key, "transition_id": id}, c.browse(key))
-		},
+		}),
 	}
 }
 
@@ -426,11 +416,7 @@ func assignIssue(c *client) apitool.Tool {
 			})...),
 		Scopes:    []string{scopeWriteWork},
 		Resources: issueResource,
-		Run: func(ctx context.Context, a apitool.Args) (*mcp.CallToolResult, error) {
-			key := a.String("issue_key")
-			if err := c.current(ctx, key); err != nil {
-				return nil, err
-			}
+		Run: c.onIssue(func(ctx context.Context, a apitool.Args, key string) (*mcp.CallToolResult, error) {
 			var account any // null unassigns
 			if a.Has("account_id") {
 				account = a.String("account_id")
@@ -439,7 +425,7 @@ func assignIssue(c *client) apitool.Tool {
 				return nil, err
 			}
 			return done(map[string]any{"assigned": key, "account_id": account}, c.browse(key))
-		},
+		}),
 	}
 }
 
@@ -452,11 +438,7 @@ func deleteIssue(c *client) apitool.Tool {
 			})...),
 		Scopes:    []string{scopeWriteWork},
 		Resources: issueResource,
-		Run: func(ctx context.Context, a apitool.Args) (*mcp.CallToolResult, error) {
-			key := a.String("issue_key")
-			if err := c.current(ctx, key); err != nil {
-				return nil, err
-			}
+		Run: c.onIssue(func(ctx context.Context, a apitool.Args, key string) (*mcp.CallToolResult, error) {
 			var q url.Values
 			if a.Bool("delete_subtasks") {
 				q = url.Values{"deleteSubtasks": {"true"}}
@@ -465,7 +447,20 @@ func deleteIssue(c *client) apitool.Tool {
 				return nil, err
 			}
 			return apitool.JSON(map[string]any{"deleted": key})
-		},
+		}),
+	}
+}
+
+// onIssue is the Run of a tool that acts on the issue issue_key names: run
+// gets the key once c.current has checked that it still names an issue of
+// the project the call was checked for.
+func (c *client) onIssue(run func(ctx context.Context, a apitool.Args, key string) (*mcp.CallToolResult, error)) func(context.Context, apitool.Args) (*mcp.CallToolResult, error) {
+	return func(ctx context.Context, a apitool.Args) (*mcp.CallToolResult, error) {
+		key := a.String("issue_key")
+		if err := c.current(ctx, key); err != nil {
+			return nil, err
+		}
+		return run(ctx, a, key)
 	}
 }
 
