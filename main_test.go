@@ -275,7 +275,12 @@ func TestKill9KeepsEveryAcknowledgedCall(t *testing.T) {
 	}
 	defer st.Close()
 	key, _ := st.AuditKey()
-	log := audit.New(st, key, nil)
+	journal, err := audit.OpenJournal(filepath.Join(e.data, audit.JournalFile), st, audit.DefaultJournalSize)
+	if err != nil {
+		t.Fatalf("audit journal after SIGKILL: %v", err)
+	}
+	defer journal.Close()
+	log := audit.New(journal, key, nil)
 	defer log.Close()
 	recs, err := log.List(audit.Filter{})
 	if err != nil {

@@ -6,8 +6,9 @@
 // written it returns an error and the caller must refuse the call (fail closed).
 //
 // Writes are group-committed: one writer goroutine takes whatever records are
-// queued and commits them in a single bbolt transaction, so concurrent calls
-// share one fsync and a lone call pays for exactly one, with no fixed delay.
+// queued and makes them durable in one journal write (one fdatasync), so
+// concurrent calls share one sync and a lone call pays for exactly one, with
+// no fixed delay. The journal moves records into the store in the background.
 //
 // Arguments are never stored: only an HMAC-SHA256 digest under a key that
 // stays in the store, and a short summary with secret-looking values redacted.
@@ -74,7 +75,7 @@ type Record struct {
 	Error      string `json:"error,omitempty"`
 }
 
-// Backend is where records are kept: *store.Store.
+// Backend is where records are kept: a *Journal in front of the store.
 type Backend interface {
 	// AppendAudit durably stores values under consecutive sequence numbers,
 	// all or none, and returns the first.
@@ -82,6 +83,9 @@ type Backend interface {
 	// ScanAudit visits stored records in order, or newest first.
 	ScanAudit(newestFirst bool, fn func(seq uint64, value []byte) (bool, error)) error
 }
+
+// JournalFile is the audit journal's name in the data folder.
+const JournalFile = "audit.journal"
 
 // ErrClosed is returned by Record after Close.
 var ErrClosed = errors.New("audit log is closed")

@@ -15,6 +15,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -53,6 +54,7 @@ type Config struct {
 // Core is an open AgentVault. Its methods are safe for concurrent use.
 type Core struct {
 	store     *store.Store
+	journal   *audit.Journal
 	audit     *audit.Log
 	approvals *approval.Broker
 	mcp       *mcpserver.Server
@@ -98,7 +100,13 @@ func Open(cfg Config) (*Core, error) {
 	if c.listen == "" {
 		c.listen = DefaultListen
 	}
-	c.audit = audit.New(st, key, nil)
+	journal, err := audit.OpenJournal(filepath.Join(cfg.DataDir, audit.JournalFile), st, audit.DefaultJournalSize)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	c.journal = journal
+	c.audit = audit.New(journal, key, nil)
 	c.approvals = approval.New(approval.Config{Policy: c, Auditor: c.audit, Logger: cfg.Logger})
 	c.mcp = mcpserver.New(mcpserver.Config{Catalog: c, Auditor: c.audit, Approver: c.approvals, Logger: cfg.Logger})
 	if err := c.load(); err != nil {
@@ -140,7 +148,7 @@ func (c *Core) Close() error {
 	c.providers = map[string]providers.Provider{}
 	c.mu.Unlock()
 	c.audit.Close()
-	return c.store.Close()
+	return errors.Join(c.journal.Close(), c.store.Close())
 }
 
 // Handler serves the vault endpoints.

@@ -165,7 +165,11 @@ func TestCrashConsistency(t *testing.T) {
 			t.Fatalf("trial %d: the store does not open after SIGKILL: %v", trial, err)
 		}
 		key, _ := st.AuditKey()
-		log := audit.New(st, key, nil)
+		journal, err := audit.OpenJournal(filepath.Join(data, audit.JournalFile), st, audit.DefaultJournalSize)
+		if err != nil {
+			t.Fatalf("audit journal after SIGKILL: %v", err)
+		}
+		log := audit.New(journal, key, nil)
 		recs, err := log.List(audit.Filter{})
 		if err != nil {
 			t.Fatalf("trial %d: reading the audit log: %v", trial, err)
@@ -193,6 +197,7 @@ func TestCrashConsistency(t *testing.T) {
 		}
 		seen += len(acked)
 		log.Close()
+		journal.Close()
 		st.Close()
 	}
 	if lost != 0 || unrecorded != 0 {

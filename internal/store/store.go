@@ -258,27 +258,35 @@ func (s *Store) PutService(svc Service) error { return s.put(bucketServices, []b
 // DeleteService removes a service; deleting a missing service is ErrNotFound.
 func (s *Store) DeleteService(name string) error { return s.delete(bucketServices, name) }
 
-// AppendAudit stores values under consecutive sequence numbers in one
-// durable transaction and returns the first number. Either all are stored,
-// or none.
-func (s *Store) AppendAudit(values [][]byte) (first uint64, err error) {
-	err = s.db.Update(func(tx *bolt.Tx) error {
+// PutAudit stores values under sequence numbers first, first+1, … in one
+// durable transaction, all or none; a number already stored keeps its
+// record (the audit journal may hand the same records over twice).
+func (s *Store) PutAudit(first uint64, values [][]byte) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketAudit)
 		for i, v := range values {
-			seq, err := b.NextSequence()
-			if err != nil {
-				return err
+			key := binary.BigEndian.AppendUint64(nil, first+uint64(i))
+			if b.Get(key) != nil {
+				continue
 			}
-			if i == 0 {
-				first = seq
-			}
-			if err := b.Put(binary.BigEndian.AppendUint64(nil, seq), v); err != nil {
+			if err := b.Put(key, v); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
-	return first, err
+}
+
+// LastAuditSeq is the highest stored audit sequence number (0: none).
+func (s *Store) LastAuditSeq() (uint64, error) {
+	var last uint64
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if k, _ := tx.Bucket(bucketAudit).Cursor().Last(); k != nil {
+			last = binary.BigEndian.Uint64(k)
+		}
+		return nil
+	})
+	return last, err
 }
 
 // ScanAudit calls fn for each audit record in sequence order (newest first

@@ -1,0 +1,10 @@
+package audit
+
+import (
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// fdatasync flushes f's data (and only the metadata needed to read it).
+func fdatasync(f *os.File) error { return unix.Fdatasync(int(f.Fd())) }

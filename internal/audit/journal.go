@@ -1,0 +1,352 @@
+package audit
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+)
+
+// Store is where the journal moves records for good: *store.Store.
+type Store interface {
+	// PutAudit stores values under sequence numbers first, first+1, …, all
+	// or none; numbers already stored are kept as they are.
+	PutAudit(first uint64, values [][]byte) error
+	// LastAuditSeq is the highest stored sequence number (0: none).
+	LastAuditSeq() (uint64, error)
+	// ScanAudit visits stored records in order, or newest first.
+	ScanAudit(newestFirst bool, fn func(seq uint64, value []byte) (bool, error)) error
+}
+
+// Journal is a Backend that makes each group of records durable with one
+// write and one fdatasync into a file that was filled with zeros when it was
+// created, so the file system has no metadata to commit (a bbolt commit
+// needs two syncs). A background checkpoint then moves the records into the
+// store in large batches, and the journal starts over once everything in it
+// is in the store. Opening a journal first moves whatever a crash left in it
+// into the store.
+//
+// File layout: a 16-byte header (magic, generation, CRC) and frames of
+// [payload length u32][CRC-32C u32 of generation, sequence and payload]
+// [sequence u64][payload]. A frame whose CRC does not match — torn, zero, or
+// from an earlier generation — ends the journal.
+type Journal struct {
+	store Store
+	size  int64
+
+	mu      sync.Mutex // guards everything below
+	f       *os.File
+	gen     uint64
+	off     int64  // where the next frame goes
+	next    uint64 // the next sequence number
+	pending []frame
+	kick    chan struct{}
+	done    chan struct{}
+	closed  bool
+}
+
+type frame struct {
+	seq   uint64
+	value []byte
+}
+
+const (
+	journalMagic  = "AVJ1"
+	headerSize    = 16
+	frameOverhead = 16
+	// DefaultJournalSize is the size of a journal file: room for about
+	// ten thousand records between checkpoints.
+	DefaultJournalSize = 4 << 20
+)
+
+var (
+	castagnoli      = crc32.MakeTable(crc32.Castagnoli)
+	errJournalShort = errors.New("audit journal: record larger than the journal")
+)
+
+var _ Backend = (*Journal)(nil)
+
+// OpenJournal opens (or creates, mode 0600, size bytes of zeros) the journal
+// at path in front of store, replaying into store what a crash left in it.
+func OpenJournal(path string, store Store, size int64) (*Journal, error) {
+	j := &Journal{store: store, size: size, kick: make(chan struct{}, 1), done: make(chan struct{})}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("opening the audit journal: %w", err)
+	}
+	j.f = f
+	if err := j.recover(); err != nil {
+		f.Close()
+		return nil, err
+	}
+	go j.checkpoints()
+	return j, nil
+}
+
+// recover replays the frames of the current generation into the store,
+// then starts a new generation on a file of the right size.
+func (j *Journal) recover() error {
+	fi, err := j.f.Stat()
+	if err != nil {
+		return err
+	}
+	var frames []frame
+	if fi.Size() >= headerSize {
+		frames, j.gen = j.readFrames(fi.Size())
+	}
+	last, err := j.store.LastAuditSeq()
+	if err != nil {
+		return err
+	}
+	for len(frames) > 0 && frames[0].seq <= last {
+		frames = frames[1:]
+	}
+	if len(frames) > 0 {
+		values := make([][]byte, len(frames))
+		for i, fr := range frames {
+			values[i] = fr.value
+		}
+		if err := j.store.PutAudit(frames[0].seq, values); err != nil {
+			return fmt.Errorf("moving the audit journal into the store: %w", err)
+		}
+		last = frames[len(frames)-1].seq
+	}
+	j.next = last + 1
+	if fi.Size() != j.size {
+		// A new file, or one of another size: fill it with zeros once, and
+		// make its size and its name durable.
+		if err := j.f.Truncate(0); err != nil {
+			return err
+		}
+		if _, err := j.f.WriteAt(make([]byte, j.size), 0); err != nil {
+			return fmt.Errorf("creating the audit journal: %w", err)
+		}
+		if err := j.f.Sync(); err != nil {
+			return fmt.Errorf("creating the audit journal: %w", err)
+		}
+		if err := syncDir(filepath.Dir(j.f.Name())); err != nil {
+			return fmt.Errorf("creating the audit journal: %w", err)
+		}
+	}
+	return j.restart()
+}
+
+// readFrames reads the header and the valid frames after it.
+func (j *Journal) readFrames(fileSize int64) ([]frame, uint64) {
+	var h [headerSize]byte
+	if _, err := j.f.ReadAt(h[:], 0); err != nil || string(h[:4]) != journalMagic ||
+		crc32.Checksum(h[:12], castagnoli) != binary.LittleEndian.Uint32(h[12:]) {
+		return nil, 0
+	}
+	gen := binary.LittleEndian.Uint64(h[4:12])
+	r := io.NewSectionReader(j.f, headerSize, fileSize-headerSize)
+	var frames []frame
+	var prev uint64
+	for {
+		var fh [frameOverhead]byte
+		if _, err := io.ReadFull(r, fh[:]); err != nil {
+			break
+		}
+		n := binary.LittleEndian.Uint32(fh[0:4])
+		seq := binary.LittleEndian.Uint64(fh[8:16])
+		if n == 0 || int64(n) > fileSize {
+			break
+		}
+		payload := make([]byte, n)
+		if _, err := io.ReadFull(r, payload); err != nil || frameCRC(gen, seq, payload) != binary.LittleEndian.Uint32(fh[4:8]) ||
+			(prev != 0 && seq != prev+1) {
+			break
+		}
+		frames, prev = append(frames, frame{seq, payload}), seq
+	}
+	return frames, gen
+}
+
+func frameCRC(gen, seq uint64, payload []byte) uint32 {
+	var b [16]byte
+	binary.LittleEndian.PutUint64(b[:8], gen)
+	binary.LittleEndian.PutUint64(b[8:], seq)
+	return crc32.Update(crc32.Checksum(b[:], castagnoli), castagnoli, payload)
+}
+
+// restart begins a new generation: older frames no longer match their CRC.
+// Everything written so far must be in the store.
+func (j *Journal) restart() error {
+	j.gen++
+	var h [headerSize]byte
+	copy(h[:4], journalMagic)
+	binary.LittleEndian.PutUint64(h[4:12], j.gen)
+	binary.LittleEndian.PutUint32(h[12:], crc32.Checksum(h[:12], castagnoli))
+	if _, err := j.f.WriteAt(h[:], 0); err != nil {
+		return fmt.Errorf("writing the audit journal: %w", err)
+	}
+	if err := fdatasync(j.f); err != nil {
+		return fmt.Errorf("syncing the audit journal: %w", err)
+	}
+	j.off = headerSize
+	return nil
+}
+
+// AppendAudit implements Backend: the records are durable when it returns.
+func (j *Journal) AppendAudit(values [][]byte) (uint64, error) {
+	need := int64(0)
+	for _, v := range values {
+		if len(v) == 0 {
+			return 0, errors.New("audit journal: empty record")
+		}
+		need += frameOverhead + int64(len(v))
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.closed {
+		return 0, ErrClosed
+	}
+	if headerSize+need > j.size {
+		return 0, errJournalShort
+	}
+	if j.off+need > j.size {
+		// Full: move everything into the store now and start over.
+		if err := j.checkpointLocked(); err != nil {
+			return 0, err
+		}
+		if err := j.restart(); err != nil {
+			return 0, err
+		}
+	}
+	buf := make([]byte, 0, need)
+	first := j.next
+	for i, v := range values {
+		seq := first + uint64(i)
+		buf = binary.LittleEndian.AppendUint32(buf, uint32(len(v)))
+		buf = binary.LittleEndian.AppendUint32(buf, frameCRC(j.gen, seq, v))
+		buf = binary.LittleEndian.AppendUint64(buf, seq)
+		buf = append(buf, v...)
+	}
+	if _, err := j.f.WriteAt(buf, j.off); err != nil {
+		return 0, fmt.Errorf("writing the audit journal: %w", err)
+	}
+	if err := fdatasync(j.f); err != nil {
+		return 0, fmt.Errorf("syncing the audit journal: %w", err)
+	}
+	j.off += need
+	j.next += uint64(len(values))
+	for i, v := range values {
+		j.pending = append(j.pending, frame{first + uint64(i), v})
+	}
+	if j.off > j.size/2 {
+		// Checkpoints are rare and large: a store commit competes with the
+		// next journal sync for the disk.
+		select {
+		case j.kick <- struct{}{}:
+		default:
+		}
+	}
+	return first, nil
+}
+
+// checkpoints moves journaled records into the store in the background and
+// starts the journal over when it is half full and fully moved.
+func (j *Journal) checkpoints() {
+	defer close(j.done)
+	for range j.kick {
+		j.mu.Lock()
+		if err := j.checkpointLocked(); err == nil && j.off > j.size/2 {
+			_ = j.restart() // on failure the next append or checkpoint tries again
+		}
+		j.mu.Unlock()
+	}
+}
+
+// checkpointLocked puts the pending records into the store.
+func (j *Journal) checkpointLocked() error {
+	if len(j.pending) == 0 {
+		return nil
+	}
+	values := make([][]byte, len(j.pending))
+	for i, fr := range j.pending {
+		values[i] = fr.value
+	}
+	if err := j.store.PutAudit(j.pending[0].seq, values); err != nil {
+		return fmt.Errorf("moving audit records into the store: %w", err)
+	}
+	j.pending = j.pending[:0]
+	return nil
+}
+
+// ScanAudit implements Backend: the store's records, then those still only
+// in the journal (or the other way round, newest first). A record the
+// checkpoint moves during the scan is visited once.
+func (j *Journal) ScanAudit(newestFirst bool, fn func(seq uint64, value []byte) (bool, error)) error {
+	j.mu.Lock()
+	_ = j.checkpointLocked() // if the store is full, the journal still answers
+	pending := append([]frame(nil), j.pending...)
+	j.mu.Unlock()
+	if !newestFirst {
+		var last uint64
+		more := true
+		err := j.store.ScanAudit(false, func(seq uint64, v []byte) (bool, error) {
+			var err error
+			last = seq
+			more, err = fn(seq, v)
+			return more, err
+		})
+		for _, fr := range pending {
+			if err != nil || !more {
+				return err
+			}
+			if fr.seq > last {
+				more, err = fn(fr.seq, fr.value)
+			}
+		}
+		return err
+	}
+	for i := len(pending) - 1; i >= 0; i-- {
+		if more, err := fn(pending[i].seq, pending[i].value); err != nil || !more {
+			return err
+		}
+	}
+	below := ^uint64(0)
+	if len(pending) > 0 {
+		below = pending[0].seq
+	}
+	return j.store.ScanAudit(true, func(seq uint64, v []byte) (bool, error) {
+		if seq >= below {
+			return true, nil
+		}
+		return fn(seq, v)
+	})
+}
+
+// Close moves every record into the store and closes the file. The store
+// stays open.
+func (j *Journal) Close() error {
+	j.mu.Lock()
+	if j.closed {
+		j.mu.Unlock()
+		return nil
+	}
+	j.closed = true
+	close(j.kick)
+	j.mu.Unlock()
+	<-j.done
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	err := j.checkpointLocked()
+	if err == nil {
+		err = j.restart()
+	}
+	return errors.Join(err, j.f.Close())
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}

@@ -1,0 +1,207 @@
+package audit
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/agentvault/agentvault/internal/store"
+)
+
+// flakyStore is a store whose PutAudit can be made to fail, like a full disk.
+type flakyStore struct {
+	*store.Store
+	fail atomic.Bool
+}
+
+func (s *flakyStore) PutAudit(first uint64, values [][]byte) error {
+	if s.fail.Load() {
+		return errors.New("no space left on device")
+	}
+	return s.Store.PutAudit(first, values)
+}
+
+func openStore(t *testing.T, dir string) *flakyStore {
+	t.Helper()
+	st, err := store.Open(dir, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &flakyStore{Store: st}
+}
+
+// crash stops a journal the way SIGKILL would: no checkpoint, no restart.
+func crash(j *Journal) {
+	j.mu.Lock()
+	j.closed = true
+	close(j.kick)
+	j.mu.Unlock()
+	<-j.done
+	j.f.Close()
+}
+
+func appendN(t *testing.T, j *Journal, from, n int) {
+	t.Helper()
+	for i := from; i < from+n; i++ {
+		if _, err := j.AppendAudit([][]byte{fmt.Appendf(nil, "record %d", i)}); err != nil {
+			t.Fatalf("append %d: %v", i, err)
+		}
+	}
+}
+
+func scanAll(t *testing.T, b interface {
+	ScanAudit(bool, func(uint64, []byte) (bool, error)) error
+}, newestFirst bool) ([]uint64, []string) {
+	t.Helper()
+	var seqs []uint64
+	var values []string
+	if err := b.ScanAudit(newestFirst, func(seq uint64, v []byte) (bool, error) {
+		seqs, values = append(seqs, seq), append(values, string(v))
+		return true, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return seqs, values
+}
+
+func wantRecords(t *testing.T, seqs []uint64, values []string, n int) {
+	t.Helper()
+	if len(seqs) != n {
+		t.Fatalf("%d records, want %d: %v", len(seqs), n, values)
+	}
+	for i := range n {
+		if seqs[i] != uint64(i+1) || values[i] != fmt.Sprintf("record %d", i) {
+			t.Fatalf("record %d is %d %q", i, seqs[i], values[i])
+		}
+	}
+}
+
+func TestJournalReplaysWhatACrashLeftAndContinuesTheSequence(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, JournalFile)
+	st := openStore(t, dir)
+	j, err := OpenJournal(path, st, 64<<10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	appendN(t, j, 0, 5)
+	st.fail.Store(true) // the next records reach only the journal
+	appendN(t, j, 5, 10)
+	if seqs, values := scanAll(t, j, false); len(seqs) != 15 {
+		t.Fatalf("records only in the journal are not listed: %v", values)
+	}
+	crash(j)
+	st.Close()
+	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
+		t.Fatalf("journal mode %v", fi.Mode())
+	}
+
+	st = openStore(t, dir)
+	defer st.Close()
+	j, err = OpenJournal(path, st, 64<<10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	seqs, values := scanAll(t, st.Store, false) // in the store itself now
+	wantRecords(t, seqs, values, 15)
+	appendN(t, j, 15, 1)
+	seqs, values = scanAll(t, j, false)
+	wantRecords(t, seqs, values, 16)
+}
+
+func TestJournalIgnoresATornTail(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, JournalFile)
+	st := openStore(t, dir)
+	st.fail.Store(true)
+	j, err := OpenJournal(path, st, 64<<10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	appendN(t, j, 0, 3)
+	end := j.off
+	crash(j)
+	st.Close()
+	// Half a frame, as if the machine stopped in the middle of a write.
+	f, _ := os.OpenFile(path, os.O_RDWR, 0)
+	f.WriteAt([]byte{40, 0, 0, 0, 1, 2, 3, 4, 4, 0, 0, 0, 0, 0, 0, 0, 'x', 'y'}, end)
+	f.Close()
+
+	st = openStore(t, dir)
+	defer st.Close()
+	j, err = OpenJournal(path, st, 64<<10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	seqs, values := scanAll(t, j, false)
+	wantRecords(t, seqs, values, 3)
+}
+
+// A small journal starts over many times; every record lands once, in
+// order, and nothing of an older generation comes back after a reopen.
+func TestJournalStartsOverWhenFull(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, JournalFile)
+	st := openStore(t, dir)
+	j, err := OpenJournal(path, st, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	appendN(t, j, 0, 300)
+	if gen := j.gen; gen < 10 {
+		t.Fatalf("generation %d: the journal did not start over", gen)
+	}
+	crash(j)
+	st.Close()
+	st = openStore(t, dir)
+	defer st.Close()
+	j, err = OpenJournal(path, st, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	seqs, values := scanAll(t, j, false)
+	wantRecords(t, seqs, values, 300)
+	back, _ := scanAll(t, j, true)
+	slices.Reverse(back)
+	if !slices.Equal(back, seqs) {
+		t.Fatal("newest-first scan differs from the forward scan")
+	}
+}
+
+func TestJournalFailsClosedWhenNothingCanTakeMore(t *testing.T) {
+	dir := t.TempDir()
+	st := openStore(t, dir)
+	defer st.Close()
+	j, err := OpenJournal(filepath.Join(dir, JournalFile), st, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	st.fail.Store(true)
+	var failed error
+	for i := 0; i < 100 && failed == nil; i++ {
+		_, failed = j.AppendAudit([][]byte{fmt.Appendf(nil, "record %d", i)})
+	}
+	if failed == nil {
+		t.Fatal("a full journal in front of a full store accepted records")
+	}
+	// Once the store has room again, the journal moves on by itself.
+	st.fail.Store(false)
+	if _, err := j.AppendAudit([][]byte{[]byte("after")}); err != nil {
+		t.Fatalf("no recovery: %v", err)
+	}
+	if _, err := j.AppendAudit([][]byte{{}}); err == nil {
+		t.Fatal("an empty record was accepted (its frame would read as the end of the journal)")
+	}
+	if _, err := j.AppendAudit([][]byte{make([]byte, 2048)}); !errors.Is(err, errJournalShort) {
+		t.Fatalf("a record larger than the journal: %v", err)
+	}
+}
