@@ -139,3 +139,46 @@ func TestGuardValidateAndWithGuard(t *testing.T) {
 		t.Fatal("invalid guard accepted")
 	}
 }
+
+// FuzzGuards: whatever the value, a guard either refuses it or it names
+// exactly what the allowlist allows, spelled plainly.
+func FuzzGuards(f *testing.F) {
+	for _, v := range []string{"acme/widgets", "ACME/x", "acme/../evil", "\u212Aacme/x", "bob@acme.com", "bob@acme.com.evil.com",
+		`"x@y"@acme.com`, "/srv/ok/a", "/srv/ok/../etc", "/srv/okay", "#eng-bots", "OPS"} {
+		f.Add(v)
+	}
+	f.Fuzz(func(t *testing.T, value string) {
+		allowed := func(k Kind, allow string) bool {
+			r := Decide(Policy{Guards: []Guard{{Kind: k, Allow: []string{allow}}}},
+				Tool{Name: "x_y", ReadOnly: ptr(true), Resources: []Resource{{Kind: k, Value: value}}})
+			return r.Decision != Block
+		}
+		lower := strings.ToLower(value)
+		if _, name, _ := strings.Cut(value, "/"); allowed(Repo, "acme/*") && (!strings.HasPrefix(lower, "acme/") ||
+			strings.Count(value, "/") != 1 || name == "." || name == ".." || !isASCII(value)) {
+			t.Fatalf("repository %q passed acme/*", value)
+		}
+		if allowed(Recipient, "acme.com") && (!strings.HasSuffix(lower, "@acme.com") || strings.Count(value, "@") != 1 || !isASCII(value)) {
+			t.Fatalf("recipient %q passed acme.com", value)
+		}
+		if allowed(Path, "/srv/ok") && (value != "/srv/ok" && !strings.HasPrefix(value, "/srv/ok/") || strings.Contains(value, "/..") ||
+			strings.Contains(value, "//") || strings.ContainsRune(value, 0)) {
+			t.Fatalf("path %q passed /srv/ok", value)
+		}
+		if allowed(Channel, "eng-bots") && strings.TrimPrefix(lower, "#") != "eng-bots" {
+			t.Fatalf("channel %q passed eng-bots", value)
+		}
+		if allowed(Project, "OPS") && strings.ToUpper(value) != "OPS" {
+			t.Fatalf("project %q passed OPS", value)
+		}
+	})
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
