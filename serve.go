@@ -14,6 +14,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -126,6 +127,10 @@ func startServer(dir, listen string, stdout io.Writer, logger *slog.Logger) (_ *
 	s.http = &http.Server{Handler: co.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 	go func() { s.failed <- s.http.Serve(ln) }()
+	// What starting allocated (package initialisation, the store, the
+	// journal) is garbage now: hand it back to the system at once instead of
+	// keeping it resident until the scavenger gets to it.
+	debug.FreeOSMemory()
 	fmt.Fprintf(stdout, "AgentVault is serving on http://%s (data: %s)\n", addr, dir)
 	return s, nil
 }

@@ -155,14 +155,42 @@ var canonicalizers = map[Kind]func(string) (string, error){
 	Path:      canonicalPath,
 }
 
+// The spellings guards accept. Lengths are checked apart from the patterns:
+// a counted repetition like {0,61} compiles into that many copies.
 var (
-	ownerPattern   = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$`)
-	repoPattern    = regexp.MustCompile(`^[A-Za-z0-9._-]{1,100}$`)
-	domainPattern  = regexp.MustCompile(`^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$`)
-	localPattern   = regexp.MustCompile(`^[A-Za-z0-9.!#$%&'*+/=?^_{|}~-]{1,64}$`)
-	channelPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,80}$`)
-	projectPattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,9}$`)
+	ownerPattern   = shape(`^[A-Za-z0-9][A-Za-z0-9-]*$`, 39)
+	repoPattern    = shape(`^[A-Za-z0-9._-]+$`, 100)
+	labelPattern   = shape(`^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$`, 63)
+	tldPattern     = shape(`^[A-Za-z][A-Za-z]+$`, 63)
+	localPattern   = shape(`^[A-Za-z0-9.!#$%&'*+/=?^_{|}~-]+$`, 64)
+	channelPattern = shape(`^[A-Za-z0-9_-]+$`, 80)
+	projectPattern = shape(`^[A-Za-z][A-Za-z0-9_]*$`, 10)
 )
+
+// pattern is a regular expression with a maximum length.
+type pattern struct {
+	re  *regexp.Regexp
+	max int
+}
+
+func shape(expr string, max int) pattern { return pattern{regexp.MustCompile(expr), max} }
+
+// MatchString reports whether s has the shape and is not too long.
+func (p pattern) MatchString(s string) bool { return len(s) <= p.max && p.re.MatchString(s) }
+
+// validDomain accepts ASCII host names of two or more labels.
+func validDomain(d string) bool {
+	labels := strings.Split(d, ".")
+	if len(d) > 253 || len(labels) < 2 || !tldPattern.MatchString(labels[len(labels)-1]) {
+		return false
+	}
+	for _, l := range labels {
+		if !labelPattern.MatchString(l) {
+			return false
+		}
+	}
+	return true
+}
 
 // GitHub owner and repository names are ASCII and case-insensitive.
 func canonicalRepo(v string) (string, error) {
@@ -177,7 +205,7 @@ func canonicalRepo(v string) (string, error) {
 // no list, no quoting, no comments. Its domain is compared in lower case.
 func canonicalAddress(v string) (string, error) {
 	local, domain, ok := strings.Cut(v, "@")
-	if !ok || !localPattern.MatchString(local) || !domainPattern.MatchString(domain) {
+	if !ok || !localPattern.MatchString(local) || !validDomain(domain) {
 		return "", errors.New("not a single plain ASCII email address")
 	}
 	return local + "@" + strings.ToLower(domain), nil
@@ -231,7 +259,7 @@ func canonicalEntry(k Kind, entry string) (string, error) {
 			return canonicalAddress(entry)
 		}
 		d := strings.TrimPrefix(entry, "*.")
-		if !domainPattern.MatchString(d) {
+		if !validDomain(d) {
 			return "", errors.New("not a domain, *.domain or address")
 		}
 		return strings.ToLower(entry), nil

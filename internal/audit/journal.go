@@ -122,8 +122,11 @@ func (j *Journal) recover() error {
 		if err := j.f.Truncate(0); err != nil {
 			return err
 		}
-		if _, err := j.f.WriteAt(make([]byte, j.size), 0); err != nil {
-			return fmt.Errorf("creating the audit journal: %w", err)
+		zeros := make([]byte, 64<<10)
+		for off := int64(0); off < j.size; off += int64(len(zeros)) {
+			if _, err := j.f.WriteAt(zeros[:min(int64(len(zeros)), j.size-off)], off); err != nil {
+				return fmt.Errorf("creating the audit journal: %w", err)
+			}
 		}
 		if err := j.f.Sync(); err != nil {
 			return fmt.Errorf("creating the audit journal: %w", err)
