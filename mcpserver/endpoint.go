@@ -187,6 +187,10 @@ func (e *endpoint) reload(ctx context.Context) {
 				e.srv.log.Warn("skipping tool with invalid annotations", "service", svc, "tool", t.Name, "err", err)
 				continue
 			}
+			if def, err = preEncoded(def); err != nil {
+				e.srv.log.Warn("skipping tool whose schema cannot be encoded", "service", svc, "tool", t.Name, "err", err)
+				continue
+			}
 			tools[name] = exposedTool{service: svc, name: t.Name, def: def}
 		}
 	}
@@ -209,6 +213,26 @@ func (e *endpoint) reload(ctx context.Context) {
 		e.fingerprint = fp
 		e.mcp.SetTools(defs...) // notifies connected agents
 	}
+}
+
+// preEncoded turns a tool's schemas into JSON once, so that listing tools
+// copies bytes instead of encoding every schema on every tools/list.
+func preEncoded(t mcp.Tool) (mcp.Tool, error) {
+	if t.RawInputSchema == nil {
+		raw, err := json.Marshal(t.InputSchema)
+		if err != nil {
+			return t, err
+		}
+		t.RawInputSchema, t.InputSchema = raw, mcp.ToolInputSchema{}
+	}
+	if t.RawOutputSchema == nil && t.OutputSchema.Type != "" {
+		raw, err := json.Marshal(t.OutputSchema)
+		if err != nil {
+			return t, err
+		}
+		t.RawOutputSchema, t.OutputSchema = raw, mcp.ToolOutputSchema{}
+	}
+	return t, nil
 }
 
 // filter hides blocked tools from tools/list and, through mcp-go, refuses
