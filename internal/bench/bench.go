@@ -5,6 +5,7 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"os"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -93,8 +95,8 @@ func Run(ctx context.Context, cfg Config, w io.Writer) error {
 	}
 	fmt.Fprintln(w)
 
-	fmt.Fprintf(w, "%-34s %10s\n", "tools/list via vault", "p50")
-	var list100 time.Duration
+	fmt.Fprintf(w, "%-34s %10s %10s\n", "tools/list via vault, p50", "server", "mcp-go")
+	var list100 listFigures
 	for _, n := range []int{10, 100, 1000} {
 		d, err := env.listLatency(ctx, n, 1, cfg.Calls)
 		if err != nil {
@@ -103,7 +105,7 @@ func Run(ctx context.Context, cfg Config, w io.Writer) error {
 		if n == 100 {
 			list100 = d
 		}
-		fmt.Fprintf(w, "%-34s %10s\n", fmt.Sprintf("  %d tools", n), us(d))
+		fmt.Fprintf(w, "%-34s %10s %10s\n", fmt.Sprintf("  %d tools", n), us(d.server), us(d.client))
 	}
 	one, err := env.listLatency(ctx, 100, 1, cfg.Calls)
 	if err != nil {
@@ -113,15 +115,17 @@ func Run(ctx context.Context, cfg Config, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "%-34s %10s\n%-34s %10s\n\n", "  100 tools, 1 vault", us(one), "  100 tools, 50 vaults", us(fifty))
+	fmt.Fprintf(w, "%-34s %10s %10s\n%-34s %10s %10s\n", "  100 tools, 1 vault", us(one.server), us(one.client),
+		"  100 tools, 50 vaults", us(fifty.server), us(fifty.client))
+	fmt.Fprintf(w, "  (server: a bare JSON-RPC request read whole; mcp-go: its client, which also decodes every tool)\n\n")
 
 	if cfg.Serve != nil {
 		if err := serveFigures(ctx, cfg.Serve, env.upstreamURL, w); err != nil {
 			return err
 		}
 	}
-	fmt.Fprintf(w, "summary: call p50 +%s (audit record %s, bbolt commit %s), throughput via/direct at 8 sessions %.2fx, tools/list(100) %s, 50 vs 1 vault %+.0f%%\n",
-		us(vault.p(50)-direct.p(50)), us(commit), us(bolt), ratio8, us(list100), 100*(float64(fifty)/float64(one)-1))
+	fmt.Fprintf(w, "summary: call p50 +%s (audit record %s, bbolt commit %s), throughput via/direct at 8 sessions %.2fx, tools/list(100) %s (mcp-go client %s), 50 vs 1 vault %+.0f%%\n",
+		us(vault.p(50)-direct.p(50)), us(commit), us(bolt), ratio8, us(list100.server), us(list100.client), 100*(float64(fifty.server)/float64(one.server)-1))
 	return nil
 }
 
@@ -204,6 +208,11 @@ func (e *env) close() {
 
 // dial connects a real MCP client; token "" sends no Authorization.
 func dial(ctx context.Context, url, token string) (*client.Client, error) {
+	return dialVersion(ctx, url, token, mcp.LATEST_PROTOCOL_VERSION)
+}
+
+// dialVersion connects a real MCP client speaking protocol version proto.
+func dialVersion(ctx context.Context, url, token, proto string) (*client.Client, error) {
 	var opts []transport.StreamableHTTPCOption
 	if token != "" {
 		opts = append(opts, transport.WithHTTPHeaders(map[string]string{"Authorization": "Bearer " + token}))
@@ -213,12 +222,12 @@ func dial(ctx context.Context, url, token string) (*client.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := client.NewClient(tr)
+	c := client.NewClient(tr, client.WithProtocolVersion(proto))
 	if err := c.Start(ctx); err != nil {
 		return nil, err
 	}
 	init := mcp.InitializeRequest{}
-	init.Params.ProtocolVersion = mcp.LATEST_PROTOCOL_VERSION
+	init.Params.ProtocolVersion = proto
 	init.Params.ClientInfo = mcp.Implementation{Name: "agentvault-bench", Version: "1"}
 	if _, err := c.Initialize(ctx, init); err != nil {
 		c.Close()
@@ -338,21 +347,21 @@ func (e *env) auditCommit() (time.Duration, error) {
 
 // listLatency measures tools/list through the first of `vaults` vaults
 // offering an upstream with n tools.
-func (e *env) listLatency(ctx context.Context, n, vaults, calls int) (time.Duration, error) {
+func (e *env) listLatency(ctx context.Context, n, vaults, calls int) (listFigures, error) {
 	up := httptest.NewServer(server.NewStreamableHTTPServer(providertest.NewWideServer(n)))
 	defer up.Close()
 	dir, err := os.MkdirTemp("", "agentvault-bench-list-")
 	if err != nil {
-		return 0, err
+		return listFigures{}, err
 	}
 	defer os.RemoveAll(dir)
 	co, err := core.Open(core.Config{DataDir: dir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
-		return 0, err
+		return listFigures{}, err
 	}
 	defer co.Close()
 	if _, err := co.AddService(core.ServiceSpec{Name: "wide", URL: up.URL + "/mcp"}); err != nil {
-		return 0, err
+		return listFigures{}, err
 	}
 	hs := httptest.NewServer(co.Handler())
 	defer hs.Close()
@@ -360,30 +369,67 @@ func (e *env) listLatency(ctx context.Context, n, vaults, calls int) (time.Durat
 	for i := range vaults {
 		nv, err := co.CreateVault(core.VaultSpec{Name: fmt.Sprintf("v%d", i), Services: []string{"wide"}})
 		if err != nil {
-			return 0, err
+			return listFigures{}, err
 		}
 		if i == 0 {
 			first = nv
 		}
 	}
-	c, err := dial(ctx, hs.URL+"/v/"+first.ID+"/mcp", first.Token)
+	url := hs.URL + "/v/" + first.ID + "/mcp"
+	c, err := dialVersion(ctx, url, first.Token, mcp.ProtocolVersion20251125)
 	if err != nil {
-		return 0, err
+		return listFigures{}, err
 	}
 	defer c.Close()
-	var s samples
+	raw := &http.Client{}
+	var client, server samples
 	for i := range calls + 10 {
 		start := time.Now()
 		res, err := c.ListTools(ctx, mcp.ListToolsRequest{})
 		if err != nil {
-			return 0, err
+			return listFigures{}, err
 		}
 		if len(res.Tools) != n {
-			return 0, fmt.Errorf("listed %d tools, want %d", len(res.Tools), n)
+			return listFigures{}, fmt.Errorf("listed %d tools, want %d", len(res.Tools), n)
+		}
+		mid := time.Now()
+		if err := rawList(ctx, raw, url, first.Token, c.GetSessionId(), n); err != nil {
+			return listFigures{}, err
 		}
 		if i >= 10 { // the first lists load the upstream's tools
-			s = append(s, time.Since(start))
+			client, server = append(client, mid.Sub(start)), append(server, time.Since(mid))
 		}
 	}
-	return s.p(50), nil
+	return listFigures{server: server.p(50), client: client.p(50)}, nil
+}
+
+// listFigures are tools/list latencies: as a bare JSON-RPC request whose
+// answer is read whole (what AgentVault costs), and through mcp-go's client,
+// which also decodes every tool into Go values.
+type listFigures struct{ server, client time.Duration }
+
+// rawList sends one tools/list on a session and reads the whole answer.
+func rawList(ctx context.Context, hc *http.Client, url, token, session string, n int) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"tools/list"}`))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Mcp-Session-Id", session)
+	req.Header.Set("MCP-Protocol-Version", mcp.ProtocolVersion20251125)
+	resp, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK || bytes.Count(body, []byte(`"inputSchema"`)) != n {
+		return fmt.Errorf("raw tools/list: status %d, %d bytes", resp.StatusCode, len(body))
+	}
+	return nil
 }
