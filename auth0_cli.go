@@ -18,7 +18,7 @@ import (
 
 func cmdAuth0(args []string, stdin io.Reader, out io.Writer) error {
 	if len(args) == 0 {
-		return usageError{"usage: agentvault auth0 setup|login|status|logout"}
+		return usageError{"usage: agentvault auth0 setup|login|status|accounts|unlink|logout"}
 	}
 	switch args[0] {
 	case "setup":
@@ -107,6 +107,59 @@ func cmdAuth0(args []string, stdin io.Reader, out io.Writer) error {
 			fmt.Fprintf(out, "Auth0 tenant %s (client %s); signed in as %s; phone approvals %s.\n", st.Domain, st.ClientID, st.Subject, phone)
 		}
 		return nil
+	case "accounts":
+		c := newCommand("auth0 accounts", true)
+		_, api, done, err := c.open(args[1:], 0, "[--json]")
+		if err != nil {
+			return err
+		}
+		defer done()
+		client, refreshToken, err := auth0User(c, api)
+		if err != nil {
+			return err
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		accts, err := client.ConnectedAccounts(ctx, refreshToken)
+		if err != nil {
+			return err
+		}
+		if c.jsonOut() {
+			if accts == nil {
+				accts = []auth0.ConnectedAccount{}
+			}
+			return printJSON(out, accts)
+		}
+		if len(accts) == 0 {
+			fmt.Fprintln(out, "No provider account is linked to Auth0 yet (agentvault service connect KIND --auth0 links one).")
+			return nil
+		}
+		for _, a := range accts {
+			fmt.Fprintf(out, "%s  %s", a.ID, a.Connection)
+			if len(a.Scopes) > 0 {
+				fmt.Fprintf(out, "  scopes: %s", strings.Join(a.Scopes, " "))
+			}
+			fmt.Fprintln(out)
+		}
+		return nil
+	case "unlink":
+		c := newCommand("auth0 unlink", false)
+		pos, api, done, err := c.open(args[1:], 1, "ACCOUNT-ID   (from `agentvault auth0 accounts`)")
+		if err != nil {
+			return err
+		}
+		defer done()
+		client, refreshToken, err := auth0User(c, api)
+		if err != nil {
+			return err
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := client.Disconnect(ctx, refreshToken, pos[0]); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "Unlinked %s: Token Vault no longer hands out its tokens.\n", pos[0])
+		return nil
 	case "logout":
 		c := newCommand("auth0 logout", false)
 		_, api, done, err := c.open(args[1:], 0, "")
@@ -121,6 +174,25 @@ func cmdAuth0(args []string, stdin io.Reader, out io.Writer) error {
 		return nil
 	}
 	return usageError{fmt.Sprintf("unknown auth0 command %q", args[0])}
+}
+
+// auth0User builds the signed-in user's Auth0 client in this process and
+// reads the refresh token from the keychain it shares with the core.
+func auth0User(c *command, api core.API) (*auth0.Client, string, error) {
+	st, err := api.Auth0Status()
+	if err != nil {
+		return nil, "", err
+	}
+	dir, err := c.dir()
+	if err != nil {
+		return nil, "", err
+	}
+	client, refreshToken, err := core.Auth0User(st, secretStore(dir))
+	if err != nil {
+		return nil, "", err
+	}
+	rt, err := refreshToken()
+	return client, rt, err
 }
 
 // openBrowser tries to show url in the user's browser; the URL is printed

@@ -27,7 +27,7 @@ func cmdServiceConnect(args []string, stdin io.Reader, out io.Writer) error {
 	c.fs.StringVar(&opts.APIURL, "api-url", "", "API root (GitHub Enterprise; default: the public service)")
 	c.fs.StringVar(&opts.Site, "site", "", "Jira site, e.g. https://acme.atlassian.net")
 	c.fs.StringVar(&opts.Email, "email", "", "Jira account email (with --token-stdin: an Atlassian API token)")
-	c.fs.BoolVar(&opts.Auth0, "auth0", false, "use Auth0 Token Vault (after `agentvault auth0 login`) instead of a local sign-in")
+	c.fs.BoolVar(&opts.Auth0, "auth0", false, "use Auth0 Token Vault (after `agentvault auth0 login`) instead of a local sign-in; links the account to Auth0 in the browser if needed")
 	c.fs.StringVar(&opts.Connection, "connection", "", "Auth0 connection name (with --auth0; default: github, google-oauth2, sign-in-with-slack)")
 	c.fs.Var(&scopes, "scope", "scope to ask for (repeatable; default: enough for every tool)")
 	pos, err := c.parse(args, 1, "github|google|slack|jira [--token-stdin | --client-id ID | --auth0] [--name NAME] [--scope S]… [--site URL --email E] [--api-url URL] [--json]")
@@ -56,7 +56,11 @@ func cmdServiceConnect(args []string, stdin io.Reader, out io.Writer) error {
 		opts.Scopes = scopes
 	}
 	opts.Open = func(url string) error {
-		fmt.Fprintf(out, "Sign in to %s in your browser:\n\n  %s\n\n", core.ServiceKinds[kind], url)
+		if opts.Auth0 {
+			fmt.Fprintf(out, "Link your %s account to Auth0 in your browser:\n\n  %s\n\n", core.ServiceKinds[kind], url)
+		} else {
+			fmt.Fprintf(out, "Sign in to %s in your browser:\n\n  %s\n\n", core.ServiceKinds[kind], url)
+		}
 		openBrowser(url)
 		return nil
 	}
@@ -69,6 +73,21 @@ func cmdServiceConnect(args []string, stdin io.Reader, out io.Writer) error {
 		return err
 	}
 	defer done()
+	if opts.Auth0 {
+		// Linking runs here, with the browser: read the Auth0 session from
+		// the keychain this process shares with the core.
+		st, err := api.Auth0Status()
+		if err != nil {
+			return err
+		}
+		dir, err := c.dir()
+		if err != nil {
+			return err
+		}
+		if err := opts.UseAuth0(st, secretStore(dir)); err != nil {
+			return err
+		}
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()

@@ -27,7 +27,7 @@ func runGUI(ctx context.Context, dir, listen string, stdout, stderr io.Writer) e
 	}
 	a := fyneapp.NewWithID("dev.agentvault.app")
 	a.SetIcon(app.Icon)
-	cfg := app.Config{API: s.co, Events: s.co.Broker().Subscribe, DataDir: dir, Logger: logger}
+	cfg := app.Config{API: s.co, Events: s.co.Broker().Subscribe, Secrets: secretStore(dir), DataDir: dir, Logger: logger}
 	if auto, err := app.NewXDGAutostart(); err == nil {
 		cfg.Autostart = auto
 	}

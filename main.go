@@ -118,6 +118,7 @@ Usage:
   agentvault audit export --format jsonl|csv [--out FILE] [--vault VAULT]
   agentvault auth0 setup --domain DOMAIN --client-id ID   (client secret on standard input)
   agentvault auth0 login | status [--json] | logout
+  agentvault auth0 accounts [--json] | unlink ACCOUNT-ID   (provider accounts linked for Token Vault)
   agentvault client setup CLIENT VAULT [--print | --write | --undo] [--config FILE]
         (CLIENT: claude-code, cursor, vscode, windsurf, claude-desktop, gemini, codex)
   agentvault bridge VAULT [--token-file FILE]   (stdio for clients without HTTP; token from the keychain or $AGENTVAULT_TOKEN)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/agentvault/agentvault/internal/approval"
 	"github.com/agentvault/agentvault/internal/core"
+	"github.com/agentvault/agentvault/internal/secrets"
 )
 
 // Config holds what the UI needs.
@@ -21,6 +22,11 @@ type Config struct {
 	// Events subscribes to approval changes; nil: the UI refreshes only on
 	// its own commands.
 	Events func() (<-chan approval.Event, func())
+	// Secrets is the keychain the core uses (this process shares it): an
+	// Auth0 connection reads the Auth0 session there to link the provider
+	// account in the browser when needed. Nil: Auth0 connections assume the
+	// account is linked already.
+	Secrets secrets.Store
 	// DataDir is shown in the settings.
 	DataDir string
 	// Autostart manages starting at login; nil hides the setting.

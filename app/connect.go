@@ -96,7 +96,11 @@ func (u *UI) connectForm() fyne.CanvasObject {
 		go func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 			defer cancel()
-			spec, err := core.SignIn(ctx, k, opts)
+			err := u.useAuth0(&opts)
+			var spec core.ConnectSpec
+			if err == nil {
+				spec, err = core.SignIn(ctx, k, opts)
+			}
 			var info core.ServiceInfo
 			if err == nil {
 				info, err = u.cfg.API.ConnectService(spec)
@@ -116,4 +120,17 @@ func (u *UI) connectForm() fyne.CanvasObject {
 	}
 	return widget.NewCard("Connect a service", "Credentials go to the OS keychain (or stay in Auth0); agents never see them.",
 		container.NewVBox(form, status))
+}
+
+// useAuth0 lets an Auth0 sign-in link the provider account in the browser
+// when it is not linked yet, with the Auth0 session from the keychain.
+func (u *UI) useAuth0(opts *core.SignInOptions) error {
+	if !opts.Auth0 || u.cfg.Secrets == nil {
+		return nil
+	}
+	st, err := u.cfg.API.Auth0Status()
+	if err != nil {
+		return err
+	}
+	return opts.UseAuth0(st, u.cfg.Secrets)
 }

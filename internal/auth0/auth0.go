@@ -1,9 +1,11 @@
 // Package auth0 talks to the user's own Auth0 tenant: login (authorization
-// code + PKCE on a loopback redirect), Token Vault (a fresh provider token for
-// every call, exchanged from the Auth0 refresh token), and CIBA (a push to
-// the user's phone that approves one call). Endpoints come from the tenant's
-// OpenID discovery document, so any standards-conforming provider works in
-// tests. Wire details: shared/docs/AUTH0.md.
+// code + PKCE on a loopback redirect), Connected Accounts (linking a
+// provider account to the Auth0 user through the My Account API), Token
+// Vault (a fresh provider token for every call, exchanged from the Auth0
+// refresh token), and CIBA (a push to the user's phone that approves one
+// call). OAuth endpoints come from the tenant's OpenID discovery document,
+// so any standards-conforming provider works in tests; the My Account API
+// lives at the tenant's origin + /me/. Wire details: shared/docs/AUTH0.md.
 package auth0
 
 import (

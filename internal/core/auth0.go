@@ -56,6 +56,34 @@ func Auth0Client(st Auth0Status, s secrets.Store) (*auth0.Client, error) {
 	return auth0.New(auth0.Config{Domain: st.Domain, ClientID: st.ClientID, ClientSecret: secret})
 }
 
+// Auth0User returns, for a process that shares the core's keychain s (the
+// CLI, the GUI), the client of the tenant st describes and a reader of the
+// signed-in user's refresh token: what linking provider accounts needs.
+func Auth0User(st Auth0Status, s secrets.Store) (*auth0.Client, func() (string, error), error) {
+	if st.Configured && !st.LoggedIn {
+		return nil, nil, errors.New("not signed in to Auth0: run `agentvault auth0 login` first")
+	}
+	client, err := Auth0Client(st, s)
+	if err != nil {
+		return nil, nil, err
+	}
+	return client, func() (string, error) { return Auth0RefreshToken(s) }, nil
+}
+
+// Auth0RefreshToken reads the refresh token Auth0SaveSession kept in s (the
+// keychain): the CLI and the GUI read it to link provider accounts in their
+// own process, the core to use Token Vault.
+func Auth0RefreshToken(s secrets.Store) (string, error) {
+	rt, err := s.Get(keyAuth0Refresh)
+	if errors.Is(err, secrets.ErrNotFound) {
+		return "", errors.New("not signed in to Auth0: run `agentvault auth0 login` first")
+	}
+	if err != nil {
+		return "", fmt.Errorf("reading the Auth0 session: %w", err)
+	}
+	return rt, nil
+}
+
 // Auth0SaveSession keeps a login's refresh token (in the keychain) and
 // subject, and starts asking for approvals on the phone.
 func (c *Core) Auth0SaveSession(subject, refreshToken string) error {

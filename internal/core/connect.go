@@ -191,7 +191,7 @@ func (c *Core) serviceClient(s store.Service) (*http.Client, error) {
 		if err != nil {
 			return nil, err
 		}
-		ts := &auth0.TokenSource{Client: ac, Connection: s.Connection, RefreshToken: func() (string, error) { return c.secrets.Get(keyAuth0Refresh) }}
+		ts := &auth0.TokenSource{Client: ac, Connection: s.Connection, RefreshToken: func() (string, error) { return Auth0RefreshToken(c.secrets) }}
 		auth = func(ctx context.Context, r *http.Request) error {
 			tok, err := ts.Token(ctx)
 			if err != nil {

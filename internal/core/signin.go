@@ -8,6 +8,8 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/agentvault/agentvault/internal/auth0"
+	"github.com/agentvault/agentvault/internal/secrets"
 	"github.com/agentvault/agentvault/internal/signin"
 )
 
@@ -37,15 +39,47 @@ type SignInOptions struct {
 	// Auth0 uses Token Vault (Connection: "" = the kind's own).
 	Auth0      bool
 	Connection string
+	// Auth0Accounts and Auth0RefreshToken (with Auth0; UseAuth0 sets both)
+	// link the provider account to the user's Auth0 account in the browser
+	// when it is not linked yet. Auth0Accounts nil: assume it is linked.
+	Auth0Accounts     Auth0Accounts
+	Auth0RefreshToken func() (string, error)
 	// APIURL overrides the API root (GitHub Enterprise); Site and Email are
 	// Jira's.
 	APIURL, Site, Email string
-	// Scopes to ask for; nil: DefaultScopes.
+	// Scopes to ask for (with Auth0: of the provider, when linking the
+	// account); nil: DefaultScopes.
 	Scopes []string
 	// Open shows a sign-in page to the user (starts the browser).
 	Open func(url string) error
 	// ShowCode shows GitHub's device code and where to enter it.
 	ShowCode func(code, uri string)
+}
+
+// Auth0Accounts links provider accounts to the user's Auth0 account
+// (Auth0 Connected Accounts); *auth0.Client is one.
+type Auth0Accounts interface {
+	// ConnectedAccounts lists the linked provider accounts.
+	ConnectedAccounts(ctx context.Context, refreshToken string) ([]auth0.ConnectedAccount, error)
+	// Connect links the account at connection in the browser (open),
+	// asking the provider for scopes, with a loopback callback on the
+	// first free port of ports.
+	Connect(ctx context.Context, refreshToken, connection string, scopes []string, ports []int, open func(url string) error) error
+}
+
+var _ Auth0Accounts = (*auth0.Client)(nil)
+
+// UseAuth0 makes SignIn use Token Vault, linking the provider account to
+// Auth0 first when needed, with the Auth0 setup st (from the API) and the
+// calling process's keychain s, which holds the client secret and the
+// refresh token.
+func (o *SignInOptions) UseAuth0(st Auth0Status, s secrets.Store) error {
+	client, refreshToken, err := Auth0User(st, s)
+	if err != nil {
+		return err
+	}
+	o.Auth0, o.Auth0Accounts, o.Auth0RefreshToken = true, client, refreshToken
+	return nil
 }
 
 // SignIn runs the sign-in opts describe, in the caller's process (it needs
@@ -60,7 +94,11 @@ func SignIn(ctx context.Context, kind string, opts SignInOptions) (ConnectSpec, 
 	spec := ConnectSpec{Kind: kind, Auth: "token", ClientID: opts.ClientID, ClientSecret: opts.ClientSecret, APIURL: opts.APIURL}
 	switch {
 	case opts.Auth0:
-		return ConnectSpec{Kind: kind, Auth: "auth0", Connection: opts.Connection, APIURL: opts.APIURL, Site: opts.Site}, nil
+		spec := ConnectSpec{Kind: kind, Auth: "auth0", Connection: opts.Connection, APIURL: opts.APIURL, Site: opts.Site}
+		if opts.Auth0Accounts == nil {
+			return spec, nil
+		}
+		return spec, linkAuth0(ctx, kind, opts)
 	case opts.Token != "":
 		return checkPasted(ctx, kind, opts)
 	case opts.ClientID == "":
@@ -101,6 +139,39 @@ func SignIn(ctx context.Context, kind string, opts SignInOptions) (ConnectSpec, 
 	}
 	spec.Token = tok
 	return spec, nil
+}
+
+// linkAuth0 links the user's account at the kind's Auth0 connection to
+// their Auth0 account, unless one is linked already, so that Token Vault
+// can hand out its tokens. It asks the provider for opts.Scopes.
+func linkAuth0(ctx context.Context, kind string, opts SignInOptions) error {
+	conn := opts.Connection
+	if conn == "" {
+		conn = Auth0Connections[kind]
+	}
+	if conn == "" {
+		return fmt.Errorf("name the Auth0 connection that signs in to %s", ServiceKinds[kind])
+	}
+	if opts.Auth0RefreshToken == nil {
+		return errors.New("no Auth0 session to link the account with")
+	}
+	rt, err := opts.Auth0RefreshToken()
+	if err != nil {
+		return err
+	}
+	linked, err := opts.Auth0Accounts.ConnectedAccounts(ctx, rt)
+	if err != nil {
+		return err
+	}
+	for _, a := range linked {
+		if a.Connection == conn {
+			return nil
+		}
+	}
+	if opts.Open == nil {
+		return fmt.Errorf("your %s account is not linked to Auth0 yet, and there is no browser to link it", ServiceKinds[kind])
+	}
+	return opts.Auth0Accounts.Connect(ctx, rt, conn, opts.Scopes, auth0.CallbackPorts, opts.Open)
 }
 
 // checkPasted asks the service who a pasted token belongs to, so a wrong
