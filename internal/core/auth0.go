@@ -122,15 +122,25 @@ func (c *Core) Auth0Logout() error {
 
 // Auth0Status reports the setup.
 func (c *Core) Auth0Status() (Auth0Status, error) {
+	st, err := c.tenant()
+	if err != nil || !st.Configured {
+		return st, err
+	}
+	c.mu.Lock()
+	st.PhoneApprovals = c.phone
+	c.mu.Unlock()
+	return st, nil
+}
+
+// tenant is the Auth0 setup as stored, without the phone channel's state,
+// so it can be read while the core's lock is held.
+func (c *Core) tenant() (Auth0Status, error) {
 	st, err := c.store.Settings()
 	if err != nil || st.Auth0 == nil {
 		return Auth0Status{}, err
 	}
-	c.mu.Lock()
-	phone := c.phone
-	c.mu.Unlock()
 	return Auth0Status{Configured: true, Domain: st.Auth0.Domain, ClientID: st.Auth0.ClientID,
-		LoggedIn: st.Auth0.Subject != "", Subject: st.Auth0.Subject, PhoneApprovals: phone}, nil
+		LoggedIn: st.Auth0.Subject != "", Subject: st.Auth0.Subject}, nil
 }
 
 // StartPhoneApprovals adds the CIBA channel when the user is logged in to a

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
@@ -78,6 +80,41 @@ func TestAuth0SetupLoginAndPhoneApprovals(t *testing.T) {
 	p.AnswerOnPhone(t, auth0.BindingMessage(c.Broker().Pending()[0]), "approve")
 	if v := <-verdict; !v.Approved || v.Channel != "ciba" || v.Approver != auth0test.User {
 		t.Fatalf("verdict %+v", v)
+	}
+
+	// A GitHub service through Token Vault: each call carries a provider
+	// token exchanged from the Auth0 session; AgentVault stores none.
+	var seen []string
+	gh := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen = append(seen, r.Header.Get("Authorization"))
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"number":1,"title":"t","state":"open","user":{"login":"octocat"}}`)
+	}))
+	defer gh.Close()
+	if _, err := c.ConnectService(ConnectSpec{Kind: "github", Auth: "auth0", APIURL: gh.URL}); err != nil {
+		t.Fatal(err)
+	}
+	ghp, _ := c.Provider("github")
+	args := map[string]any{"owner": "acme", "repo": "w", "issue_number": 1.0}
+	for range 2 {
+		if res, err := ghp.Call(t.Context(), "get_issue", args, nil); err != nil || res.IsError {
+			t.Fatalf("call through Token Vault: %+v %v", res, err)
+		}
+	}
+	if len(seen) != 2 || !strings.HasPrefix(seen[0], "Bearer github-token-") || seen[1] != seen[0] {
+		t.Fatalf("GitHub saw %q: want one cached Token Vault token", seen)
+	}
+	if _, err := sec.Get(tokenKey("github")); err == nil {
+		t.Fatal("a Token Vault service kept a provider token")
+	}
+	// A connection the user never linked: the agent hears what to do.
+	if _, err := c.ConnectService(ConnectSpec{Kind: "slack", Auth: "auth0", APIURL: gh.URL}); err != nil {
+		t.Fatal(err)
+	}
+	sl, _ := c.Provider("slack")
+	res, err := sl.Call(t.Context(), "get_user", map[string]any{"user": "U0123ABCD"}, nil)
+	if err != nil || !res.IsError || !strings.Contains(fmt.Sprint(res.Content), "reconnect") {
+		t.Fatalf("unlinked Token Vault connection: %+v %v", res, err)
 	}
 
 	// Secrets stay in the keychain: not in the store, not in the status.

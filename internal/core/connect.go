@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"sync"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -183,17 +184,9 @@ func (c *Core) serviceClient(s store.Service) (*http.Client, error) {
 		email := s.Account
 		auth = func(_ context.Context, r *http.Request) error { r.SetBasicAuth(email, cred.APIToken); return nil }
 	case "auth0":
-		st, err := c.Auth0Status()
-		if err != nil {
-			return nil, err
-		}
-		ac, err := Auth0Client(st, c.secrets)
-		if err != nil {
-			return nil, err
-		}
-		ts := &auth0.TokenSource{Client: ac, Connection: s.Connection, RefreshToken: func() (string, error) { return Auth0RefreshToken(c.secrets) }}
+		ts := c.tokenVault(s.Connection)
 		auth = func(ctx context.Context, r *http.Request) error {
-			tok, err := ts.Token(ctx)
+			tok, err := ts(ctx)
 			if err != nil {
 				return fmt.Errorf("%w: Auth0 Token Vault: %v", providers.ErrReconnect, err)
 			}
@@ -212,6 +205,32 @@ func (c *Core) serviceClient(s store.Service) (*http.Client, error) {
 		}
 	}
 	return &http.Client{Timeout: time.Minute, Transport: &authTransport{service: title, auth: auth, next: http.DefaultTransport}}, nil
+}
+
+// tokenVault returns a source of connection's provider tokens. The tenant
+// is looked up at the first call, not now: a service may start before the
+// user has set up or logged in to Auth0 (and the core's lock is held now).
+func (c *Core) tokenVault(connection string) func(context.Context) (string, error) {
+	var mu sync.Mutex
+	var ts *auth0.TokenSource
+	return func(ctx context.Context) (string, error) {
+		mu.Lock()
+		if ts == nil {
+			st, err := c.tenant()
+			var client *auth0.Client
+			var refresh func() (string, error)
+			if err == nil {
+				client, refresh, err = Auth0User(st, c.secrets)
+			}
+			if err != nil {
+				mu.Unlock()
+				return "", err
+			}
+			ts = &auth0.TokenSource{Client: client, Connection: connection, RefreshToken: refresh}
+		}
+		mu.Unlock()
+		return ts.Token(ctx)
+	}
 }
 
 // tokenSource refreshes and persists a service's bearer token.
