@@ -116,6 +116,13 @@ func TestAuth0SetupLoginAndPhoneApprovals(t *testing.T) {
 	if err != nil || !res.IsError || !strings.Contains(fmt.Sprint(res.Content), "reconnect") {
 		t.Fatalf("unlinked Token Vault connection: %+v %v", res, err)
 	}
+	// …and the user sees it in the service list.
+	services, _ := c.Services()
+	for _, s := range services {
+		if want := s.Name == "slack"; strings.Contains(s.Status, "reconnect Slack") != want {
+			t.Fatalf("%s status %q", s.Name, s.Status)
+		}
+	}
 
 	// Secrets stay in the keychain: not in the store, not in the status.
 	raw, _ := json.Marshal(st)

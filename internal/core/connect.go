@@ -262,12 +262,21 @@ func (t *authTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return t.next.RoundTrip(r)
 }
 
-// unavailable lists a first-party service's tools its sign-in cannot use.
-func unavailable(p providers.Provider) []apitool.Missing {
-	if a, ok := p.(*apitool.Provider); ok {
-		return a.Unavailable()
+// signInState says what a first-party service's sign-in allows: the tools
+// its scopes leave out, and its status in words.
+func signInState(p providers.Provider, s store.Service) ([]apitool.Missing, string) {
+	a, ok := p.(*apitool.Provider)
+	if !ok {
+		return nil, "connected"
 	}
-	return nil
+	if at, refused := a.Refused(); refused {
+		return a.Unavailable(), fmt.Sprintf("%s refused the sign-in at %s: reconnect %[1]s", ServiceKinds[s.Kind], at.Local().Format("15:04"))
+	}
+	status := "connected"
+	if s.Account != "" {
+		status += " as " + s.Account
+	}
+	return a.Unavailable(), status
 }
 
 // deleteCredentials removes every keychain entry of a service.

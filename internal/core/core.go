@@ -326,11 +326,7 @@ func (c *Core) Services() ([]ServiceInfo, error) {
 					info.Status = st.Status()
 				}
 			} else {
-				info.Unavailable = unavailable(p)
-				info.Status = "connected"
-				if s.Account != "" {
-					info.Status += " as " + s.Account
-				}
+				info.Unavailable, info.Status = signInState(p, s)
 			}
 		} else {
 			info.Status = "cannot start: see the AgentVault log"

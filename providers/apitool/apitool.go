@@ -13,6 +13,8 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync/atomic"
+	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
 
@@ -66,6 +68,10 @@ type Provider struct {
 	service string
 	tools   []Tool
 	granted []string // nil: unknown, every tool is offered
+
+	// refused is when the service last refused the credential (nil: it
+	// has not, or a call has worked since).
+	refused atomic.Pointer[time.Time]
 }
 
 var (
@@ -161,7 +167,17 @@ func (p *Provider) Call(ctx context.Context, tool string, args any, _ providers.
 	if err != nil {
 		return p.failure(err)
 	}
+	p.refused.Store(nil)
 	return res, nil
+}
+
+// Refused reports when the service last refused the credential, if no call
+// has worked since: the user must reconnect it.
+func (p *Provider) Refused() (time.Time, bool) {
+	if t := p.refused.Load(); t != nil {
+		return *t, true
+	}
+	return time.Time{}, false
 }
 
 // Close implements providers.Provider; there is nothing to stop.

@@ -107,11 +107,15 @@ func resetTime(h http.Header) time.Time {
 // failures as tool errors, anything else as an infrastructure error.
 func (p *Provider) failure(err error) (*mcp.CallToolResult, error) {
 	var e *Error
-	if errors.As(err, &e) {
-		return mcp.NewToolResultError(e.Error()), nil
+	if !errors.As(err, &e) {
+		if !errors.Is(err, providers.ErrReconnect) {
+			return nil, err
+		}
+		e = &Error{Kind: Reconnect, Service: p.service}
 	}
-	if errors.Is(err, providers.ErrReconnect) {
-		return mcp.NewToolResultError((&Error{Kind: Reconnect, Service: p.service}).Error()), nil
+	if e.Kind == Reconnect {
+		now := time.Now()
+		p.refused.Store(&now)
 	}
-	return nil, err
+	return mcp.NewToolResultError(e.Error()), nil
 }
