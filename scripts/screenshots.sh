@@ -21,6 +21,7 @@ work_vault=$(av vault create claude-work --service fs --json)
 av vault create reviewer --service fs >/dev/null
 av vault policy reviewer 'fs_*' block >/dev/null
 av vault policy reviewer fs_read_text_file allow >/dev/null
+av vault guard claude-work path "$work/projects" >/dev/null
 port=$((20000 + RANDOM % 20000))
 url=http://127.0.0.1:$port/v/$(echo "$work_vault" | json id)/mcp
 token=$(echo "$work_vault" | json token)
@@ -44,7 +45,8 @@ shot approval-prompt
 xdotool search --name "Approve\\?" windowmove 1400 900 2>/dev/null || true # out of view
 xdotool search --name "^AgentVault$" windowactivate 2>/dev/null || true
 click 33 21;  shot vaults
-click 320 221; shot vault-connect
+click 272 221; shot vault-guards
+click 392 221; shot vault-connect
 click 110 21; shot approvals
 click 193 21; shot services
 click 273 21; shot audit
