@@ -142,8 +142,15 @@ func TestFlippingAPolicyChangesTheCore(t *testing.T) {
 			t.Fatalf("echo_write_note is %+v after choosing Block", tool)
 		}
 	}
+	guard := policy.Guard{Kind: policy.Path, Allow: []string{"/srv"}}
+	if err := co.SetGuard("work", guard); err != nil {
+		t.Fatal(err)
+	}
 	test.Tap(button(t, u, "Full access"))
 	d, _ = co.Vault(t.Context(), "work")
+	if len(d.Guards) != 1 || d.Guards[0].Allow[0] != "/srv" {
+		t.Fatalf("a preset dropped the vault's guards: %+v", d.Guards)
+	}
 	for _, tool := range d.Tools {
 		if tool.Decision != policy.Allow {
 			t.Fatalf("%s is %s after the full-access preset", tool.Name, tool.Decision)

@@ -178,12 +178,18 @@ func TestTemplateRoundTrip(t *testing.T) {
 	if err := c.SetRateLimit("work", "fs_*", "often"); err == nil {
 		t.Fatal("a malformed limit was accepted")
 	}
+	if err := c.SetGuard("work", policy.Guard{Kind: policy.Path, Allow: []string{"/home/me/project"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetGuard("work", policy.Guard{Kind: policy.Path, Allow: []string{"relative"}}); err == nil {
+		t.Fatal("an invalid guard was accepted")
+	}
 	tpl, err := c.ExportVault("work")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(tpl.RateLimits) != 2 {
-		t.Fatalf("exported limits %+v", tpl.RateLimits)
+	if len(tpl.RateLimits) != 2 || len(tpl.Guards) != 1 || tpl.Guards[0].Allow[0] != "/home/me/project" {
+		t.Fatalf("exported limits %+v, guards %+v", tpl.RateLimits, tpl.Guards)
 	}
 	raw, _ := json.Marshal(tpl)
 	if strings.Contains(string(raw), "avt_") || strings.Contains(string(raw), `"id"`) {
