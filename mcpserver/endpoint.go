@@ -49,6 +49,9 @@ type state struct {
 	vault     Vault
 	tools     map[string]exposedTool   // exposed name → tool, blocked ones included
 	decisions map[string]policy.Result // exposed name → decision under vault.Policy
+
+	listOnce sync.Once // the encoded tools/list result, made on first use
+	list     []byte    // nil if it cannot be encoded: mcp-go answers then
 }
 
 func newState(v Vault, tools map[string]exposedTool) *state {
@@ -105,6 +108,12 @@ func (e *endpoint) offers(service string) bool {
 func (e *endpoint) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if e.stale.Load() {
 		e.reload(r.Context())
+	}
+	if e.listFromCache(w, r) {
+		return
+	}
+	if id := r.Header.Get(server.HeaderKeySessionID); id != "" {
+		e.ids.seen(id)
 	}
 	e.http.ServeHTTP(w, r)
 }
