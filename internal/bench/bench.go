@@ -66,11 +66,11 @@ func Run(ctx context.Context, cfg Config, w io.Writer) error {
 
 	direct, vault := samples{}, samples{}
 	for range cfg.Rounds {
-		d, err := env.latency(ctx, env.direct, cfg.Calls)
+		d, err := env.latency(ctx, env.direct, directTool, cfg.Calls)
 		if err != nil {
 			return fmt.Errorf("direct: %w", err)
 		}
-		v, err := env.latency(ctx, env.vault, cfg.Calls)
+		v, err := env.latency(ctx, env.vault, vaultTool, cfg.Calls)
 		if err != nil {
 			return fmt.Errorf("via vault: %w", err)
 		}
@@ -79,6 +79,12 @@ func Run(ctx context.Context, cfg Config, w io.Writer) error {
 	fmt.Fprintf(w, "%-34s %10s %10s %10s\n", "tools/call, concurrency 1", "direct", "via vault", "added")
 	fmt.Fprintf(w, "%-34s %10s %10s %10s\n", "  p50", us(direct.p(50)), us(vault.p(50)), us(vault.p(50)-direct.p(50)))
 	fmt.Fprintf(w, "%-34s %10s %10s %10s\n", "  p99", us(direct.p(99)), us(vault.p(99)), us(vault.p(99)-direct.p(99)))
+	sessionDirect, sessionVault, err := env.sessionLatency(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "%-34s %10s %10s %10s\n", "  p50, 2025-11-25 sessions", us(sessionDirect.p(50)), us(sessionVault.p(50)),
+		us(sessionVault.p(50)-sessionDirect.p(50)))
 
 	var ratio8 float64
 	for _, conc := range []int{1, 8} {
@@ -246,16 +252,8 @@ func call(ctx context.Context, c *client.Client, tool string) error {
 	return err
 }
 
-func (e *env) toolFor(c *client.Client) string {
-	if c == e.vault {
-		return "echo_echo"
-	}
-	return "echo"
-}
-
-func (e *env) latency(ctx context.Context, c *client.Client, n int) (samples, error) {
+func (e *env) latency(ctx context.Context, c *client.Client, tool string, n int) (samples, error) {
 	out := make(samples, 0, n)
-	tool := e.toolFor(c)
 	for range n {
 		start := time.Now()
 		if err := call(ctx, c, tool); err != nil {
@@ -266,11 +264,45 @@ func (e *env) latency(ctx context.Context, c *client.Client, n int) (samples, er
 	return out, nil
 }
 
+// The echo tool, as the upstream names it and as a vault exposes it.
+const (
+	directTool = "echo"
+	vaultTool  = "echo_echo"
+)
+
+// sessionLatency measures direct and via-vault calls, interleaved, with
+// clients speaking the session-based 2025-11-25 protocol (what most agents
+// speak today); the main figures use the newest, stateless one.
+func (e *env) sessionLatency(ctx context.Context, cfg Config) (direct, vault samples, err error) {
+	d, err := dialVersion(ctx, e.directURL, "", mcp.ProtocolVersion20251125)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer d.Close()
+	v, err := dialVersion(ctx, e.vaultURL, e.token, mcp.ProtocolVersion20251125)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer v.Close()
+	for range cfg.Rounds {
+		ds, err := e.latency(ctx, d, directTool, cfg.Calls)
+		if err != nil {
+			return nil, nil, err
+		}
+		vs, err := e.latency(ctx, v, vaultTool, cfg.Calls)
+		if err != nil {
+			return nil, nil, err
+		}
+		direct, vault = append(direct, ds...), append(vault, vs...)
+	}
+	return direct, vault, nil
+}
+
 // throughput runs conc sessions calling as fast as they can for d.
 func (e *env) throughput(ctx context.Context, url, token string, conc int, d time.Duration) (float64, error) {
-	tool := "echo"
+	tool := directTool
 	if token != "" {
-		tool = "echo_echo"
+		tool = vaultTool
 	}
 	clients := make([]*client.Client, conc)
 	for i := range clients {
