@@ -211,21 +211,28 @@ func specificity(pattern string) int {
 }
 
 // match reports whether name matches pattern, where '*' matches any run of
-// characters (including none).
+// characters (including none). It backtracks only to the last '*', so its
+// time is at most the product of the lengths, whatever the number of stars.
 func match(pattern, name string) bool {
-	star := strings.IndexByte(pattern, '*')
-	if star < 0 {
-		return pattern == name
-	}
-	if !strings.HasPrefix(name, pattern[:star]) {
-		return false
-	}
-	rest := pattern[star+1:]
-	// Patterns are at most 64 characters, so trying every split stays small.
-	for i := star; i <= len(name); i++ {
-		if match(rest, name[i:]) {
-			return true
+	p, n := 0, 0
+	star, resume := -1, 0 // after the last '*', where name is matched from
+	for n < len(name) {
+		switch {
+		case p < len(pattern) && pattern[p] == '*':
+			star, resume = p, n
+			p++
+		case p < len(pattern) && pattern[p] == name[n]:
+			p++
+			n++
+		case star >= 0:
+			resume++
+			p, n = star+1, resume
+		default:
+			return false
 		}
 	}
-	return false
+	for p < len(pattern) && pattern[p] == '*' {
+		p++
+	}
+	return p == len(pattern)
 }

@@ -1,9 +1,11 @@
 package policy
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 func ptr(b bool) *bool { return &b }
@@ -100,6 +102,12 @@ func FuzzDecide(f *testing.F) {
 		}
 		if r.Decision == Allow && !match(pattern, name) {
 			t.Fatalf("allowed %q by %q without a match", name, pattern)
+		}
+		if len(pattern) <= 64 && utf8.ValidString(pattern) && utf8.ValidString(name) {
+			quoted := strings.ReplaceAll(regexp.QuoteMeta(pattern), `\*`, `.*`)
+			if want := regexp.MustCompile(`^(?s:` + quoted + `)$`).MatchString(name); match(pattern, name) != want {
+				t.Fatalf("match(%q, %q) = %v, want %v", pattern, name, !want, want)
+			}
 		}
 	})
 }
