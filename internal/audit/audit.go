@@ -5,10 +5,11 @@
 // agent. Record returns only after the record is on disk; if it cannot be
 // written it returns an error and the caller must refuse the call (fail closed).
 //
-// Writes are group-committed: one writer goroutine takes whatever records are
-// queued and makes them durable in one journal write (one fdatasync), so
-// concurrent calls share one sync and a lone call pays for exactly one, with
-// no fixed delay. The journal moves records into the store in the background.
+// Writes are group-committed: whatever records are queued are made durable
+// in one journal write (one fdatasync), so concurrent calls share one sync and
+// a lone call pays for exactly one, with no fixed delay and no hand-off to
+// another goroutine. The journal moves records into the store in the
+// background.
 //
 // Arguments are never stored: only an HMAC-SHA256 digest under a key that
 // stays in the store, and a short summary with secret-looking values redacted.
@@ -99,19 +100,25 @@ const writeTimeout = 10 * time.Second
 const maxBatch = 512
 
 // Log is an open audit log. Its methods are safe for concurrent use.
+//
+// Group commit without a writer goroutine: the caller that finds nobody
+// committing commits the queue itself (a lone call pays one sync and no
+// hand-off); callers that arrive meanwhile queue up, and whatever queued is
+// committed as the next batch, in the background.
 type Log struct {
 	backend Backend
 	key     []byte
 	now     func() time.Time
 
-	mu     sync.RWMutex // guards closed and sends on queue against Close
-	closed bool
-	queue  chan *pending
-	done   chan struct{}
+	mu         sync.Mutex // guards the fields below
+	closed     bool
+	queue      []*pending // records waiting for the next commit
+	committing bool       // a batch is being committed
+	idle       sync.Cond  // signalled when committing ends
 }
 
 type pending struct {
-	rec  Record
+	raw  []byte
 	seq  uint64
 	err  error
 	done chan struct{}
@@ -123,8 +130,8 @@ func New(backend Backend, key []byte, now func() time.Time) *Log {
 	if now == nil {
 		now = time.Now
 	}
-	l := &Log{backend: backend, key: key, now: now, queue: make(chan *pending, maxBatch), done: make(chan struct{})}
-	go l.write()
+	l := &Log{backend: backend, key: key, now: now}
+	l.idle.L = &l.mu
 	return l
 }
 
@@ -134,14 +141,23 @@ func (l *Log) Record(r Record) (uint64, error) {
 	if r.Time.IsZero() {
 		r.Time = l.now().UTC()
 	}
-	p := &pending{rec: r, done: make(chan struct{})}
-	l.mu.RLock()
+	raw, err := json.Marshal(r)
+	if err != nil {
+		return 0, err
+	}
+	p := &pending{raw: raw, done: make(chan struct{})}
+	l.mu.Lock()
 	if l.closed {
-		l.mu.RUnlock()
+		l.mu.Unlock()
 		return 0, ErrClosed
 	}
-	l.queue <- p
-	l.mu.RUnlock()
+	l.queue = append(l.queue, p)
+	lead := !l.committing
+	l.committing = true
+	l.mu.Unlock()
+	if lead {
+		l.commit()
+	}
 	timer := time.NewTimer(writeTimeout)
 	defer timer.Stop()
 	select {
@@ -152,57 +168,45 @@ func (l *Log) Record(r Record) (uint64, error) {
 	}
 }
 
-// Close stops accepting records, waits for queued ones to commit, and stops
-// the writer. It does not close the backend.
-func (l *Log) Close() {
+// commit writes up to maxBatch queued records in one backend append, then
+// commits what queued meanwhile in the background, or ends committing.
+func (l *Log) commit() {
 	l.mu.Lock()
-	if !l.closed {
-		l.closed = true
-		close(l.queue)
-	}
+	batch := l.queue[:min(len(l.queue), maxBatch)]
+	l.queue = l.queue[len(batch):]
 	l.mu.Unlock()
-	<-l.done
+
+	values := make([][]byte, len(batch))
+	for i, q := range batch {
+		values[i] = q.raw
+	}
+	first, err := l.backend.AppendAudit(values)
+	for i, q := range batch {
+		q.err = err
+		if err == nil {
+			q.seq = first + uint64(i)
+		}
+		close(q.done)
+	}
+
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.queue) > 0 {
+		go l.commit()
+		return
+	}
+	l.committing = false
+	l.idle.Broadcast()
 }
 
-func (l *Log) write() {
-	defer close(l.done)
-	batch := make([]*pending, 0, maxBatch)
-	values := make([][]byte, 0, maxBatch)
-	for p := range l.queue {
-		batch = append(batch[:0], p)
-	drain:
-		for len(batch) < maxBatch {
-			select {
-			case q, ok := <-l.queue:
-				if !ok {
-					break drain
-				}
-				batch = append(batch, q)
-			default:
-				break drain
-			}
-		}
-		values = values[:0]
-		var err error
-		for _, q := range batch {
-			raw, merr := json.Marshal(q.rec)
-			if merr != nil {
-				err = merr
-				break
-			}
-			values = append(values, raw)
-		}
-		var first uint64
-		if err == nil {
-			first, err = l.backend.AppendAudit(values)
-		}
-		for i, q := range batch {
-			q.err = err
-			if err == nil {
-				q.seq = first + uint64(i)
-			}
-			close(q.done)
-		}
+// Close stops accepting records and waits for queued ones to commit. It
+// does not close the backend.
+func (l *Log) Close() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.closed = true
+	for l.committing {
+		l.idle.Wait()
 	}
 }
 
