@@ -51,7 +51,9 @@ func (u *UI) connectForm() fyne.CanvasObject {
 	email := widget.NewEntry()
 	email.SetPlaceHolder("Jira: your account email (with an API token)")
 	apiURL := widget.NewEntry()
-	apiURL.SetPlaceHolder("optional: GitHub Enterprise API URL")
+	apiURL.SetPlaceHolder("optional: GitHub Enterprise API URL; Jira through Auth0: https://api.atlassian.com/ex/jira/CLOUD-ID")
+	connection := widget.NewEntry()
+	connection.SetPlaceHolder("Auth0 connection (default: github, google-oauth2, sign-in-with-slack; Jira: yours)")
 	status := widget.NewLabel("")
 	status.Wrapping = fyne.TextWrapWord
 
@@ -64,6 +66,7 @@ func (u *UI) connectForm() fyne.CanvasObject {
 		widget.NewFormItem("Site", site),
 		widget.NewFormItem("Email", email),
 		widget.NewFormItem("API URL", apiURL),
+		widget.NewFormItem("Connection", connection),
 	)
 	form.SubmitText = "Connect"
 	form.OnSubmit = func() {
@@ -90,7 +93,7 @@ func (u *UI) connectForm() fyne.CanvasObject {
 		case methodOAuth:
 			opts.ClientID, opts.ClientSecret = strings.TrimSpace(clientID.Text), strings.TrimSpace(secret.Text)
 		default:
-			opts.Auth0 = true
+			opts.Auth0, opts.Connection = true, strings.TrimSpace(connection.Text)
 		}
 		status.SetText("Connecting " + kind.Selected + "…")
 		go func() {
