@@ -109,57 +109,39 @@ func cmdAuth0(args []string, stdin io.Reader, out io.Writer) error {
 		return nil
 	case "accounts":
 		c := newCommand("auth0 accounts", true)
-		_, api, done, err := c.open(args[1:], 0, "[--json]")
-		if err != nil {
-			return err
-		}
-		defer done()
-		client, refreshToken, err := auth0User(c, api)
-		if err != nil {
-			return err
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		accts, err := client.ConnectedAccounts(ctx, refreshToken)
-		if err != nil {
-			return err
-		}
-		if c.jsonOut() {
-			if accts == nil {
-				accts = []auth0.ConnectedAccount{}
+		return withMyAccount(c, args[1:], 0, "[--json]", func(ctx context.Context, client *auth0.Client, refreshToken string, _ []string) error {
+			accts, err := client.ConnectedAccounts(ctx, refreshToken)
+			if err != nil {
+				return err
 			}
-			return printJSON(out, accts)
-		}
-		if len(accts) == 0 {
-			fmt.Fprintln(out, "No provider account is linked to Auth0 yet (agentvault service connect KIND --auth0 links one).")
+			if c.jsonOut() {
+				if accts == nil {
+					accts = []auth0.ConnectedAccount{}
+				}
+				return printJSON(out, accts)
+			}
+			if len(accts) == 0 {
+				fmt.Fprintln(out, "No provider account is linked to Auth0 yet (agentvault service connect KIND --auth0 links one).")
+				return nil
+			}
+			for _, a := range accts {
+				fmt.Fprintf(out, "%s  %s", a.ID, a.Connection)
+				if len(a.Scopes) > 0 {
+					fmt.Fprintf(out, "  scopes: %s", strings.Join(a.Scopes, " "))
+				}
+				fmt.Fprintln(out)
+			}
 			return nil
-		}
-		for _, a := range accts {
-			fmt.Fprintf(out, "%s  %s", a.ID, a.Connection)
-			if len(a.Scopes) > 0 {
-				fmt.Fprintf(out, "  scopes: %s", strings.Join(a.Scopes, " "))
-			}
-			fmt.Fprintln(out)
-		}
-		return nil
+		})
 	case "unlink":
 		c := newCommand("auth0 unlink", false)
-		pos, api, done, err := c.open(args[1:], 1, "ACCOUNT-ID   (from `agentvault auth0 accounts`)")
-		if err != nil {
-			return err
-		}
-		defer done()
-		client, refreshToken, err := auth0User(c, api)
-		if err != nil {
-			return err
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		if err := client.Disconnect(ctx, refreshToken, pos[0]); err != nil {
-			return err
-		}
-		fmt.Fprintf(out, "Unlinked %s: Token Vault no longer hands out its tokens.\n", pos[0])
-		return nil
+		return withMyAccount(c, args[1:], 1, "ACCOUNT-ID   (from `agentvault auth0 accounts`)", func(ctx context.Context, client *auth0.Client, refreshToken string, pos []string) error {
+			if err := client.Disconnect(ctx, refreshToken, pos[0]); err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "Unlinked %s: Token Vault no longer hands out its tokens.\n", pos[0])
+			return nil
+		})
 	case "logout":
 		c := newCommand("auth0 logout", false)
 		_, api, done, err := c.open(args[1:], 0, "")
@@ -176,23 +158,35 @@ func cmdAuth0(args []string, stdin io.Reader, out io.Writer) error {
 	return usageError{fmt.Sprintf("unknown auth0 command %q", args[0])}
 }
 
-// auth0User builds the signed-in user's Auth0 client in this process and
-// reads the refresh token from the keychain it shares with the core.
-func auth0User(c *command, api core.API) (*auth0.Client, string, error) {
+// withMyAccount runs f with the signed-in user's Auth0 client, built in this
+// process, and the refresh token from the keychain it shares with the core:
+// what managing linked accounts needs.
+func withMyAccount(c *command, args []string, wantArgs int, usage string,
+	f func(ctx context.Context, client *auth0.Client, refreshToken string, pos []string) error) error {
+	pos, api, done, err := c.open(args, wantArgs, usage)
+	if err != nil {
+		return err
+	}
+	defer done()
 	st, err := api.Auth0Status()
 	if err != nil {
-		return nil, "", err
+		return err
 	}
 	dir, err := c.dir()
 	if err != nil {
-		return nil, "", err
+		return err
 	}
 	client, refreshToken, err := core.Auth0User(st, secretStore(dir))
 	if err != nil {
-		return nil, "", err
+		return err
 	}
 	rt, err := refreshToken()
-	return client, rt, err
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	return f(ctx, client, rt, pos)
 }
 
 // openBrowser tries to show url in the user's browser; the URL is printed
