@@ -21,6 +21,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"slices"
 	"sync"
 	"time"
 )
@@ -76,6 +77,17 @@ type Record struct {
 	Error      string `json:"error,omitempty"`
 }
 
+// bound cuts the fields that carry text from outside (agents, services) so
+// that no record can outgrow the journal or crowd out others in a batch.
+func (r *Record) bound() {
+	for _, f := range []*string{&r.Client, &r.Vault, &r.Rule, &r.Approver, &r.Args, &r.Error} {
+		*f = cut(*f, maxField)
+	}
+}
+
+// maxField bounds a text field of a record, in characters.
+const maxField = 1024
+
 // Backend is where records are kept: a *Journal in front of the store.
 type Backend interface {
 	// AppendAudit durably stores values under consecutive sequence numbers,
@@ -96,8 +108,11 @@ var ErrClosed = errors.New("audit log is closed")
 // even if the agent has gone, so the log never has an unknown state.
 const writeTimeout = 10 * time.Second
 
-// maxBatch bounds one group commit.
-const maxBatch = 512
+// maxBatch and maxBatchBytes bound one group commit, well inside the journal.
+const (
+	maxBatch      = 512
+	maxBatchBytes = 1 << 20
+)
 
 // Log is an open audit log. Its methods are safe for concurrent use.
 //
@@ -136,11 +151,13 @@ func New(backend Backend, key []byte, now func() time.Time) *Log {
 }
 
 // Record durably appends r (stamping Time if unset) and returns its sequence
-// number. An error means the record is not in the log.
+// number. An error means the record is not in the log, except after a
+// timeout that says it may still be written (the disk held it so long).
 func (l *Log) Record(r Record) (uint64, error) {
 	if r.Time.IsZero() {
 		r.Time = l.now().UTC()
 	}
+	r.bound()
 	raw, err := json.Marshal(r)
 	if err != nil {
 		return 0, err
@@ -164,7 +181,13 @@ func (l *Log) Record(r Record) (uint64, error) {
 	case <-p.done:
 		return p.seq, p.err
 	case <-timer.C:
-		return 0, errors.New("audit log write timed out")
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		if i := slices.Index(l.queue, p); i >= 0 {
+			l.queue = slices.Delete(l.queue, i, i+1)
+			return 0, errors.New("audit log write timed out; the record was not written")
+		}
+		return 0, errors.New("audit log write timed out; the record may still be written")
 	}
 }
 
@@ -172,8 +195,13 @@ func (l *Log) Record(r Record) (uint64, error) {
 // commits what queued meanwhile in the background, or ends committing.
 func (l *Log) commit() {
 	l.mu.Lock()
-	batch := l.queue[:min(len(l.queue), maxBatch)]
-	l.queue = l.queue[len(batch):]
+	n, size := 0, 0
+	for n < len(l.queue) && n < maxBatch && (n == 0 || size+len(l.queue[n].raw) <= maxBatchBytes) {
+		size += len(l.queue[n].raw)
+		n++
+	}
+	batch := l.queue[:n]
+	l.queue = l.queue[n:]
 	l.mu.Unlock()
 
 	values := make([][]byte, len(batch))

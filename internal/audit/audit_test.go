@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -223,6 +224,48 @@ func BenchmarkStoreCommit(b *testing.B) {
 		seq++
 		if err := st.PutAudit(seq, [][]byte{[]byte(`{"phase":"intent","tool":"fs_read_file"}`)}); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// An agent controls arguments, error texts and its client name: however large
+// they are, its record is cut to size and does not crowd out anyone else's.
+func TestOversizedFieldsAreCutAndHarmNoOtherRecord(t *testing.T) {
+	l, _ := newLog(t)
+	huge := strings.Repeat("<", 700_000)
+	many := map[string]any{}
+	for i := range 100_000 {
+		many[fmt.Sprint("k", i)] = "v"
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 40)
+	for i := range 20 {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			_, err := l.Record(Record{Phase: Outcome, VaultID: "attacker", Tool: "t", Client: huge, Args: Summary(many), Error: huge})
+			errs <- err
+		}()
+		go func() {
+			defer wg.Done()
+			_, err := l.Record(Record{Phase: Intent, VaultID: "other", Tool: "t", CallID: fmt.Sprint(i)})
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	recs, err := l.List(Filter{})
+	if err != nil || len(recs) != 40 {
+		t.Fatalf("%d records, %v", len(recs), err)
+	}
+	for _, r := range recs {
+		if len(r.Error) > 4*maxField+32 || len(r.Client) > 4*maxField+32 || len(r.Args) > 4*maxField+32 {
+			t.Fatalf("a field was not cut: %d %d %d", len(r.Error), len(r.Client), len(r.Args))
 		}
 	}
 }

@@ -43,6 +43,7 @@ type Journal struct {
 	gen     uint64
 	off     int64  // where the next frame goes
 	next    uint64 // the next sequence number
+	dirty   bool   // a failed write may have left unacknowledged frames after off
 	pending []frame
 	kick    chan struct{}
 	done    chan struct{}
@@ -177,12 +178,13 @@ func frameCRC(gen, seq uint64, payload []byte) uint32 {
 }
 
 // restart begins a new generation: older frames no longer match their CRC.
-// Everything written so far must be in the store.
+// Everything written so far must be in the store. On failure nothing
+// changes: appends go on in the current generation.
 func (j *Journal) restart() error {
-	j.gen++
+	gen := j.gen + 1
 	var h [headerSize]byte
 	copy(h[:4], journalMagic)
-	binary.LittleEndian.PutUint64(h[4:12], j.gen)
+	binary.LittleEndian.PutUint64(h[4:12], gen)
 	binary.LittleEndian.PutUint32(h[12:], crc32.Checksum(h[:12], castagnoli))
 	if _, err := j.f.WriteAt(h[:], 0); err != nil {
 		return fmt.Errorf("writing the audit journal: %w", err)
@@ -190,7 +192,7 @@ func (j *Journal) restart() error {
 	if err := fdatasync(j.f); err != nil {
 		return fmt.Errorf("syncing the audit journal: %w", err)
 	}
-	j.off = headerSize
+	j.gen, j.off, j.dirty = gen, headerSize, false
 	return nil
 }
 
@@ -211,8 +213,9 @@ func (j *Journal) AppendAudit(values [][]byte) (uint64, error) {
 	if headerSize+need > j.size {
 		return 0, errJournalShort
 	}
-	if j.off+need > j.size {
-		// Full: move everything into the store now and start over.
+	if j.off+need > j.size || j.dirty {
+		// Full, or a failed write may have left frames nobody was told of
+		// after the end: move everything into the store and start over.
 		if err := j.checkpointLocked(); err != nil {
 			return 0, err
 		}
@@ -230,9 +233,11 @@ func (j *Journal) AppendAudit(values [][]byte) (uint64, error) {
 		buf = append(buf, v...)
 	}
 	if _, err := j.f.WriteAt(buf, j.off); err != nil {
+		j.dirty = true
 		return 0, fmt.Errorf("writing the audit journal: %w", err)
 	}
 	if err := fdatasync(j.f); err != nil {
+		j.dirty = true
 		return 0, fmt.Errorf("syncing the audit journal: %w", err)
 	}
 	j.off += need
@@ -251,17 +256,46 @@ func (j *Journal) AppendAudit(values [][]byte) (uint64, error) {
 	return first, nil
 }
 
-// checkpoints moves journaled records into the store in the background and
-// starts the journal over when it is half full and fully moved.
+// checkpoints moves journaled records into the store in the background,
+// without holding the journal (appends go on meanwhile), and starts the
+// journal over when it is half full and fully moved.
 func (j *Journal) checkpoints() {
 	defer close(j.done)
 	for range j.kick {
 		j.mu.Lock()
-		if err := j.checkpointLocked(); err == nil && j.off > j.size/2 {
-			_ = j.restart() // on failure the next append or checkpoint tries again
+		batch := append([]frame(nil), j.pending...)
+		j.mu.Unlock()
+		if len(batch) == 0 || j.put(batch) != nil {
+			continue // the next append or checkpoint tries again
+		}
+		j.mu.Lock()
+		j.dropThrough(batch[len(batch)-1].seq)
+		if len(j.pending) == 0 && j.off > j.size/2 {
+			_ = j.restart()
 		}
 		j.mu.Unlock()
 	}
+}
+
+// put stores frames (consecutive sequence numbers) in the store.
+func (j *Journal) put(frames []frame) error {
+	values := make([][]byte, len(frames))
+	for i, fr := range frames {
+		values[i] = fr.value
+	}
+	if err := j.store.PutAudit(frames[0].seq, values); err != nil {
+		return fmt.Errorf("moving audit records into the store: %w", err)
+	}
+	return nil
+}
+
+// dropThrough forgets pending records up to seq: they are in the store.
+func (j *Journal) dropThrough(seq uint64) {
+	n := 0
+	for n < len(j.pending) && j.pending[n].seq <= seq {
+		n++
+	}
+	j.pending = append(j.pending[:0], j.pending[n:]...)
 }
 
 // checkpointLocked puts the pending records into the store.
@@ -269,12 +303,8 @@ func (j *Journal) checkpointLocked() error {
 	if len(j.pending) == 0 {
 		return nil
 	}
-	values := make([][]byte, len(j.pending))
-	for i, fr := range j.pending {
-		values[i] = fr.value
-	}
-	if err := j.store.PutAudit(j.pending[0].seq, values); err != nil {
-		return fmt.Errorf("moving audit records into the store: %w", err)
+	if err := j.put(j.pending); err != nil {
+		return err
 	}
 	j.pending = j.pending[:0]
 	return nil
@@ -285,7 +315,6 @@ func (j *Journal) checkpointLocked() error {
 // checkpoint moves during the scan is visited once.
 func (j *Journal) ScanAudit(newestFirst bool, fn func(seq uint64, value []byte) (bool, error)) error {
 	j.mu.Lock()
-	_ = j.checkpointLocked() // if the store is full, the journal still answers
 	pending := append([]frame(nil), j.pending...)
 	j.mu.Unlock()
 	if !newestFirst {
@@ -343,13 +372,4 @@ func (j *Journal) Close() error {
 		err = j.restart()
 	}
 	return errors.Join(err, j.f.Close())
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

@@ -14,7 +14,11 @@ var secretKey = regexp.MustCompile(`(?i)(token|secret|passw|api[_-]?key|auth|coo
 // well-known token prefixes, JWTs, PEM blocks.
 var secretValue = regexp.MustCompile(`(?i)(^|[^a-z0-9])(avt_|ghp_|gho_|ghu_|ghs_|github_pat_|xox[abprs]-|sk-|ya29\.|AKIA|eyJ[a-zA-Z0-9_-]{8,}\.|-----BEGIN)`)
 
-const maxShown = 60
+// maxShown and maxKeys bound a summary: characters of a value, and keys.
+const (
+	maxShown = 60
+	maxKeys  = 20
+)
 
 // Summary renders arguments for people: top-level keys in order, short
 // scalar values shown, long ones cut, secret-looking ones redacted, nested
@@ -25,9 +29,12 @@ func Summary(args map[string]any) string {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	parts := make([]string, 0, len(keys))
-	for _, k := range keys {
+	parts := make([]string, 0, min(len(keys), maxKeys)+1)
+	for _, k := range keys[:min(len(keys), maxKeys)] {
 		parts = append(parts, fmt.Sprintf("%s=%s", cut(k, 40), summarize(k, args[k])))
+	}
+	if len(keys) > maxKeys {
+		parts = append(parts, fmt.Sprintf("…(%d more)", len(keys)-maxKeys))
 	}
 	return strings.Join(parts, " ")
 }
