@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"sort"
@@ -122,7 +123,14 @@ func (e *endpoint) serveHTTP(w http.ResponseWriter, r *http.Request) {
 func (e *endpoint) update(v Vault) {
 	e.mu.Lock()
 	old := e.state.Load()
-	e.state.Store(newState(v, old.tools))
+	tools := old.tools
+	if !slices.Equal(old.vault.Services, v.Services) {
+		// A removed service's tools go at once, before the reload that
+		// lists the remaining services has answered.
+		tools = maps.Clone(tools)
+		maps.DeleteFunc(tools, func(_ string, t exposedTool) bool { return !slices.Contains(v.Services, t.service) })
+	}
+	e.state.Store(newState(v, tools))
 	e.mu.Unlock()
 
 	if !bytes.Equal(old.vault.TokenDigest, v.TokenDigest) {
@@ -291,7 +299,7 @@ func (e *endpoint) call(ctx context.Context, req mcp.CallToolRequest) (*mcp.Call
 	name := req.Params.Name
 	t, ok := st.tools[name]
 	d := st.decisions[name]
-	if !ok || d.Decision == policy.Block {
+	if !ok || d.Decision == policy.Block || !slices.Contains(st.vault.Services, t.service) {
 		// The policy changed after mcp-go's filter ran: still refuse.
 		return nil, fmt.Errorf("tool '%s' not found: %w", name, server.ErrToolNotFound)
 	}

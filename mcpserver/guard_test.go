@@ -1,13 +1,18 @@
 package mcpserver
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
 
+	"github.com/mark3labs/mcp-go/mcp"
+
 	"github.com/agentvault/agentvault/internal/audit"
 	"github.com/agentvault/agentvault/internal/vaulttoken"
 	"github.com/agentvault/agentvault/policy"
+	"github.com/agentvault/agentvault/providers"
 	"github.com/agentvault/agentvault/providers/providertest"
 )
 
@@ -68,5 +73,45 @@ func TestGuardDecidesOnTheValueTheUpstreamReceives(t *testing.T) {
 	}
 	if got := string(reqs[0].Args); !strings.Contains(got, "/srv/ok/b") || strings.Contains(got, "shadow") {
 		t.Fatalf("upstream received %s", got)
+	}
+}
+
+// slowProvider lists its tools only when released.
+type slowProvider struct{ release chan struct{} }
+
+func (s slowProvider) Tools(ctx context.Context) ([]mcp.Tool, error) {
+	select {
+	case <-s.release:
+	case <-ctx.Done():
+	}
+	return nil, nil
+}
+func (slowProvider) Call(context.Context, string, any, providers.ProgressFunc) (*mcp.CallToolResult, error) {
+	return nil, errors.New("unused")
+}
+func (slowProvider) Close() error { return nil }
+
+// Taking a service out of a vault takes its tools away at once, not when the
+// remaining services have answered a new listing.
+func TestRemovedServiceToolsGoAtOnce(t *testing.T) {
+	f := newFixture(t, nil)
+	slow := slowProvider{release: make(chan struct{})}
+	defer close(slow.release)
+	f.srv.cfg.Catalog = catalog{"echo": f.srv.cfg.Catalog.(catalog)["echo"], "slow": slow}
+	tok, digest := vaulttoken.New()
+	v := Vault{ID: "a", Name: "a", TokenDigest: digest, Services: []string{"echo"}}
+	f.srv.PutVault(v)
+	c := f.connect(t, "a", tok, modern)
+	if _, err := callTool(t.Context(), c, "echo_echo", map[string]any{"message": "x"}); err != nil {
+		t.Fatal(err)
+	}
+	v.Services = []string{"slow"}
+	f.srv.PutVault(v)
+	res, err := callTool(t.Context(), c, "echo_echo", map[string]any{"message": "y"})
+	if err == nil && !res.IsError {
+		t.Fatal("a tool of the removed service still ran")
+	}
+	if calls := f.rec.Calls(); len(calls) != 1 {
+		t.Fatalf("upstream received %v", calls)
 	}
 }
