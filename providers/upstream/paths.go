@@ -1,6 +1,7 @@
 package upstream
 
 import (
+	"net/url"
 	"strings"
 
 	"github.com/agentvault/agentvault/policy"
@@ -13,8 +14,9 @@ var _ providers.Guarded = (*Provider)(nil)
 // that work on files (the reference filesystem server, editors, shells).
 var pathArguments = map[string]bool{
 	"path": true, "paths": true, "source": true, "destination": true, "directory": true, "dir": true,
-	"file": true, "filename": true, "file_path": true, "filepath": true, "root": true, "target": true,
-	"cwd": true, "workdir": true, "working_directory": true, "folder": true,
+	"file": true, "files": true, "filename": true, "file_path": true, "filepath": true, "root": true,
+	"target": true, "cwd": true, "workdir": true, "working_directory": true, "folder": true,
+	"src": true, "dst": true, "uri": true,
 }
 
 // isPathArgument reports whether an argument name holds paths: a known
@@ -24,31 +26,55 @@ func isPathArgument(name string) bool {
 	return pathArguments[n] || strings.HasSuffix(n, "path") || strings.HasSuffix(n, "_dir") || strings.HasSuffix(n, "directory")
 }
 
-// Resources implements providers.Guarded: every string (or string in an
-// array) under a path-like top-level argument is a policy.Path. A value of
-// any other type under such a name is refused by the path guard, because it
-// cannot be checked.
+// Resources implements providers.Guarded. An upstream's arguments are not
+// known in advance, so every value at any depth counts: a string under a
+// path-like name, and any string that looks like a path (starting with '/'
+// or '~') or a file: URI, is a policy.Path; a value of another type under a
+// path-like name cannot be checked and counts as unbounded. The check is
+// lexical: symbolic links are not followed.
 func (p *Provider) Resources(_ string, args any) ([]policy.Resource, error) {
-	m, _ := args.(map[string]any)
 	var out []policy.Resource
-	for k, v := range m {
-		if !isPathArgument(k) {
-			continue
-		}
+	var walk func(key string, v any)
+	walk = func(key string, v any) {
 		switch v := v.(type) {
 		case string:
-			out = append(out, policy.Resource{Kind: policy.Path, Value: v})
+			if r, ok := pathValue(key, v); ok {
+				out = append(out, r)
+			}
 		case []any:
 			for _, item := range v {
-				s, ok := item.(string)
-				if !ok {
-					s = "" // unbounded: only "*" allows it
-				}
-				out = append(out, policy.Resource{Kind: policy.Path, Value: s})
+				walk(key, item)
+			}
+		case map[string]any:
+			for k, item := range v {
+				walk(k, item)
 			}
 		default:
-			out = append(out, policy.Resource{Kind: policy.Path})
+			if isPathArgument(key) {
+				out = append(out, policy.Resource{Kind: policy.Path})
+			}
 		}
 	}
+	walk("", args)
 	return out, nil
+}
+
+// pathValue reads a string argument as a path, if it is one.
+func pathValue(key, v string) (policy.Resource, bool) {
+	switch {
+	case strings.HasPrefix(strings.ToLower(v), "file:"):
+		u, err := url.Parse(v)
+		if err != nil || (u.Host != "" && u.Host != "localhost") {
+			return policy.Resource{Kind: policy.Path}, true
+		}
+		return policy.Resource{Kind: policy.Path, Value: u.Path}, true
+	case strings.HasPrefix(v, "/"), strings.HasPrefix(v, "~"):
+		return policy.Resource{Kind: policy.Path, Value: v}, true
+	case isPathArgument(key):
+		if u, err := url.Parse(v); err == nil && u.Scheme != "" && u.Host != "" {
+			return policy.Resource{}, false // a web address, not a file
+		}
+		return policy.Resource{Kind: policy.Path, Value: v}, true
+	}
+	return policy.Resource{}, false
 }
