@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -105,7 +106,7 @@ func plainToolsList(body []byte) (json.RawMessage, bool) {
 	if dec.Decode(&msg) != nil || dec.More() || msg.JSONRPC != "2.0" || msg.Method != string(mcp.MethodToolsList) {
 		return nil, false
 	}
-	if len(msg.ID) == 0 || (msg.ID[0] != '"' && msg.ID[0] != '-' && (msg.ID[0] < '0' || msg.ID[0] > '9')) {
+	if !plainID(msg.ID) {
 		return nil, false
 	}
 	if p := msg.Params; p != nil {
@@ -114,4 +115,16 @@ func plainToolsList(body []byte) (json.RawMessage, bool) {
 		}
 	}
 	return msg.ID, true
+}
+
+// plainID accepts a JSON-RPC id that is a string or a plain integer, the
+// ids every client sends; anything else (exponents, fractions) is mcp-go's
+// to judge.
+func plainID(id json.RawMessage) bool {
+	if len(id) > 0 && id[0] == '"' {
+		var s string
+		return json.Unmarshal(id, &s) == nil
+	}
+	digits := strings.TrimPrefix(string(id), "-")
+	return len(digits) > 0 && len(digits) <= 15 && strings.Trim(digits, "0123456789") == ""
 }

@@ -87,6 +87,8 @@ func TestOnlyPlainToolListsAreAnsweredFromTheCache(t *testing.T) {
 		{`{"jsonrpc":"2.0","id":1,"method":"tools/call"}`, false},
 		{`{"jsonrpc":"2.0","method":"tools/list"}`, false},
 		{`{"jsonrpc":"2.0","id":null,"method":"tools/list"}`, false},
+		{`{"jsonrpc":"2.0","id":1e400,"method":"tools/list"}`, false},
+		{`{"jsonrpc":"2.0","id":-7,"method":"tools/list"}`, true},
 		{`{"jsonrpc":"1.0","id":1,"method":"tools/list"}`, false},
 		{`{"jsonrpc":"2.0","id":1,"method":"tools/list","extra":1}`, false},
 		{`[{"jsonrpc":"2.0","id":1,"method":"tools/list"}]`, false},

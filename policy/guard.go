@@ -125,7 +125,7 @@ func (g Guard) check(value string) string {
 	}
 	v, err := canonicalizers[g.Kind](value)
 	if err != nil {
-		return fmt.Sprintf("%s %q is refused: %v", what, value, err)
+		return fmt.Sprintf("%s %q is refused: %v", what, clip(value), err)
 	}
 	for _, a := range g.Allow {
 		entry, err := canonicalEntry(g.Kind, a)
@@ -165,6 +165,7 @@ var (
 	localPattern   = shape(`^[A-Za-z0-9.!#$%&'*+/=?^_{|}~-]+$`, 64)
 	channelPattern = shape(`^[A-Za-z0-9_-]+$`, 80)
 	projectPattern = shape(`^[A-Za-z][A-Za-z0-9_]*$`, 10)
+	channelID      = shape(`^[CGD][A-Z0-9]{8,}$`, 24)
 )
 
 // pattern is a regular expression with a maximum length.
@@ -222,12 +223,16 @@ func canonicalCalendar(v string) (string, error) {
 	return strings.ToLower(a), nil
 }
 
-// Channels are named with or without '#', or by id; Slack compares names in
-// lower case.
+// Channels are named with or without '#', or by id. Names are lower case in
+// Slack and compared so; ids (C…, G…, D… in capitals) are compared as they
+// are, so an allowed id never admits a channel named like it.
 func canonicalChannel(v string) (string, error) {
 	v = strings.TrimPrefix(v, "#")
 	if !channelPattern.MatchString(v) {
 		return "", errors.New("not a channel name or id")
+	}
+	if channelID.MatchString(v) {
+		return v, nil
 	}
 	return strings.ToLower(v), nil
 }
@@ -286,4 +291,18 @@ func allows(k Kind, entry, v string) bool {
 		return v == entry || entry == "/" || strings.HasPrefix(v, entry+"/")
 	}
 	return entry == v
+}
+
+// clip shortens a refused value for a message: it may be anything an agent
+// sent.
+func clip(s string) string {
+	const max = 100
+	if len(s) <= max {
+		return s
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }

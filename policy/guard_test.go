@@ -45,6 +45,7 @@ func TestGuards(t *testing.T) {
 		{"fail/recipient lookalike domain", guarded(Recipient, "acme.com"), call("gmail_send_message", Recipient, "bob@evilacme.com"), "outside"},
 		{"fail/subdomain needs wildcard", guarded(Recipient, "acme.com"), call("gmail_send_message", Recipient, "bob@eu.acme.com"), "outside"},
 		{"fail/channel other", guarded(Channel, "eng-bots"), call("slack_post_message", Channel, "general"), "outside"},
+		{"fail/channel named like an allowed id", guarded(Channel, "C0123ABCD"), call("slack_post_message", Channel, "c0123abcd"), "outside"},
 		{"fail/project other", guarded(Project, "OPS"), call("jira_create_issue", Project, "HR"), "outside"},
 		{"fail/path sibling with same prefix", guarded(Path, "/home/me/project"), call("fs_write_file", Path, "/home/me/project-secrets/a"), "outside"},
 		{"fail/path case differs", guarded(Path, "/home/me/project"), call("fs_write_file", Path, "/HOME/me/project/a"), "outside"},
@@ -164,6 +165,9 @@ func FuzzGuards(f *testing.F) {
 		if allowed(Path, "/srv/ok") && (value != "/srv/ok" && !strings.HasPrefix(value, "/srv/ok/") || strings.Contains(value, "/..") ||
 			strings.Contains(value, "//") || strings.ContainsRune(value, 0)) {
 			t.Fatalf("path %q passed /srv/ok", value)
+		}
+		if allowed(Channel, "C0123ABCD") && strings.TrimPrefix(value, "#") != "C0123ABCD" {
+			t.Fatalf("channel %q passed the id C0123ABCD", value)
 		}
 		if allowed(Channel, "eng-bots") && strings.TrimPrefix(lower, "#") != "eng-bots" {
 			t.Fatalf("channel %q passed eng-bots", value)

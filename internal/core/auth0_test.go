@@ -142,4 +142,8 @@ func TestAuth0SetupLoginAndPhoneApprovals(t *testing.T) {
 	if _, err := sec.Get(keyAuth0Refresh); err == nil {
 		t.Fatal("logout left the refresh token in the keychain")
 	}
+	// After logout no token of the old session is used, cached or not.
+	if res, err := ghp.Call(t.Context(), "get_issue", args, nil); err != nil || !res.IsError || len(seen) != 2 {
+		t.Fatalf("call after logout: %+v %v (GitHub saw %d requests)", res, err, len(seen))
+	}
 }

@@ -204,32 +204,43 @@ func (c *Core) serviceClient(s store.Service) (*http.Client, error) {
 			return nil
 		}
 	}
-	return &http.Client{Timeout: time.Minute, Transport: &authTransport{service: title, auth: auth, next: http.DefaultTransport}}, nil
+	return &http.Client{
+		Timeout:   time.Minute,
+		Transport: &authTransport{service: title, auth: auth, next: http.DefaultTransport},
+		// The credential goes only where the request was addressed, and a
+		// guard's decision holds only for what the call named: a redirect
+		// (a renamed repository, another host) is returned, not followed.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}, nil
 }
 
 // tokenVault returns a source of connection's provider tokens. The tenant
-// is looked up at the first call, not now: a service may start before the
-// user has set up or logged in to Auth0 (and the core's lock is held now).
+// and the session are looked up at each call, not when the service starts:
+// a service may start before the user has set up or logged in to Auth0 (and
+// the core's lock is held then), and after a logout or a new login — to
+// this tenant or another — no token of the old session may be used.
 func (c *Core) tokenVault(connection string) func(context.Context) (string, error) {
 	var mu sync.Mutex
 	var ts *auth0.TokenSource
+	var session Auth0Status // the one ts belongs to
 	return func(ctx context.Context) (string, error) {
+		st, err := c.tenant()
+		if err != nil {
+			return "", err
+		}
 		mu.Lock()
-		if ts == nil {
-			st, err := c.tenant()
-			var client *auth0.Client
-			var refresh func() (string, error)
-			if err == nil {
-				client, refresh, err = Auth0User(st, c.secrets)
-			}
+		if ts == nil || st != session {
+			client, refresh, err := Auth0User(st, c.secrets)
 			if err != nil {
+				ts = nil
 				mu.Unlock()
 				return "", err
 			}
-			ts = &auth0.TokenSource{Client: client, Connection: connection, RefreshToken: refresh}
+			ts, session = &auth0.TokenSource{Client: client, Connection: connection, RefreshToken: refresh}, st
 		}
+		current := ts
 		mu.Unlock()
-		return ts.Token(ctx)
+		return current.Token(ctx)
 	}
 }
 

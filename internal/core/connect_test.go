@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"golang.org/x/oauth2"
@@ -55,6 +56,25 @@ func TestConnectServiceKeepsCredentialsInTheKeychain(t *testing.T) {
 	if len(auth) != 1 || auth[0] != "Bearer "+token {
 		t.Fatalf("GitHub received Authorization %q", auth)
 	}
+	// A redirect elsewhere is not followed: the token stays with GitHub.
+	var leaked atomic.Bool
+	elsewhere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		leaked.Store(r.Header.Get("Authorization") != "")
+	}))
+	defer elsewhere.Close()
+	redirecting := httptest.NewServer(http.RedirectHandler(elsewhere.URL+"/x", http.StatusFound))
+	defer redirecting.Close()
+	if _, err := c.ConnectService(ConnectSpec{Kind: "github", Name: "moved", Auth: "token", Token: &oauth2.Token{AccessToken: token}, APIURL: redirecting.URL}); err != nil {
+		t.Fatal(err)
+	}
+	moved, _ := c.Provider("moved")
+	if res, err := moved.Call(t.Context(), "get_issue", map[string]any{"owner": "acme", "repo": "w", "issue_number": 1.0}, nil); err != nil || !res.IsError {
+		t.Fatalf("redirected call: %+v %v", res, err)
+	}
+	if leaked.Load() {
+		t.Fatal("the token followed a redirect to another server")
+	}
+
 	db, _ := os.ReadFile(filepath.Join(dir, store.FileName))
 	if strings.Contains(string(db), token) {
 		t.Fatal("the token is in the store file")

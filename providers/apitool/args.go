@@ -85,7 +85,7 @@ func checkType(prop map[string]any, v any) error {
 			return fmt.Errorf("want at least %d characters", n)
 		}
 		if pat, ok := prop["pattern"].(string); ok && !compiled(pat).MatchString(s) {
-			return fmt.Errorf("%q does not match %s", s, pat)
+			return fmt.Errorf("%q does not match %s", Truncate(s, 100), pat)
 		}
 	case "integer":
 		f, ok := v.(float64)

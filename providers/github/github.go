@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode"
 
 	gh "github.com/google/go-github/v89/github"
 
@@ -55,7 +56,14 @@ func classify(err error) error {
 	var rate *gh.RateLimitError
 	var abuse *gh.AbuseRateLimitError
 	var resp *gh.ErrorResponse
+	var moved *gh.RedirectionError
 	switch {
+	case errors.As(err, &moved):
+		msg := "the repository was renamed or transferred; call it by its new name"
+		if moved.Location != nil {
+			msg += " (" + moved.Location.Path + ")"
+		}
+		return &apitool.Error{Kind: apitool.NotFound, Service: service, Message: msg}
 	case errors.As(err, &rate):
 		return &apitool.Error{Kind: apitool.RateLimited, Service: service, Reset: rate.Rate.Reset.Time, Message: rate.Message}
 	case errors.As(err, &abuse):
@@ -95,18 +103,24 @@ func repoResource(a apitool.Args) []policy.Resource {
 
 // searchResources are the repositories a search query is limited to by its
 // repo:, org:, user: and owner: qualifiers. A negated qualifier (-repo:x)
-// excludes rather than limits, so it bounds nothing; a query without any
-// positive qualifier is unbounded: one Resource with an empty value. So is
-// a query with OR or NOT, which can widen it past its qualifiers.
+// excludes rather than limits, so it bounds nothing, and text in quotes is a
+// phrase, not a qualifier. A query without any positive qualifier is
+// unbounded: one Resource with an empty value. So is a query with OR or
+// NOT, which can widen it past its qualifiers, and one whose quotes do not
+// pair up.
 func searchResources(a apitool.Args) []policy.Resource {
 	unbounded := []policy.Resource{{Kind: policy.Repo}}
+	words, ok := queryWords(a.String("query"))
+	if !ok {
+		return unbounded
+	}
 	var out []policy.Resource
-	for _, f := range strings.Fields(a.String("query")) {
-		if w := strings.ToUpper(strings.Trim(f, "()")); w == "OR" || w == "NOT" {
+	for _, w := range words {
+		if u := strings.ToUpper(strings.Trim(w, "()")); u == "OR" || u == "NOT" {
 			return unbounded
 		}
-		key, val, ok := strings.Cut(strings.Trim(f, `"()`), ":")
-		if !ok || strings.HasPrefix(key, "-") {
+		key, val, ok := strings.Cut(strings.Trim(w, "()"), ":")
+		if !ok || strings.Contains(w, `"`) || strings.HasPrefix(key, "-") {
 			continue
 		}
 		switch strings.ToLower(key) {
@@ -120,4 +134,29 @@ func searchResources(a apitool.Args) []policy.Resource {
 		return unbounded
 	}
 	return out
+}
+
+// queryWords splits a search query at white space outside quotes; ok is
+// false when a quote is left open.
+func queryWords(q string) (words []string, ok bool) {
+	var b strings.Builder
+	quoted := false
+	for _, r := range q {
+		switch {
+		case r == '"':
+			quoted = !quoted
+			b.WriteRune(r)
+		case !quoted && unicode.IsSpace(r):
+			if b.Len() > 0 {
+				words = append(words, b.String())
+				b.Reset()
+			}
+		default:
+			b.WriteRune(r)
+		}
+	}
+	if b.Len() > 0 {
+		words = append(words, b.String())
+	}
+	return words, !quoted
 }

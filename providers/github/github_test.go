@@ -11,8 +11,11 @@ import (
 	"github.com/agentvault/agentvault/providers/providertest"
 )
 
+// noRedirects is how AgentVault's service clients treat redirects.
+var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
 func newProvider(t *testing.T, url string) providers.Provider {
-	p, err := New(Config{HTTPClient: http.DefaultClient, BaseURL: url})
+	p, err := New(Config{HTTPClient: noRedirects, BaseURL: url})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,6 +66,10 @@ func TestToolsOnTheWire(t *testing.T) {
 		{Name: "get_issue/not found", Tool: "get_issue", Args: map[string]any{"owner": "acme", "repo": "secret", "issue_number": 1.0},
 			Exchanges: []x{{Method: "GET", Path: "/repos/acme/secret/issues/1", Status: 404, Response: `{"message":"Not Found","documentation_url":"https://docs.github.com/rest"}`}},
 			IsError:   true, Want: []string{"not found", "not visible to the connected account"}},
+		{Name: "get_issue/moved repository", Tool: "get_issue", Args: map[string]any{"owner": "acme", "repo": "old", "issue_number": 1.0},
+			Exchanges: []x{{Method: "GET", Path: "/repos/acme/old/issues/1", Status: 301,
+				Header: map[string]string{"Location": "https://api.github.com/repositories/42/issues/1"}, Response: `{"message":"Moved Permanently"}`}},
+			IsError: true, Want: []string{"renamed or transferred", "/repositories/42/issues/1"}},
 		{Name: "list_pull_requests", Tool: "list_pull_requests", Args: map[string]any{"owner": "acme", "repo": "widgets", "state": "all", "base": "main"},
 			Exchanges: []x{{Method: "GET", Path: "/repos/acme/widgets/pulls", Query: "state=all&base=main&per_page=20&page=1", Response: `[` + pullJSON + `]`}},
 			Want:      []string{`"head":"fix"`, `"base":"main"`}},
@@ -141,6 +148,11 @@ func TestResources(t *testing.T) {
 		{"search_issues", map[string]any{"query": "is:open -repo:acme/widgets"}, []policy.Resource{repo("")}},
 		{"search_issues", map[string]any{"query": "repo:acme/widgets OR is:public"}, []policy.Resource{repo("")}},
 		{"search_issues", map[string]any{"query": "NOT repo:acme/widgets"}, []policy.Resource{repo("")}},
+		{"search_issues", map[string]any{"query": `"x repo:acme/widgets"`}, []policy.Resource{repo("")}},
+		{"search_issues", map[string]any{"query": `"repo:acme/widgets" password`}, []policy.Resource{repo("")}},
+		{"search_issues", map[string]any{"query": `-"a repo:acme/widgets" is:private`}, []policy.Resource{repo("")}},
+		{"search_issues", map[string]any{"query": `repo:acme/widgets "open a" bug`}, []policy.Resource{repo("acme/widgets")}},
+		{"search_issues", map[string]any{"query": `repo:acme/widgets "unclosed`}, []policy.Resource{repo("")}},
 		{"search_repositories", map[string]any{"query": "ORG:acme cli"}, []policy.Resource{repo("acme/*")}},
 		{"search_issues", map[string]any{"query": "is:open label:bug"}, []policy.Resource{repo("")}},
 	} {

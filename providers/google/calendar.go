@@ -60,6 +60,18 @@ func calendarAndAttendees(a apitool.Args) []policy.Resource {
 	return append(calendarResource(a), addressResources(policy.Recipient, "attendees")(a)...)
 }
 
+// changedEventRecipients is what an update touches: the calendar, the
+// attendees it names and, when it sends updates, the attendees the event
+// already has, whom the call does not name (an unbounded recipient: only an
+// allowlist with "*" lets it through).
+func changedEventRecipients(a apitool.Args) []policy.Resource {
+	out := calendarAndAttendees(a)
+	if su := a.String("sendUpdates"); su == "all" || su == "externalOnly" {
+		out = append(out, policy.Resource{Kind: policy.Recipient})
+	}
+	return out
+}
+
 // rfc3339 checks a time argument.
 func rfc3339(a apitool.Args, name string) (string, error) {
 	v := a.String(name)
@@ -422,7 +434,7 @@ func calendarUpdateEvent(s *calendar.Service) apitool.Tool {
 			"Change an event's fields; omitted fields stay as they are, attendees replaces the whole list.", apitool.Writes,
 			append([]mcp.ToolOption{calendarID(), eventID()}, eventFields(false)...)...),
 		Scopes:    calendarWriteScopes,
-		Resources: calendarAndAttendees,
+		Resources: changedEventRecipients,
 		Run: func(ctx context.Context, a apitool.Args) (*mcp.CallToolResult, error) {
 			e, err := eventFromArgs(a)
 			if err != nil {
@@ -442,7 +454,7 @@ func calendarDeleteEvent(s *calendar.Service) apitool.Tool {
 			"Delete an event (for attendees: cancel it). With sendUpdates, attendees are told it is cancelled.", apitool.Destroys,
 			calendarID(), eventID(), sendUpdates()),
 		Scopes:    calendarWriteScopes,
-		Resources: calendarResource,
+		Resources: changedEventRecipients,
 		Run: func(ctx context.Context, a apitool.Args) (*mcp.CallToolResult, error) {
 			if err := withUpdates(s.Events.Delete(calID(a), a.String("eventId")).Context(ctx), a).Do(); err != nil {
 				return nil, classify(err, calendarWriteScopes)
