@@ -162,7 +162,7 @@ func FuzzGuards(f *testing.F) {
 		if allowed(Recipient, "acme.com") && (!strings.HasSuffix(lower, "@acme.com") || strings.Count(value, "@") != 1 || !isASCII(value)) {
 			t.Fatalf("recipient %q passed acme.com", value)
 		}
-		if allowed(Path, "/srv/ok") && (value != "/srv/ok" && !strings.HasPrefix(value, "/srv/ok/") || strings.Contains(value, "/..") ||
+		if allowed(Path, "/srv/ok") && (value != "/srv/ok" && !strings.HasPrefix(value, "/srv/ok/") || strings.Contains(value+"/", "/../") ||
 			strings.Contains(value, "//") || strings.ContainsRune(value, 0)) {
 			t.Fatalf("path %q passed /srv/ok", value)
 		}
