@@ -170,6 +170,14 @@ func (j *Journal) readFrames(fileSize int64) ([]frame, uint64) {
 	return frames, gen
 }
 
+// appendFrame appends the frame of record seq, in generation gen, to buf.
+func appendFrame(buf []byte, gen, seq uint64, payload []byte) []byte {
+	buf = binary.LittleEndian.AppendUint32(buf, uint32(len(payload)))
+	buf = binary.LittleEndian.AppendUint32(buf, frameCRC(gen, seq, payload))
+	buf = binary.LittleEndian.AppendUint64(buf, seq)
+	return append(buf, payload...)
+}
+
 func frameCRC(gen, seq uint64, payload []byte) uint32 {
 	var b [16]byte
 	binary.LittleEndian.PutUint64(b[:8], gen)
@@ -226,11 +234,7 @@ func (j *Journal) AppendAudit(values [][]byte) (uint64, error) {
 	buf := make([]byte, 0, need)
 	first := j.next
 	for i, v := range values {
-		seq := first + uint64(i)
-		buf = binary.LittleEndian.AppendUint32(buf, uint32(len(v)))
-		buf = binary.LittleEndian.AppendUint32(buf, frameCRC(j.gen, seq, v))
-		buf = binary.LittleEndian.AppendUint64(buf, seq)
-		buf = append(buf, v...)
+		buf = appendFrame(buf, j.gen, first+uint64(i), v)
 	}
 	if _, err := j.f.WriteAt(buf, j.off); err != nil {
 		j.dirty = true

@@ -1,7 +1,6 @@
 package audit
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -34,6 +33,20 @@ func openStore(t *testing.T, dir string) *flakyStore {
 		t.Fatal(err)
 	}
 	return &flakyStore{Store: st}
+}
+
+// reopen opens the store and the journal in dir again, as the next start
+// after a crash does; both are closed with the test.
+func reopen(t *testing.T, dir string, size int64) (*Journal, *flakyStore) {
+	t.Helper()
+	st := openStore(t, dir)
+	t.Cleanup(func() { st.Close() })
+	j, err := OpenJournal(filepath.Join(dir, JournalFile), st, size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { j.Close() })
+	return j, st
 }
 
 // crash stops a journal the way SIGKILL would: no checkpoint, no restart.
@@ -102,13 +115,7 @@ func TestJournalReplaysWhatACrashLeftAndContinuesTheSequence(t *testing.T) {
 		t.Fatalf("journal mode %v", fi.Mode())
 	}
 
-	st = openStore(t, dir)
-	defer st.Close()
-	j, err = OpenJournal(path, st, 64<<10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer j.Close()
+	j, st = reopen(t, dir, 64<<10)
 	seqs, values := scanAll(t, st.Store, false) // in the store itself now
 	wantRecords(t, seqs, values, 15)
 	appendN(t, j, 15, 1)
@@ -134,13 +141,7 @@ func TestJournalIgnoresATornTail(t *testing.T) {
 	f.WriteAt([]byte{40, 0, 0, 0, 1, 2, 3, 4, 4, 0, 0, 0, 0, 0, 0, 0, 'x', 'y'}, end)
 	f.Close()
 
-	st = openStore(t, dir)
-	defer st.Close()
-	j, err = OpenJournal(path, st, 64<<10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer j.Close()
+	j, st = reopen(t, dir, 64<<10)
 	seqs, values := scanAll(t, j, false)
 	wantRecords(t, seqs, values, 3)
 }
@@ -161,13 +162,7 @@ func TestJournalStartsOverWhenFull(t *testing.T) {
 	}
 	crash(j)
 	st.Close()
-	st = openStore(t, dir)
-	defer st.Close()
-	j, err = OpenJournal(path, st, 1024)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer j.Close()
+	j, st = reopen(t, dir, 1024)
 	seqs, values := scanAll(t, j, false)
 	wantRecords(t, seqs, values, 300)
 	back, _ := scanAll(t, j, true)
@@ -221,14 +216,7 @@ func TestJournalAfterAFailedWriteNeverReplaysUnacknowledgedFrames(t *testing.T) 
 	good := j.f
 	j.mu.Lock()
 	off, gen, next := j.off, j.gen, j.next
-	var buf []byte
-	for i, v := range [][]byte{[]byte("phantom a"), []byte("phantom b")} {
-		seq := next + uint64(i)
-		buf = binary.LittleEndian.AppendUint32(buf, uint32(len(v)))
-		buf = binary.LittleEndian.AppendUint32(buf, frameCRC(gen, seq, v))
-		buf = binary.LittleEndian.AppendUint64(buf, seq)
-		buf = append(buf, v...)
-	}
+	buf := appendFrame(appendFrame(nil, gen, next, []byte("phantom a")), gen, next+1, []byte("phantom b"))
 	good.WriteAt(buf, off)
 	j.dirty = true
 	j.mu.Unlock()
@@ -239,13 +227,7 @@ func TestJournalAfterAFailedWriteNeverReplaysUnacknowledgedFrames(t *testing.T) 
 	}
 	crash(j)
 	st.Close()
-	st = openStore(t, dir)
-	defer st.Close()
-	j, err = OpenJournal(path, st, 64<<10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer j.Close()
+	j, st = reopen(t, dir, 64<<10)
 	_, values := scanAll(t, j, false)
 	if want := []string{"record 0", "record 1", "record 2", "real data"}; !slices.Equal(values, want) {
 		t.Fatalf("after the crash: %q, want %q", values, want)
