@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/agentvault/agentvault/internal/audit"
 	"github.com/agentvault/agentvault/internal/vaulttoken"
@@ -105,11 +106,17 @@ func TestRemovedServiceToolsGoAtOnce(t *testing.T) {
 	if _, err := callTool(t.Context(), c, "echo_echo", map[string]any{"message": "x"}); err != nil {
 		t.Fatal(err)
 	}
+	e := f.srv.endpoint("a")
 	v.Services = []string{"slow"}
-	f.srv.PutVault(v)
-	res, err := callTool(t.Context(), c, "echo_echo", map[string]any{"message": "y"})
-	if err == nil && !res.IsError {
-		t.Fatal("a tool of the removed service still ran")
+	f.srv.PutVault(v) // the slow service has not listed its tools yet
+	st := e.state.Load()
+	if _, listed := st.tools["echo_echo"]; listed || strings.Contains(string(st.toolList()), "echo_") {
+		t.Fatal("the removed service's tools are still offered")
+	}
+	req := mcp.CallToolRequest{}
+	req.Params.Name, req.Params.Arguments = "echo_echo", map[string]any{"message": "y"}
+	if _, err := e.call(t.Context(), req); !errors.Is(err, server.ErrToolNotFound) {
+		t.Fatalf("a tool of the removed service: %v", err)
 	}
 	if calls := f.rec.Calls(); len(calls) != 1 {
 		t.Fatalf("upstream received %v", calls)
