@@ -14,6 +14,7 @@ import (
 
 	"github.com/agentvault/agentvault/internal/auth0"
 	"github.com/agentvault/agentvault/internal/core"
+	"github.com/agentvault/agentvault/internal/secrets"
 )
 
 func cmdAuth0(args []string, stdin io.Reader, out io.Writer) error {
@@ -51,15 +52,11 @@ func cmdAuth0(args []string, stdin io.Reader, out io.Writer) error {
 			return err
 		}
 		defer done()
-		st, err := api.Auth0Status()
+		st, sec, err := auth0Tenant(c, api)
 		if err != nil {
 			return err
 		}
-		dir, err := c.dir()
-		if err != nil {
-			return err
-		}
-		client, err := core.Auth0Client(st, secretStore(dir))
+		client, err := core.Auth0Client(st, sec)
 		if err != nil {
 			return err
 		}
@@ -158,6 +155,21 @@ func cmdAuth0(args []string, stdin io.Reader, out io.Writer) error {
 	return usageError{fmt.Sprintf("unknown auth0 command %q", args[0])}
 }
 
+// auth0Tenant is the Auth0 setup and the keychain this process shares with
+// the core: what the commands that talk to Auth0 from here (login, linking
+// accounts) need.
+func auth0Tenant(c *command, api core.API) (core.Auth0Status, secrets.Store, error) {
+	st, err := api.Auth0Status()
+	if err != nil {
+		return st, nil, err
+	}
+	dir, err := c.dir()
+	if err != nil {
+		return st, nil, err
+	}
+	return st, secretStore(dir), nil
+}
+
 // withMyAccount runs f with the signed-in user's Auth0 client, built in this
 // process, and the refresh token from the keychain it shares with the core:
 // what managing linked accounts needs.
@@ -168,15 +180,11 @@ func withMyAccount(c *command, args []string, wantArgs int, usage string,
 		return err
 	}
 	defer done()
-	st, err := api.Auth0Status()
+	st, sec, err := auth0Tenant(c, api)
 	if err != nil {
 		return err
 	}
-	dir, err := c.dir()
-	if err != nil {
-		return err
-	}
-	client, refreshToken, err := core.Auth0User(st, secretStore(dir))
+	client, refreshToken, err := core.Auth0User(st, sec)
 	if err != nil {
 		return err
 	}

@@ -76,15 +76,11 @@ func cmdServiceConnect(args []string, stdin io.Reader, out io.Writer) error {
 	if opts.Auth0 {
 		// Linking runs here, with the browser: read the Auth0 session from
 		// the keychain this process shares with the core.
-		st, err := api.Auth0Status()
+		st, sec, err := auth0Tenant(c, api)
 		if err != nil {
 			return err
 		}
-		dir, err := c.dir()
-		if err != nil {
-			return err
-		}
-		if err := opts.UseAuth0(st, secretStore(dir)); err != nil {
+		if err := opts.UseAuth0(st, sec); err != nil {
 			return err
 		}
 	}

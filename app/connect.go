@@ -2,7 +2,9 @@ package app
 
 import (
 	"context"
+	"maps"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -20,8 +22,6 @@ const (
 	methodAuth0 = "Auth0 Token Vault"
 )
 
-var kindTitles = []string{"GitHub", "Google", "Slack", "Jira"}
-
 // kindOf maps a title back to its kind.
 func kindOf(title string) string {
 	for k, t := range core.ServiceKinds {
@@ -35,7 +35,7 @@ func kindOf(title string) string {
 // connectForm connects GitHub, Google, Slack or Jira. Browser and device
 // sign-ins run in the background; the result is handed to the core.
 func (u *UI) connectForm() fyne.CanvasObject {
-	kind := widget.NewSelect(kindTitles, nil)
+	kind := widget.NewSelect(slices.Sorted(maps.Values(core.ServiceKinds)), nil)
 	kind.SetSelected("GitHub")
 	method := widget.NewRadioGroup([]string{methodToken, methodOAuth, methodAuth0}, nil)
 	method.Required = true
