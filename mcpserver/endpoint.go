@@ -39,6 +39,9 @@ type exposedTool struct {
 	service string
 	name    string // the service's own name for it
 	def     mcp.Tool
+	// paramHeaders: arguments are mirrored into Mcp-Param-* headers, which
+	// mcp-go checks on stateless requests.
+	paramHeaders bool
 }
 
 func (t exposedTool) policyTool(name string) policy.Tool {
@@ -83,7 +86,8 @@ func newEndpoint(s *Server, v Vault) *endpoint {
 	e.stale.Store(true)
 	hooks := &server.Hooks{}
 	hooks.AddOnError(e.onError)
-	e.mcp = server.NewMCPServer("agentvault", "1",
+	hooks.AddAfterInitialize(e.onInitialized)
+	e.mcp = server.NewMCPServer(serverName, serverVersion,
 		server.WithToolCapabilities(true),
 		server.WithToolFilter(e.filter),
 		server.WithHooks(hooks),
@@ -110,7 +114,7 @@ func (e *endpoint) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if e.stale.Load() {
 		e.reload(r.Context())
 	}
-	if e.listFromCache(w, r) {
+	if e.listFromCache(w, r) || e.relay(w, r) {
 		return
 	}
 	if id := r.Header.Get(server.HeaderKeySessionID); id != "" {
@@ -208,7 +212,7 @@ func (e *endpoint) reload(ctx context.Context) {
 				e.srv.log.Warn("skipping tool whose schema cannot be encoded", "service", svc, "tool", t.Name, "err", err)
 				continue
 			}
-			tools[name] = exposedTool{service: svc, name: t.Name, def: def}
+			tools[name] = exposedTool{service: svc, name: t.Name, def: def, paramHeaders: len(mcp.ExtractParamHeaderBindings(&def)) > 0}
 		}
 	}
 	// The vault may have changed while the services answered: keep its newest form.
@@ -292,75 +296,95 @@ func (e *endpoint) decisions(ctx context.Context) ([]ToolDecision, error) {
 // errAudit is what an agent hears when the audit log cannot be written.
 var errAudit = errors.New("AgentVault could not write its audit log, so the call was refused")
 
-// call runs one tools/call through policy, approval and audit.
+// callRequest is one tools/call as the pipeline sees it, whether mcp-go
+// decoded it or the relay did.
+type callRequest struct {
+	name    string
+	args    any       // the decoded arguments: what is decided, digested and sent
+	meta    *mcp.Meta // the agent's _meta (its progress token); nil on the relay
+	client  string    // the agent's name and version, for the audit log
+	session string
+}
+
+// call is mcp-go's handler for every tool: it runs the call through execute.
 func (e *endpoint) call(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	var res *mcp.CallToolResult
+	cr := callRequest{name: req.Params.Name, args: req.Params.Arguments, meta: req.Params.Meta,
+		client: clientName(ctx), session: sessionID(ctx)}
+	refusal, err := e.execute(ctx, cr, func(ctx context.Context, t exposedTool) (bool, error) {
+		var err error
+		res, err = e.run(ctx, t, cr.args, cr.meta)
+		return err == nil && res.IsError, err
+	})
+	if refusal != "" {
+		return mcp.NewToolResultError(refusal), nil
+	}
+	return res, err
+}
+
+// execute runs one tools/call through policy, approval and audit; run calls
+// the service and reports whether the tool reported an error. A refusal is
+// a message for the agent, to be answered as a tool error; an error is
+// answered as a protocol error.
+func (e *endpoint) execute(ctx context.Context, req callRequest, run func(context.Context, exposedTool) (isError bool, err error)) (refusal string, err error) {
 	start := time.Now()
 	st := e.state.Load()
-	name := req.Params.Name
+	name := req.name
 	t, ok := st.tools[name]
 	d := st.decisions[name]
 	if !ok || d.Decision == policy.Block || !slices.Contains(st.vault.Services, t.service) {
 		// The policy changed after mcp-go's filter ran: still refuse.
-		return nil, fmt.Errorf("tool '%s' not found: %w", name, server.ErrToolNotFound)
+		return "", fmt.Errorf("tool '%s' not found: %w", name, server.ErrToolNotFound)
 	}
-	args := req.Params.Arguments
 	aud := e.srv.cfg.Auditor
-	rec := e.record(ctx, st, t, name, d)
-	rec.ArgsDigest = aud.Digest(args)
-	rec.Args = summary(args)
+	rec := newRecord(st, t, name, d, req.client)
+	rec.ArgsDigest = aud.Digest(req.args)
+	rec.Args = summary(req.args)
 
 	rec.Channel = "policy"
-	if e.srv.paused.Load() {
-		rec.Phase, rec.Outcome, rec.Error = audit.Outcome, audit.Denied, "all agents are paused"
-		if _, err := aud.Record(rec); err != nil {
+	refuse := func(outcome, reason, msg string) (string, error) {
+		rec.Phase, rec.Outcome, rec.Error = audit.Outcome, outcome, reason
+		rec.DurationMS = time.Since(start).Milliseconds()
+		if _, err := aud.RecordWritten(rec); err != nil {
 			e.srv.log.Error("audit write failed", "err", err)
 		}
-		return mcp.NewToolResultError("AgentVault has paused all agents; ask the user to resume them"), nil
+		return msg, nil
+	}
+	if e.srv.paused.Load() {
+		return refuse(audit.Denied, "all agents are paused", "AgentVault has paused all agents; ask the user to resume them")
 	}
 	if ok, lim, retry := e.limits.allow(st.vault.RateLimits, name, e.srv.cfg.Now()); !ok {
 		msg := fmt.Sprintf("rate limit %s reached for %s; retry in %s", lim, limitScope(lim, name), retry.Round(time.Second))
-		rec.Phase, rec.Outcome, rec.Error = audit.Outcome, audit.RateLimited, msg
-		if _, err := aud.Record(rec); err != nil {
-			e.srv.log.Error("audit write failed", "err", err)
-		}
-		return mcp.NewToolResultError("AgentVault: " + msg), nil
+		return refuse(audit.RateLimited, msg, "AgentVault: "+msg)
 	}
-	if g, ok := e.guard(st, t, name, args); ok {
+	if g, ok := e.guard(st, t, name, req.args); ok {
 		rec.Decision, rec.Rule = string(g.Decision), g.Rule
-		rec.Phase, rec.Outcome, rec.Error = audit.Outcome, audit.Blocked, g.Reason
-		if _, err := aud.Record(rec); err != nil {
-			e.srv.log.Error("audit write failed", "err", err)
-		}
-		return mcp.NewToolResultError("AgentVault refused this call: " + g.Reason), nil
+		return refuse(audit.Blocked, g.Reason, "AgentVault refused this call: "+g.Reason)
 	}
 	if d.Decision == policy.Approve {
-		stop := e.reportWaiting(ctx, req.Params.Meta)
+		stop := e.reportWaiting(ctx, req.meta)
 		v := e.srv.cfg.Approver.Approve(ctx, ApprovalRequest{
-			VaultID: st.vault.ID, Vault: st.vault.Name, Client: rec.Client, Session: sessionID(ctx),
+			VaultID: st.vault.ID, Vault: st.vault.Name, Client: rec.Client, Session: req.session,
 			Tool: name, ArgsDigest: rec.ArgsDigest, Summary: rec.Args, Timeout: st.vault.ApprovalTimeout,
 		})
 		stop()
 		rec.Channel, rec.Approver = v.Channel, v.Approver
 		if !v.Approved {
-			rec.Phase, rec.Outcome, rec.Error = audit.Outcome, v.Outcome, v.Reason
-			if rec.Outcome == "" {
-				rec.Outcome = audit.Denied
+			outcome := v.Outcome
+			if outcome == "" {
+				outcome = audit.Denied
 			}
-			rec.DurationMS = time.Since(start).Milliseconds()
-			if _, err := aud.Record(rec); err != nil {
-				e.srv.log.Error("audit write failed", "err", err)
-			}
-			return mcp.NewToolResultError("Denied: " + v.Reason), nil
+			return refuse(outcome, v.Reason, "Denied: "+v.Reason)
 		}
 	}
 
 	rec.Phase = audit.Intent
 	if _, err := aud.Record(rec); err != nil {
 		e.srv.log.Error("audit write failed; refusing call", "vault", st.vault.ID, "tool", name, "err", err)
-		return nil, errAudit
+		return "", errAudit
 	}
 
-	res, err := e.run(ctx, t, args, req.Params.Meta)
+	isError, err := run(ctx, t)
 
 	rec.Phase, rec.Time = audit.Outcome, time.Time{}
 	rec.DurationMS = time.Since(start).Milliseconds()
@@ -369,20 +393,20 @@ func (e *endpoint) call(ctx context.Context, req mcp.CallToolRequest) (*mcp.Call
 		rec.Outcome = audit.Cancelled
 	case err != nil:
 		rec.Outcome, rec.Error = audit.Failed, err.Error()
-	case res.IsError:
+	case isError:
 		rec.Outcome, rec.Error = audit.Executed, "the tool reported an error"
 	default:
 		rec.Outcome = audit.Executed
 	}
-	if _, aerr := aud.Record(rec); aerr != nil {
+	if _, aerr := aud.RecordWritten(rec); aerr != nil {
 		e.srv.log.Error("audit write failed after the call ran", "vault", st.vault.ID, "tool", name, "err", aerr)
-		return nil, errors.New("the call ran, but AgentVault could not record its outcome in the audit log")
+		return "", errors.New("the call ran, but AgentVault could not record its outcome in the audit log")
 	}
 	if err != nil {
 		e.srv.log.Error("service call failed", "vault", st.vault.ID, "tool", name, "err", err)
-		return nil, fmt.Errorf("service %s did not answer; see the AgentVault log", t.service)
+		return "", fmt.Errorf("service %s did not answer; see the AgentVault log", t.service)
 	}
-	return res, nil
+	return "", nil
 }
 
 // guard decides the call again with what its arguments touch, when the
@@ -453,12 +477,12 @@ func (e *endpoint) run(ctx context.Context, t exposedTool, args any, meta *mcp.M
 	return p.Call(ctx, t.name, args, progress)
 }
 
-// record starts an audit record for a call of tool name.
-func (e *endpoint) record(ctx context.Context, st *state, t exposedTool, name string, d policy.Result) audit.Record {
+// newRecord starts an audit record for a call of tool name by client.
+func newRecord(st *state, t exposedTool, name string, d policy.Result, client string) audit.Record {
 	var id [8]byte
 	_, _ = rand.Read(id[:])
 	return audit.Record{
-		CallID: hex.EncodeToString(id[:]), VaultID: st.vault.ID, Vault: st.vault.Name, Client: clientName(ctx),
+		CallID: hex.EncodeToString(id[:]), VaultID: st.vault.ID, Vault: st.vault.Name, Client: client,
 		Service: t.service, Tool: name, Decision: string(d.Decision), Rule: d.Rule,
 	}
 }
@@ -479,22 +503,35 @@ func (e *endpoint) onError(ctx context.Context, _ any, method mcp.MCPMethod, mes
 	if !ok || d.Decision != policy.Block {
 		return
 	}
-	rec := e.record(ctx, st, t, req.Params.Name, d)
+	rec := newRecord(st, t, req.Params.Name, d, clientName(ctx))
 	rec.Phase, rec.Outcome, rec.Channel = audit.Outcome, audit.Blocked, "policy"
 	rec.ArgsDigest = e.srv.cfg.Auditor.Digest(req.Params.Arguments)
-	if _, err := e.srv.cfg.Auditor.Record(rec); err != nil {
+	if _, err := e.srv.cfg.Auditor.RecordWritten(rec); err != nil {
 		e.srv.log.Error("audit write failed", "err", err)
+	}
+}
+
+// onInitialized keeps the agent's name of a new session for the calls the
+// relay answers.
+func (e *endpoint) onInitialized(ctx context.Context, _ any, req *mcp.InitializeRequest, _ *mcp.InitializeResult) {
+	if s := server.ClientSessionFromContext(ctx); s != nil {
+		e.ids.setClient(s.SessionID(), clientLabel(req.Params.ClientInfo))
 	}
 }
 
 func clientName(ctx context.Context) string {
 	if s, ok := server.ClientSessionFromContext(ctx).(server.SessionWithClientInfo); ok {
-		ci := s.GetClientInfo()
-		if ci.Name != "" {
-			return ci.Name + " " + ci.Version
-		}
+		return clientLabel(s.GetClientInfo())
 	}
 	return ""
+}
+
+// clientLabel is how an agent is named in the audit log: name and version.
+func clientLabel(ci mcp.Implementation) string {
+	if ci.Name == "" {
+		return ""
+	}
+	return ci.Name + " " + ci.Version
 }
 
 func sessionID(ctx context.Context) string {

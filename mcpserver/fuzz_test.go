@@ -43,8 +43,9 @@ func (f *fakeProvider) Close() error { return nil }
 // discardAuditor accepts records without keeping them (fuzzing makes many).
 type discardAuditor struct{}
 
-func (discardAuditor) Record(audit.Record) (uint64, error) { return 1, nil }
-func (discardAuditor) Digest(any) string                   { return "d" }
+func (discardAuditor) Record(audit.Record) (uint64, error)        { return 1, nil }
+func (discardAuditor) RecordWritten(audit.Record) (uint64, error) { return 1, nil }
+func (discardAuditor) Digest(any) string                          { return "d" }
 
 // FuzzServeHTTP posts arbitrary bodies to a vault endpoint with a valid
 // token: the server must never fail with a 5xx nor run the blocked tool.

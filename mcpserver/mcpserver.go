@@ -52,8 +52,12 @@ type Catalog interface {
 
 // Auditor records calls; *audit.Log implements it.
 type Auditor interface {
-	// Record durably appends r; an error means it is not recorded.
+	// Record durably appends r; an error means it is not recorded. Intent
+	// records, which must be on disk before a call runs, use it.
 	Record(r audit.Record) (uint64, error)
+	// RecordWritten appends r to the journal file, to be synced shortly
+	// after; an error means it is not recorded. Outcomes use it.
+	RecordWritten(r audit.Record) (uint64, error)
 	// Digest returns a keyed digest of a call's arguments.
 	Digest(args any) string
 }

@@ -32,19 +32,31 @@ func (c catalog) Provider(name string) (providers.Provider, bool) { p, ok := c[n
 
 // memAuditor keeps records in memory; fail makes every write fail.
 type memAuditor struct {
-	mu   sync.Mutex
-	recs []audit.Record
-	fail atomic.Bool
+	mu      sync.Mutex
+	recs    []audit.Record
+	durable []bool // per record: appended with Record rather than RecordWritten
+	fail    atomic.Bool
 }
 
-func (m *memAuditor) Record(r audit.Record) (uint64, error) {
+func (m *memAuditor) Record(r audit.Record) (uint64, error) { return m.append(r, true) }
+
+func (m *memAuditor) RecordWritten(r audit.Record) (uint64, error) { return m.append(r, false) }
+
+func (m *memAuditor) append(r audit.Record, durable bool) (uint64, error) {
 	if m.fail.Load() {
 		return 0, errors.New("injected audit failure")
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.recs = append(m.recs, r)
+	m.recs, m.durable = append(m.recs, r), append(m.durable, durable)
 	return uint64(len(m.recs)), nil
+}
+
+// wasDurable reports whether the i-th record was appended durably.
+func (m *memAuditor) wasDurable(i int) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.durable[i]
 }
 func (m *memAuditor) Digest(any) string { return "digest" }
 func (m *memAuditor) records() []audit.Record {
@@ -200,12 +212,15 @@ func testVaultsSeeOnlyTheirTools(t *testing.T, proto string) {
 	}
 
 	var blocked, intents, outcomes int
-	for _, r := range f.audit.records() {
+	for i, r := range f.audit.records() {
 		switch {
 		case r.Outcome == audit.Blocked:
 			blocked++
 		case r.Phase == audit.Intent:
 			intents++
+			if !f.audit.wasDurable(i) {
+				t.Error("an intent record was not on disk before the call ran")
+			}
 		case r.Phase == audit.Outcome && r.Outcome == audit.Executed:
 			outcomes++
 			if r.Client != "test-agent 0.1" {

@@ -3,16 +3,11 @@ package mcpserver
 import (
 	"bytes"
 	"encoding/json"
-	"io"
-	"mime"
 	"net/http"
-	"slices"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
-	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/agentvault/agentvault/policy"
 )
@@ -52,20 +47,11 @@ func (st *state) toolList() []byte {
 // a session mcp-go has not seen for a quarter of the idle timeout (so that
 // it never ends a session in use) — is left to mcp-go, untouched.
 func (e *endpoint) listFromCache(w http.ResponseWriter, r *http.Request) bool {
-	if r.Method != http.MethodPost || r.ContentLength <= 0 || r.ContentLength > maxListRequest ||
-		!slices.Contains(sessionProtocols, r.Header.Get(mcp.HeaderProtocolVersion)) {
+	if _, ok := e.ownSession(r); !ok {
 		return false
 	}
-	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
-		return false
-	}
-	last, live := e.ids.lastSeen(r.Header.Get(server.HeaderKeySessionID))
-	if !live || time.Since(last) > e.srv.cfg.SessionIdleTimeout/4 {
-		return false
-	}
-	body, err := io.ReadAll(r.Body)
-	r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), r.Body))
-	if err != nil {
+	body, ok := jsonBody(r, maxListRequest)
+	if !ok {
 		return false
 	}
 	id, ok := plainToolsList(body)
@@ -76,16 +62,7 @@ func (e *endpoint) listFromCache(w http.ResponseWriter, r *http.Request) bool {
 	if list == nil {
 		return false
 	}
-	var out bytes.Buffer
-	out.Grow(len(list) + len(id) + 40)
-	out.WriteString(`{"jsonrpc":"2.0","id":`)
-	out.Write(id)
-	out.WriteString(`,"result":`)
-	out.Write(list)
-	out.WriteString("}\n")
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusOK)
-	w.Write(out.Bytes())
+	writeResult(w, http.StatusOK, id, list)
 	return true
 }
 

@@ -8,6 +8,7 @@ package providers
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -30,6 +31,15 @@ type Provider interface {
 	Call(ctx context.Context, tool string, args any, progress ProgressFunc) (*mcp.CallToolResult, error)
 	// Close stops connections and processes; the provider is not used after.
 	Close() error
+}
+
+// RawCaller is implemented by providers that can relay a call as JSON:
+// arguments as the agent's (decided) JSON object, the result as the
+// service's JSON tools/call result, never decoded. It runs the same call as
+// Call, without the cost of turning a result into Go values and back.
+type RawCaller interface {
+	// CallRaw is Call with args and the result as JSON.
+	CallRaw(ctx context.Context, tool string, args json.RawMessage, progress ProgressFunc) (json.RawMessage, error)
 }
 
 // ErrReconnect is wrapped by credential sources whose grant is gone (revoked,

@@ -1,15 +1,18 @@
 // Package audit is AgentVault's append-only record of every tool call.
 //
 // A call gets an intent record, durably committed before any provider is
-// called, and an outcome record, committed before the result goes back to the
-// agent. Record returns only after the record is on disk; if it cannot be
-// written it returns an error and the caller must refuse the call (fail closed).
+// called (Record: it returns only after the record is on disk; if it cannot be
+// written it returns an error and the caller must refuse the call — fail
+// closed), and an outcome record, written before the result goes back to the
+// agent (RecordWritten: the record is in the journal file, so a crash of
+// AgentVault cannot lose it, and on disk with the next sync, at most SyncDelay
+// later, so only a power cut in that window can). A call so pays for one sync.
 //
-// Writes are group-committed: whatever records are queued are made durable
-// in one journal write (one fdatasync), so concurrent calls share one sync and
-// a lone call pays for exactly one, with no fixed delay and no hand-off to
-// another goroutine. The journal moves records into the store in the
-// background.
+// Writes are group-committed: whatever records are queued go into the journal
+// in one write, and one fdatasync when any of them needs it, so concurrent
+// calls share one sync and a lone call pays for exactly one, with no fixed
+// delay and no hand-off to another goroutine. The journal moves records into
+// the store in the background.
 //
 // Arguments are never stored: only an HMAC-SHA256 digest under a key that
 // stays in the store, and a short summary with secret-looking values redacted.
@@ -90,9 +93,10 @@ const maxField = 1024
 
 // Backend is where records are kept: a *Journal in front of the store.
 type Backend interface {
-	// AppendAudit durably stores values under consecutive sequence numbers,
-	// all or none, and returns the first.
-	AppendAudit(values [][]byte) (first uint64, err error)
+	// AppendAudit stores values under consecutive sequence numbers, all or
+	// none, and returns the first. With durable set they are on disk when it
+	// returns; without, they are written and on disk within SyncDelay.
+	AppendAudit(values [][]byte, durable bool) (first uint64, err error)
 	// ScanAudit visits stored records in order, or newest first.
 	ScanAudit(newestFirst bool, fn func(seq uint64, value []byte) (bool, error)) error
 }
@@ -133,10 +137,11 @@ type Log struct {
 }
 
 type pending struct {
-	raw  []byte
-	seq  uint64
-	err  error
-	done chan struct{}
+	raw     []byte
+	durable bool
+	seq     uint64
+	err     error
+	done    chan struct{}
 }
 
 // New starts a log writing to backend, with key as the HMAC key for argument
@@ -153,7 +158,15 @@ func New(backend Backend, key []byte, now func() time.Time) *Log {
 // Record durably appends r (stamping Time if unset) and returns its sequence
 // number. An error means the record is not in the log, except after a
 // timeout that says it may still be written (the disk held it so long).
-func (l *Log) Record(r Record) (uint64, error) {
+func (l *Log) Record(r Record) (uint64, error) { return l.append(r, true) }
+
+// RecordWritten appends r like Record, but returns once r is written to the
+// journal file rather than synced: a crash of AgentVault keeps it, and it is
+// on disk at most SyncDelay later. For records that report what happened
+// (outcomes), not ones that must be on disk before something happens.
+func (l *Log) RecordWritten(r Record) (uint64, error) { return l.append(r, false) }
+
+func (l *Log) append(r Record, durable bool) (uint64, error) {
 	if r.Time.IsZero() {
 		r.Time = l.now().UTC()
 	}
@@ -162,7 +175,7 @@ func (l *Log) Record(r Record) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	p := &pending{raw: raw, done: make(chan struct{})}
+	p := &pending{raw: raw, durable: durable, done: make(chan struct{})}
 	l.mu.Lock()
 	if l.closed {
 		l.mu.Unlock()
@@ -205,10 +218,12 @@ func (l *Log) commit() {
 	l.mu.Unlock()
 
 	values := make([][]byte, len(batch))
+	durable := false
 	for i, q := range batch {
 		values[i] = q.raw
+		durable = durable || q.durable
 	}
-	first, err := l.backend.AppendAudit(values)
+	first, err := l.backend.AppendAudit(values, durable)
 	for i, q := range batch {
 		q.err = err
 		if err == nil {

@@ -72,7 +72,7 @@ func TestConcurrentRecordsAreAllCommittedWithDistinctSeqs(t *testing.T) {
 
 type failingBackend struct{ err error }
 
-func (f failingBackend) AppendAudit([][]byte) (uint64, error) { return 0, f.err }
+func (f failingBackend) AppendAudit([][]byte, bool) (uint64, error) { return 0, f.err }
 func (f failingBackend) ScanAudit(bool, func(uint64, []byte) (bool, error)) error {
 	return nil
 }
@@ -267,5 +267,58 @@ func TestOversizedFieldsAreCutAndHarmNoOtherRecord(t *testing.T) {
 		if len(r.Error) > 4*maxField+32 || len(r.Client) > 4*maxField+32 || len(r.Args) > 4*maxField+32 {
 			t.Fatalf("a field was not cut: %d %d %d", len(r.Error), len(r.Client), len(r.Args))
 		}
+	}
+}
+
+// gatedBackend holds each append until released and reports what it got.
+type gatedBackend struct {
+	failingBackend
+	got     chan []bool // per append: how many values, and durable
+	release chan struct{}
+}
+
+func (g gatedBackend) AppendAudit(values [][]byte, durable bool) (uint64, error) {
+	<-g.release
+	g.got <- []bool{len(values) == 1, durable}
+	return 1, nil
+}
+
+func TestABatchIsSyncedWhenAnyOfItsRecordsMustBe(t *testing.T) {
+	g := gatedBackend{got: make(chan []bool, 3), release: make(chan struct{})}
+	l := New(g, make([]byte, 32), nil)
+	defer l.Close()
+	done := make(chan error, 3)
+	go func() { _, err := l.RecordWritten(Record{Tool: "first"}); done <- err }()
+	for { // the first batch is being appended: the next two queue behind it
+		l.mu.Lock()
+		busy := l.committing && len(l.queue) == 0
+		l.mu.Unlock()
+		if busy {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	go func() { _, err := l.RecordWritten(Record{Tool: "outcome"}); done <- err }()
+	go func() { _, err := l.Record(Record{Tool: "intent"}); done <- err }()
+	for {
+		l.mu.Lock()
+		queued := len(l.queue)
+		l.mu.Unlock()
+		if queued == 2 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	close(g.release)
+	for range 3 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if first := <-g.got; !first[0] || first[1] {
+		t.Fatalf("a lone written record: single %v, durable %v", first[0], first[1])
+	}
+	if second := <-g.got; second[0] || !second[1] {
+		t.Fatalf("a batch with an intent: single %v, durable %v; want two records, durable", second[0], second[1])
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 )
 
 // Store is where the journal moves records for good: *store.Store.
@@ -25,7 +26,9 @@ type Store interface {
 // Journal is a Backend that makes each group of records durable with one
 // write and one fdatasync into a file that was filled with zeros when it was
 // created, so the file system has no metadata to commit (a bbolt commit
-// needs two syncs). A background checkpoint then moves the records into the
+// needs two syncs). Records appended without durable are written at once and
+// synced by the next durable append or SyncDelay later, whichever comes
+// first. A background checkpoint then moves the records into the
 // store in large batches, and the journal starts over once everything in it
 // is in the store. Opening a journal first moves whatever a crash left in it
 // into the store.
@@ -38,16 +41,20 @@ type Journal struct {
 	store Store
 	size  int64
 
-	mu      sync.Mutex // guards everything below
-	f       *os.File
-	gen     uint64
-	off     int64  // where the next frame goes
-	next    uint64 // the next sequence number
-	dirty   bool   // a failed write may have left unacknowledged frames after off
-	pending []frame
-	kick    chan struct{}
-	done    chan struct{}
-	closed  bool
+	mu    sync.Mutex // guards everything below
+	f     *os.File
+	gen   uint64
+	off   int64  // where the next frame goes
+	next  uint64 // the next sequence number
+	dirty bool   // a failed write may have left unacknowledged frames after off
+	// unsynced: frames were written since the last fdatasync; syncTimer
+	// syncs them SyncDelay after the first of them.
+	unsynced  bool
+	syncTimer *time.Timer
+	pending   []frame
+	kick      chan struct{}
+	done      chan struct{}
+	closed    bool
 }
 
 type frame struct {
@@ -62,6 +69,9 @@ const (
 	// DefaultJournalSize is the size of a journal file: room for about
 	// ten thousand records between checkpoints.
 	DefaultJournalSize = 4 << 20
+	// SyncDelay is the longest a record appended without durable waits for
+	// its fdatasync.
+	SyncDelay = 20 * time.Millisecond
 )
 
 var (
@@ -80,6 +90,8 @@ func OpenJournal(path string, store Store, size int64) (*Journal, error) {
 		return nil, fmt.Errorf("opening the audit journal: %w", err)
 	}
 	j.f = f
+	j.syncTimer = time.AfterFunc(time.Hour, j.syncWritten)
+	j.syncTimer.Stop()
 	if err := j.recover(); err != nil {
 		f.Close()
 		return nil, err
@@ -200,12 +212,12 @@ func (j *Journal) restart() error {
 	if err := fdatasync(j.f); err != nil {
 		return fmt.Errorf("syncing the audit journal: %w", err)
 	}
-	j.gen, j.off, j.dirty = gen, headerSize, false
+	j.gen, j.off, j.dirty, j.unsynced = gen, headerSize, false, false
 	return nil
 }
 
-// AppendAudit implements Backend: the records are durable when it returns.
-func (j *Journal) AppendAudit(values [][]byte) (uint64, error) {
+// AppendAudit implements Backend.
+func (j *Journal) AppendAudit(values [][]byte, durable bool) (uint64, error) {
 	need := int64(0)
 	for _, v := range values {
 		if len(v) == 0 {
@@ -240,9 +252,16 @@ func (j *Journal) AppendAudit(values [][]byte) (uint64, error) {
 		j.dirty = true
 		return 0, fmt.Errorf("writing the audit journal: %w", err)
 	}
-	if err := fdatasync(j.f); err != nil {
-		j.dirty = true
-		return 0, fmt.Errorf("syncing the audit journal: %w", err)
+	switch {
+	case durable:
+		if err := fdatasync(j.f); err != nil {
+			j.dirty = true
+			return 0, fmt.Errorf("syncing the audit journal: %w", err)
+		}
+		j.unsynced = false
+	case !j.unsynced:
+		j.unsynced = true
+		j.syncTimer.Reset(SyncDelay)
 	}
 	j.off += need
 	j.next += uint64(len(values))
@@ -258,6 +277,26 @@ func (j *Journal) AppendAudit(values [][]byte) (uint64, error) {
 		}
 	}
 	return first, nil
+}
+
+// syncWritten syncs frames appended without durable. If the sync fails,
+// the page cache may have dropped them: they are moved into the store (which
+// syncs on its own) and the next append starts a new generation.
+func (j *Journal) syncWritten() {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if !j.unsynced || j.closed {
+		return
+	}
+	if err := fdatasync(j.f); err != nil {
+		j.dirty = true
+		select {
+		case j.kick <- struct{}{}:
+		default:
+		}
+		return
+	}
+	j.unsynced = false
 }
 
 // checkpoints moves journaled records into the store in the background,
@@ -371,9 +410,12 @@ func (j *Journal) Close() error {
 	<-j.done
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	j.syncTimer.Stop()
 	err := j.checkpointLocked()
 	if err == nil {
 		err = j.restart()
+	} else if j.unsynced {
+		err = errors.Join(err, fdatasync(j.f))
 	}
 	return errors.Join(err, j.f.Close())
 }

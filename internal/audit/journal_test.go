@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/agentvault/agentvault/internal/store"
@@ -59,10 +60,12 @@ func crash(j *Journal) {
 	j.f.Close()
 }
 
+// appendN appends records from … from+n-1, every other one without
+// durable: a crash of the process must keep both kinds.
 func appendN(t *testing.T, j *Journal, from, n int) {
 	t.Helper()
 	for i := from; i < from+n; i++ {
-		if _, err := j.AppendAudit([][]byte{fmt.Appendf(nil, "record %d", i)}); err != nil {
+		if _, err := j.AppendAudit([][]byte{fmt.Appendf(nil, "record %d", i)}, i%2 == 0); err != nil {
 			t.Fatalf("append %d: %v", i, err)
 		}
 	}
@@ -184,20 +187,20 @@ func TestJournalFailsClosedWhenNothingCanTakeMore(t *testing.T) {
 	st.fail.Store(true)
 	var failed error
 	for i := 0; i < 100 && failed == nil; i++ {
-		_, failed = j.AppendAudit([][]byte{fmt.Appendf(nil, "record %d", i)})
+		_, failed = j.AppendAudit([][]byte{fmt.Appendf(nil, "record %d", i)}, true)
 	}
 	if failed == nil {
 		t.Fatal("a full journal in front of a full store accepted records")
 	}
 	// Once the store has room again, the journal moves on by itself.
 	st.fail.Store(false)
-	if _, err := j.AppendAudit([][]byte{[]byte("after")}); err != nil {
+	if _, err := j.AppendAudit([][]byte{[]byte("after")}, true); err != nil {
 		t.Fatalf("no recovery: %v", err)
 	}
-	if _, err := j.AppendAudit([][]byte{{}}); err == nil {
+	if _, err := j.AppendAudit([][]byte{{}}, true); err == nil {
 		t.Fatal("an empty record was accepted (its frame would read as the end of the journal)")
 	}
-	if _, err := j.AppendAudit([][]byte{make([]byte, 2048)}); !errors.Is(err, errJournalShort) {
+	if _, err := j.AppendAudit([][]byte{make([]byte, 2048)}, true); !errors.Is(err, errJournalShort) {
 		t.Fatalf("a record larger than the journal: %v", err)
 	}
 }
@@ -222,7 +225,7 @@ func TestJournalAfterAFailedWriteNeverReplaysUnacknowledgedFrames(t *testing.T) 
 	j.mu.Unlock()
 	// The next append reuses the sequence number and is as long: without a
 	// new generation, "phantom b" would follow it as a valid frame.
-	if _, err := j.AppendAudit([][]byte{[]byte("real data")}); err != nil {
+	if _, err := j.AppendAudit([][]byte{[]byte("real data")}, true); err != nil {
 		t.Fatal(err)
 	}
 	crash(j)
@@ -232,4 +235,39 @@ func TestJournalAfterAFailedWriteNeverReplaysUnacknowledgedFrames(t *testing.T) 
 	if want := []string{"record 0", "record 1", "record 2", "real data"}; !slices.Equal(values, want) {
 		t.Fatalf("after the crash: %q, want %q", values, want)
 	}
+}
+
+func TestJournalSyncsWrittenRecordsWithinSyncDelay(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		dir := t.TempDir()
+		st := openStore(t, dir)
+		defer st.Close()
+		j, err := OpenJournal(filepath.Join(dir, JournalFile), st, 64<<10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer j.Close()
+		unsynced := func() bool {
+			j.mu.Lock()
+			defer j.mu.Unlock()
+			return j.unsynced
+		}
+		if _, err := j.AppendAudit([][]byte{[]byte("outcome")}, false); err != nil || !unsynced() {
+			t.Fatalf("a written record: %v, waiting for its sync %v", err, unsynced())
+		}
+		if _, err := j.AppendAudit([][]byte{[]byte("intent")}, true); err != nil || unsynced() {
+			t.Fatalf("a durable record must sync what was written before it: %v, unsynced %v", err, unsynced())
+		}
+		j.AppendAudit([][]byte{[]byte("outcome")}, false)
+		time.Sleep(SyncDelay - time.Millisecond)
+		synctest.Wait()
+		if !unsynced() {
+			t.Fatal("synced before SyncDelay: the timer is not the one a written record started")
+		}
+		time.Sleep(time.Millisecond)
+		synctest.Wait()
+		if unsynced() {
+			t.Fatal("a written record was not synced SyncDelay later")
+		}
+	})
 }

@@ -322,9 +322,7 @@ func (c *Core) Services() ([]ServiceInfo, error) {
 		info := serviceInfo(s)
 		if p, ok := c.Provider(s.Name); ok {
 			if pin, ok := p.(*pinned); ok {
-				if st, ok := pin.Provider.(interface{ Status() string }); ok {
-					info.Status = st.Status()
-				}
+				info.Status = pin.Status()
 			} else {
 				info.Unavailable, info.Status = signInState(p, s)
 			}

@@ -12,17 +12,9 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/agentvault/agentvault/internal/audit"
-	"github.com/agentvault/agentvault/policy"
 	"github.com/agentvault/agentvault/providers"
+	"github.com/agentvault/agentvault/providers/upstream"
 )
-
-// Resources implements providers.Guarded with the upstream's own reading.
-func (p *pinned) Resources(tool string, args any) ([]policy.Resource, error) {
-	if g, ok := p.Provider.(providers.Guarded); ok {
-		return g.Resources(tool, args)
-	}
-	return nil, nil
-}
 
 // ToolChange is an upstream tool that differs from what the user accepted.
 type ToolChange struct {
@@ -39,7 +31,7 @@ type ToolChange struct {
 // the user accepted reach any vault: the defence against an upstream that
 // changes a tool after it was trusted (a "rug pull").
 type pinned struct {
-	providers.Provider
+	*upstream.Provider // its Resources implement providers.Guarded
 	core    *Core
 	service string
 
@@ -48,7 +40,11 @@ type pinned struct {
 	changes []ToolChange
 }
 
-var _ providers.Provider = (*pinned)(nil)
+var (
+	_ providers.Provider  = (*pinned)(nil)
+	_ providers.RawCaller = (*pinned)(nil)
+	_ providers.Guarded   = (*pinned)(nil)
+)
 
 // definition is a tool's canonical JSON (mcp.Tool encodes through a map, so
 // keys are sorted).
@@ -107,13 +103,29 @@ func (p *pinned) Tools(ctx context.Context) ([]mcp.Tool, error) {
 
 // Call refuses tools that were not accepted as they are now.
 func (p *pinned) Call(ctx context.Context, tool string, args any, progress providers.ProgressFunc) (*mcp.CallToolResult, error) {
+	if err := p.accepted(tool); err != nil {
+		return nil, err
+	}
+	return p.Provider.Call(ctx, tool, args, progress)
+}
+
+// CallRaw implements providers.RawCaller like Call.
+func (p *pinned) CallRaw(ctx context.Context, tool string, args json.RawMessage, progress providers.ProgressFunc) (json.RawMessage, error) {
+	if err := p.accepted(tool); err != nil {
+		return nil, err
+	}
+	return p.Provider.CallRaw(ctx, tool, args, progress)
+}
+
+// accepted refuses tools that were not accepted as they are now.
+func (p *pinned) accepted(tool string) error {
 	p.mu.Lock()
 	ok := p.allowed[tool]
 	p.mu.Unlock()
 	if !ok {
-		return nil, fmt.Errorf("tool %s of %s changed upstream and awaits review", tool, p.service)
+		return fmt.Errorf("tool %s of %s changed upstream and awaits review", tool, p.service)
 	}
-	return p.Provider.Call(ctx, tool, args, progress)
+	return nil
 }
 
 func (p *pinned) pending() []ToolChange {

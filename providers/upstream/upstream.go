@@ -10,6 +10,7 @@ package upstream
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -50,6 +51,11 @@ type Config struct {
 	ConnectTimeout time.Duration
 }
 
+// protocolVersion is what AgentVault asks upstream servers to speak: the
+// session-based revision current servers speak, over which a call is one
+// plain JSON-RPC request that can be relayed without decoding its result.
+const protocolVersion = mcp.ProtocolVersion20251125
+
 // Provider proxies one upstream MCP server.
 type Provider struct {
 	cfg Config
@@ -66,11 +72,14 @@ type Provider struct {
 	lastErr  error // why the last start or call failed, for the status
 	closed   bool
 
-	nextToken atomic.Uint64
-	progress  sync.Map // progress token string → providers.ProgressFunc
+	nextID   atomic.Uint64 // numbers AgentVault's requests and progress tokens
+	progress sync.Map      // progress token string → providers.ProgressFunc
 }
 
-var _ providers.Provider = (*Provider)(nil)
+var (
+	_ providers.Provider  = (*Provider)(nil)
+	_ providers.RawCaller = (*Provider)(nil)
+)
 
 // New checks cfg and returns a provider that connects on first use.
 func New(cfg Config) (*Provider, error) {
@@ -119,17 +128,76 @@ func (p *Provider) Tools(ctx context.Context) ([]mcp.Tool, error) {
 
 // Call runs tool upstream with args, forwarding progress to progress.
 func (p *Provider) Call(ctx context.Context, tool string, args any, progress providers.ProgressFunc) (*mcp.CallToolResult, error) {
+	raw, err := json.Marshal(args)
+	if err != nil {
+		return nil, fmt.Errorf("encoding the arguments of %s: %w", tool, err)
+	}
+	res, err := p.CallRaw(ctx, tool, raw, progress)
+	if err != nil {
+		return nil, err
+	}
+	return mcp.ParseCallToolResult(&res)
+}
+
+// CallRaw implements providers.RawCaller: the call is one JSON-RPC request
+// on the upstream's transport, and its result is returned as the upstream
+// sent it. A cancelled ctx ends the request; over stdio, where only a
+// message can say so, notifications/cancelled is sent too.
+func (p *Provider) CallRaw(ctx context.Context, tool string, args json.RawMessage, progress providers.ProgressFunc) (json.RawMessage, error) {
 	c, err := p.conn(ctx)
 	if err != nil {
 		return nil, err
 	}
-	req := mcp.CallToolRequest{}
-	req.Params.Name = tool
-	req.Params.Arguments = args
+	n := strconv.FormatUint(p.nextID.Add(1), 10)
+	params := callParams{Name: tool}
+	if len(args) > 0 && string(args) != "null" {
+		params.Arguments = args
+	}
 	if progress != nil {
-		token := "av-" + strconv.FormatUint(p.nextToken.Add(1), 10)
+		token := "av-" + n
 		p.progress.Store(token, progress)
 		defer p.progress.Delete(token)
+		params.Meta = map[string]any{"progressToken": token}
+	}
+	if mcp.IsModernProtocol(c.ProtocolVersion()) {
+		return p.callStateless(ctx, c, tool, params)
+	}
+	id := mcp.NewRequestId("av-" + n)
+	t := c.GetTransport()
+	resp, err := t.SendRequest(ctx, transport.JSONRPCRequest{JSONRPC: mcp.JSONRPC_VERSION, ID: id, Method: string(mcp.MethodToolsCall), Params: params})
+	if err != nil {
+		if ctx.Err() != nil {
+			cancelUpstream(ctx, t, id)
+		}
+		err = transport.NewError(err)
+		p.dropOnTransportError(c, err)
+		return nil, fmt.Errorf("calling %s on %s: %w", tool, p.cfg.Name, err)
+	}
+	if resp.Error != nil {
+		return nil, fmt.Errorf("calling %s on %s: %w", tool, p.cfg.Name, resp.Error.AsError())
+	}
+	return resp.Result, nil
+}
+
+// callParams are the params of a tools/call request.
+type callParams struct {
+	Name      string          `json:"name"`
+	Arguments json.RawMessage `json:"arguments,omitempty"`
+	Meta      map[string]any  `json:"_meta,omitempty"`
+}
+
+// callStateless calls through mcp-go's client, which adds the metadata every
+// request of the stateless protocol carries, for a server that answered the
+// handshake with that protocol instead of the one AgentVault asked for.
+func (p *Provider) callStateless(ctx context.Context, c *client.Client, tool string, params callParams) (json.RawMessage, error) {
+	req := mcp.CallToolRequest{}
+	req.Params.Name = tool
+	if params.Arguments != nil {
+		if err := json.Unmarshal(params.Arguments, &req.Params.Arguments); err != nil {
+			return nil, fmt.Errorf("decoding the arguments of %s: %w", tool, err)
+		}
+	}
+	if token, ok := params.Meta["progressToken"]; ok {
 		req.Params.Meta = &mcp.Meta{ProgressToken: token}
 	}
 	res, err := c.CallTool(ctx, req)
@@ -137,7 +205,25 @@ func (p *Provider) Call(ctx context.Context, tool string, args any, progress pro
 		p.dropOnTransportError(c, err)
 		return nil, fmt.Errorf("calling %s on %s: %w", tool, p.cfg.Name, err)
 	}
-	return res, nil
+	return json.Marshal(res)
+}
+
+// cancelUpstream tells a stdio server that request id was cancelled; over
+// HTTP, ending the request already says so. Best effort, off the caller's
+// path.
+func cancelUpstream(ctx context.Context, t transport.Interface, id mcp.RequestId) {
+	if _, http := t.(transport.HTTPConnection); http {
+		return
+	}
+	n := mcp.JSONRPCNotification{JSONRPC: mcp.JSONRPC_VERSION, Notification: mcp.Notification{
+		Method: string(mcp.MethodNotificationCancelled),
+		Params: mcp.NotificationParams{AdditionalFields: map[string]any{"requestId": id, "reason": ctx.Err().Error()}},
+	}}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = t.SendNotification(ctx, n)
+	}()
 }
 
 // Close stops the upstream connection (and its process) for good.
@@ -205,7 +291,7 @@ func (p *Provider) dial(ctx context.Context) (*client.Client, error) {
 		}
 		t = h
 	}
-	c := client.NewClient(t)
+	c := client.NewClient(t, client.WithProtocolVersion(protocolVersion))
 	if err := c.Start(p.life); err != nil {
 		return nil, err
 	}
@@ -213,7 +299,7 @@ func (p *Provider) dial(ctx context.Context) (*client.Client, error) {
 	ctx, cancel := context.WithTimeout(ctx, p.cfg.ConnectTimeout)
 	defer cancel()
 	init := mcp.InitializeRequest{}
-	init.Params.ProtocolVersion = mcp.LATEST_PROTOCOL_VERSION
+	init.Params.ProtocolVersion = protocolVersion
 	init.Params.ClientInfo = mcp.Implementation{Name: "agentvault", Version: "1"}
 	if _, err := c.Initialize(ctx, init); err != nil {
 		c.Close()

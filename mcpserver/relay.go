@@ -1,0 +1,279 @@
+package mcpserver
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"slices"
+	"strconv"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/agentvault/agentvault/policy"
+	"github.com/agentvault/agentvault/providers"
+)
+
+// The server's name and version, as initialize and stateless results give them.
+const (
+	serverName    = "agentvault"
+	serverVersion = "1"
+)
+
+// relay answers a tools/call itself, without mcp-go, when the call can be
+// relayed as JSON: a plain call of an allowed tool without progress, on a
+// session mcp-go has handled lately or in a well-formed stateless request.
+// The call goes through the same execute as mcp-go's, and the service's
+// result goes back undecoded. Anything else — approvals, progress, blocked
+// or unknown tools, tasks, unusual ids or metadata, headers that disagree
+// with the body — is left to mcp-go, untouched, and relay reports false.
+func (e *endpoint) relay(w http.ResponseWriter, r *http.Request) bool {
+	stateless := r.Header.Get(mcp.HeaderProtocolVersion) == mcp.ProtocolVersion20260728
+	var client string
+	if stateless {
+		if r.Header.Get(mcp.HeaderMethod) != string(mcp.MethodToolsCall) || r.Header.Get(mcp.HeaderLastEventID) != "" {
+			return false
+		}
+	} else {
+		var ok bool
+		if client, ok = e.ownSession(r); !ok {
+			return false
+		}
+	}
+	body, ok := jsonBody(r, e.srv.cfg.MaxBodyBytes)
+	if !ok {
+		return false
+	}
+	call, ok := decodeCall(body)
+	if !ok {
+		return false
+	}
+	if stateless {
+		if client, ok = call.statelessClient(r.Header); !ok {
+			return false
+		}
+	} else if len(call.Params.Meta) > 0 {
+		return false
+	}
+	st := e.state.Load()
+	t, known := st.tools[call.Params.Name]
+	if !known || st.decisions[call.Params.Name].Decision != policy.Allow || (stateless && t.paramHeaders) {
+		return false
+	}
+
+	var args any
+	if call.Params.Arguments != nil {
+		args = call.Params.Arguments
+	}
+	var result json.RawMessage
+	refusal, err := e.executeRecovered(r.Context(), callRequest{name: call.Params.Name, args: args, client: client, session: r.Header.Get(server.HeaderKeySessionID)},
+		func(ctx context.Context, t exposedTool) (bool, error) {
+			var err error
+			result, err = e.runRaw(ctx, t, args)
+			if err != nil {
+				return false, err
+			}
+			var head struct {
+				IsError bool `json:"isError"`
+			}
+			if err := json.Unmarshal(result, &head); err != nil || len(result) == 0 || result[0] != '{' {
+				return false, fmt.Errorf("service %s sent a malformed result", t.service)
+			}
+			return head.IsError, nil
+		})
+	switch {
+	case err != nil:
+		code, status := mcp.INTERNAL_ERROR, http.StatusOK
+		if errors.Is(err, server.ErrToolNotFound) {
+			code = mcp.INVALID_PARAMS
+			if stateless {
+				status = http.StatusBadRequest
+			}
+		}
+		writeError(w, status, call.ID, code, err.Error())
+		return true
+	case refusal != "":
+		result, _ = json.Marshal(mcp.NewToolResultError(refusal))
+	}
+	if stateless {
+		if result, err = completeResult(result); err != nil {
+			writeError(w, http.StatusOK, call.ID, mcp.INTERNAL_ERROR, fmt.Sprintf("service %s sent a malformed result", t.service))
+			return true
+		}
+	}
+	writeResult(w, http.StatusOK, call.ID, result)
+	return true
+}
+
+// executeRecovered is execute, with a panic turned into an error as mcp-go
+// does for its handlers.
+func (e *endpoint) executeRecovered(ctx context.Context, req callRequest, run func(context.Context, exposedTool) (bool, error)) (refusal string, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			e.srv.log.Error("panic in a tool call", "tool", req.name, "panic", v)
+			refusal, err = "", fmt.Errorf("panic recovered in %s tool handler: %v", req.name, v)
+		}
+	}()
+	return e.execute(ctx, req, run)
+}
+
+// runRaw calls the service with the decided arguments, as JSON when the
+// provider relays JSON.
+func (e *endpoint) runRaw(ctx context.Context, t exposedTool, args any) (json.RawMessage, error) {
+	p, ok := e.srv.cfg.Catalog.Provider(t.service)
+	if !ok {
+		return nil, fmt.Errorf("service %s is not configured", t.service)
+	}
+	if rc, ok := p.(providers.RawCaller); ok {
+		raw, err := json.Marshal(args)
+		if err != nil {
+			return nil, err
+		}
+		return rc.CallRaw(ctx, t.name, raw, nil)
+	}
+	res, err := p.Call(ctx, t.name, args, nil)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(res)
+}
+
+// relayedCall is a tools/call request the relay takes: these fields and no
+// others.
+type relayedCall struct {
+	JSONRPC string          `json:"jsonrpc"`
+	ID      json.RawMessage `json:"id"`
+	Method  string          `json:"method"`
+	Params  struct {
+		Name      string                     `json:"name"`
+		Arguments map[string]any             `json:"arguments"`
+		Meta      map[string]json.RawMessage `json:"_meta"`
+	} `json:"params"`
+}
+
+// decodeCall decodes body as exactly one tools/call request with a plain
+// id, object arguments and no other fields.
+func decodeCall(body []byte) (relayedCall, bool) {
+	var c relayedCall
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if dec.Decode(&c) != nil || dec.More() || c.JSONRPC != "2.0" || c.Method != string(mcp.MethodToolsCall) || !plainID(c.ID) {
+		return relayedCall{}, false
+	}
+	return c, true
+}
+
+// statelessClient checks a stateless request's metadata against its headers
+// as mcp-go would — the same protocol version in both, the tool's name in
+// Mcp-Name, no metadata but the client's identity and capabilities — and
+// returns the client's name and version.
+func (c relayedCall) statelessClient(h http.Header) (string, bool) {
+	if name, ok := mcp.DecodeHeaderValue(h.Get(mcp.HeaderName)); !ok || name != c.Params.Name {
+		return "", false
+	}
+	var version string
+	if json.Unmarshal(c.Params.Meta[mcp.MetaKeyProtocolVersion], &version) != nil || version != h.Get(mcp.HeaderProtocolVersion) {
+		return "", false
+	}
+	var info mcp.Implementation
+	for key, raw := range c.Params.Meta {
+		switch key {
+		case mcp.MetaKeyProtocolVersion, mcp.MetaKeyClientCapabilities:
+		case mcp.MetaKeyClientInfo:
+			if json.Unmarshal(raw, &info) != nil {
+				return "", false
+			}
+		default:
+			return "", false
+		}
+	}
+	return clientLabel(info), true
+}
+
+// statelessMeta is the _meta mcp-go adds to every stateless result.
+var statelessMeta = json.RawMessage(`{"` + mcp.MetaKeyServerInfo + `":{"name":"` + serverName + `","version":"` + serverVersion + `"}}`)
+
+// completeResult makes a service's tools/call result a stateless-protocol
+// one: resultType "complete" (whatever the service said) and the server's
+// identity in _meta, beside any _meta of the service's own.
+func completeResult(result json.RawMessage) (json.RawMessage, error) {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(result, &fields); err != nil {
+		return nil, err
+	}
+	meta := map[string]json.RawMessage{}
+	if raw, ok := fields["_meta"]; ok {
+		if err := json.Unmarshal(raw, &meta); err != nil {
+			return nil, err
+		}
+	}
+	meta[mcp.MetaKeyServerInfo] = statelessMeta[len(`{"`+mcp.MetaKeyServerInfo+`":`) : len(statelessMeta)-1]
+	var err error
+	if fields["_meta"], err = json.Marshal(meta); err != nil {
+		return nil, err
+	}
+	fields["resultType"] = json.RawMessage(`"complete"`)
+	return json.Marshal(fields)
+}
+
+// ownSession reports whether a request on a session-based protocol may be
+// answered without mcp-go — its session is live and mcp-go handled one of its
+// requests less than a quarter of the idle timeout ago, so that mcp-go never
+// ends a session in use — and returns the session's agent.
+func (e *endpoint) ownSession(r *http.Request) (client string, ok bool) {
+	if !slices.Contains(sessionProtocols, r.Header.Get(mcp.HeaderProtocolVersion)) {
+		return "", false
+	}
+	return e.ids.recent(r.Header.Get(server.HeaderKeySessionID), e.srv.cfg.SessionIdleTimeout/4)
+}
+
+// jsonBody reads the body of a JSON POST of at most limit bytes, leaving
+// r.Body to be read again from the start if mcp-go is to answer after all.
+func jsonBody(r *http.Request, limit int64) ([]byte, bool) {
+	if r.Method != http.MethodPost || r.ContentLength <= 0 || r.ContentLength > limit {
+		return nil, false
+	}
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		return nil, false
+	}
+	body, err := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), r.Body))
+	return body, err == nil
+}
+
+// writeResult writes a JSON-RPC response carrying result.
+func writeResult(w http.ResponseWriter, status int, id, result json.RawMessage) {
+	out := make([]byte, 0, len(result)+len(id)+40)
+	out = append(out, `{"jsonrpc":"2.0","id":`...)
+	out = append(out, id...)
+	out = append(out, `,"result":`...)
+	out = append(out, result...)
+	out = append(out, "}\n"...)
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
+	w.WriteHeader(status)
+	w.Write(out)
+}
+
+// writeError writes a JSON-RPC error response.
+func writeError(w http.ResponseWriter, status int, id json.RawMessage, code int, msg string) {
+	out, _ := json.Marshal(struct {
+		JSONRPC string          `json:"jsonrpc"`
+		ID      json.RawMessage `json:"id"`
+		Error   struct {
+			Code    int    `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}{JSONRPC: "2.0", ID: id, Error: struct {
+		Code    int    `json:"code"`
+		Message string `json:"message"`
+	}{code, msg}})
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(append(out, '\n'))
+}
