@@ -32,8 +32,8 @@ type ToolChange struct {
 // changes a tool after it was trusted (a "rug pull").
 type pinned struct {
 	*upstream.Provider // its Resources implement providers.Guarded
-	core    *Core
-	service string
+	core               *Core
+	service            string
 
 	mu      sync.Mutex
 	allowed map[string]bool
