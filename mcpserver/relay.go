@@ -71,15 +71,13 @@ func (e *endpoint) relay(w http.ResponseWriter, r *http.Request) bool {
 		args = call.Params.Arguments
 	}
 	var result json.RawMessage
+	var head resultHead
 	refusal, err := e.executeRecovered(r.Context(), callRequest{name: call.Params.Name, args: args, client: client, session: r.Header.Get(server.HeaderKeySessionID)},
 		func(ctx context.Context, t exposedTool) (bool, error) {
 			var err error
 			result, err = e.runRaw(ctx, t, args)
 			if err != nil {
 				return false, err
-			}
-			var head struct {
-				IsError bool `json:"isError"`
 			}
 			if err := json.Unmarshal(result, &head); err != nil || len(result) == 0 || result[0] != '{' {
 				return false, fmt.Errorf("service %s sent a malformed result", t.service)
@@ -99,9 +97,10 @@ func (e *endpoint) relay(w http.ResponseWriter, r *http.Request) bool {
 		return true
 	case refusal != "":
 		result, _ = json.Marshal(mcp.NewToolResultError(refusal))
+		head = resultHead{}
 	}
 	if stateless {
-		if result, err = completeResult(result); err != nil {
+		if result, err = head.complete(result); err != nil {
 			writeError(w, http.StatusOK, call.ID, mcp.INTERNAL_ERROR, fmt.Sprintf("service %s sent a malformed result", t.service))
 			return true
 		}
@@ -195,24 +194,46 @@ func (c relayedCall) statelessClient(h http.Header) (string, bool) {
 	return clientLabel(info), true
 }
 
-// statelessMeta is the _meta mcp-go adds to every stateless result.
-var statelessMeta = json.RawMessage(`{"` + mcp.MetaKeyServerInfo + `":{"name":"` + serverName + `","version":"` + serverVersion + `"}}`)
+// resultHead is what the relay reads of a tools/call result.
+type resultHead struct {
+	IsError    bool            `json:"isError"`
+	Meta       json.RawMessage `json:"_meta"`
+	ResultType json.RawMessage `json:"resultType"`
+}
 
-// completeResult makes a service's tools/call result a stateless-protocol
-// one: resultType "complete" (whatever the service said) and the server's
-// identity in _meta, beside any _meta of the service's own.
-func completeResult(result json.RawMessage) (json.RawMessage, error) {
+// serverInfo is the server's identity in the _meta of stateless results.
+var serverInfo = json.RawMessage(`{"name":"` + serverName + `","version":"` + serverVersion + `"}`)
+
+// complete makes result, whose head h is, a stateless-protocol result, as
+// mcp-go makes its own: resultType "complete" (whatever the service said)
+// and the server's identity in _meta, beside any _meta of the service's.
+func (h resultHead) complete(result json.RawMessage) (json.RawMessage, error) {
+	if h.Meta == nil && h.ResultType == nil {
+		// The usual case: both go in front of the service's fields.
+		rest := bytes.TrimLeft(result[1:], " \t\r\n")
+		out := make([]byte, 0, len(result)+100)
+		out = append(out, `{"_meta":{"`+mcp.MetaKeyServerInfo+`":`...)
+		out = append(out, serverInfo...)
+		out = append(out, `},"resultType":"complete"`...)
+		if len(rest) > 0 && rest[0] != '}' {
+			out = append(out, ',')
+		}
+		return append(out, rest...), nil
+	}
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(result, &fields); err != nil {
 		return nil, err
 	}
-	meta := map[string]json.RawMessage{}
-	if raw, ok := fields["_meta"]; ok {
-		if err := json.Unmarshal(raw, &meta); err != nil {
+	var meta map[string]json.RawMessage
+	if h.Meta != nil {
+		if err := json.Unmarshal(h.Meta, &meta); err != nil {
 			return nil, err
 		}
 	}
-	meta[mcp.MetaKeyServerInfo] = statelessMeta[len(`{"`+mcp.MetaKeyServerInfo+`":`) : len(statelessMeta)-1]
+	if meta == nil {
+		meta = map[string]json.RawMessage{}
+	}
+	meta[mcp.MetaKeyServerInfo] = serverInfo
 	var err error
 	if fields["_meta"], err = json.Marshal(meta); err != nil {
 		return nil, err

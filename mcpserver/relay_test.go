@@ -213,3 +213,41 @@ func TestRelayedCallsKeepRateLimits(t *testing.T) {
 		t.Fatalf("the upstream got %d calls under a limit of one", n)
 	}
 }
+
+func TestStatelessResultsAreCompleteWithTheServersIdentity(t *testing.T) {
+	for _, result := range []string{
+		`{}`,
+		`{ }`,
+		`{"content":[{"type":"text","text":"x"}],"isError":true}`,
+		`{"_meta":{"trace":"t1"},"content":[]}`,
+		`{"_meta":null,"content":[]}`,
+		`{"resultType":"input_required","inputRequests":{}}`,
+	} {
+		var head resultHead
+		if err := json.Unmarshal([]byte(result), &head); err != nil {
+			t.Fatal(err)
+		}
+		out, err := head.complete(json.RawMessage(result))
+		if err != nil {
+			t.Fatalf("%s: %v", result, err)
+		}
+		var got, in map[string]any
+		if err := json.Unmarshal(out, &got); err != nil {
+			t.Fatalf("%s became invalid JSON %s: %v", result, out, err)
+		}
+		json.Unmarshal([]byte(result), &in)
+		meta, _ := got["_meta"].(map[string]any)
+		info, _ := meta[mcp.MetaKeyServerInfo].(map[string]any)
+		if got["resultType"] != "complete" || info["name"] != serverName || info["version"] != serverVersion {
+			t.Errorf("%s → %s: not a complete result with the server's identity", result, out)
+		}
+		if inMeta, ok := in["_meta"].(map[string]any); ok && meta["trace"] != inMeta["trace"] {
+			t.Errorf("%s → %s: the service's own _meta was lost", result, out)
+		}
+		for k, v := range in {
+			if k != "_meta" && k != "resultType" && !reflect.DeepEqual(got[k], v) {
+				t.Errorf("%s → %s: field %s changed", result, out, k)
+			}
+		}
+	}
+}

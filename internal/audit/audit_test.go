@@ -131,16 +131,18 @@ func TestSummaryRedactsSecrets(t *testing.T) {
 		"body":          "use ghp_abcdefghijklmnop please",
 		"Authorization": "Bearer x",
 		"content":       strings.Repeat("x", 500),
+		"late":          strings.Repeat("é", 70) + " ghp_secretbeyondtheshownpart",
 		"n":             3.0,
 		"items":         []any{1.0, 2.0},
 		"nested":        map[string]any{"token": "t"},
 	})
-	for _, secret := range []string{"plain-looking", "ghp_", "Bearer x", strings.Repeat("x", 100)} {
+	for _, secret := range []string{"plain-looking", "ghp_", "secretbeyond", "Bearer x", strings.Repeat("x", 100)} {
 		if strings.Contains(got, secret) {
 			t.Errorf("summary leaks %q: %s", secret, got)
 		}
 	}
-	for _, want := range []string{`path="/tmp/x"`, "api_key=[redacted]", "body=[redacted]", "n=3", "items=[2 items]", "nested={1 keys}", "(500 chars)"} {
+	for _, want := range []string{`path="/tmp/x"`, "api_key=[redacted]", "body=[redacted]", "n=3", "items=[2 items]", "nested={1 keys}", "(500 chars)",
+		`late="` + strings.Repeat("é", 60) + `…(99 chars)"`} {
 		if !strings.Contains(got, want) {
 			t.Errorf("summary lacks %q: %s", want, got)
 		}

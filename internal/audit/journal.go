@@ -258,7 +258,10 @@ func (j *Journal) AppendAudit(values [][]byte, durable bool) (uint64, error) {
 			j.dirty = true
 			return 0, fmt.Errorf("syncing the audit journal: %w", err)
 		}
-		j.unsynced = false
+		if j.unsynced {
+			j.unsynced = false
+			j.syncTimer.Stop()
+		}
 	case !j.unsynced:
 		j.unsynced = true
 		j.syncTimer.Reset(SyncDelay)

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
 // secretKey matches argument names whose values are never shown.
@@ -47,10 +48,13 @@ func summarize(key string, v any) string {
 	case nil:
 		return "null"
 	case string:
-		if secretValue.MatchString(v) {
+		// Only the part shown can show a secret; matching just that keeps a
+		// large value (a file's content) from costing a scan of all of it.
+		shown := cut(v, maxShown)
+		if secretValue.MatchString(shown) {
 			return "[redacted]"
 		}
-		return fmt.Sprintf("%q", cut(v, maxShown))
+		return fmt.Sprintf("%q", shown)
 	case bool, float64, int, int64:
 		return fmt.Sprint(v)
 	case []any:
@@ -62,10 +66,19 @@ func summarize(key string, v any) string {
 	}
 }
 
+// cut keeps the first n characters of s and says how long it was.
 func cut(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
+	if len(s) <= n { // no more bytes than n: no more characters either
 		return s
 	}
-	return string(r[:n]) + fmt.Sprintf("…(%d chars)", len(r))
+	count := utf8.RuneCountInString(s)
+	if count <= n {
+		return s
+	}
+	end := 0
+	for range n {
+		_, size := utf8.DecodeRuneInString(s[end:])
+		end += size
+	}
+	return s[:end] + fmt.Sprintf("…(%d chars)", count)
 }

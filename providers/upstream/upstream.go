@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/exec"
 	"strconv"
@@ -285,7 +286,8 @@ func (p *Provider) dial(ctx context.Context) (*client.Client, error) {
 			transport.WithCommandLogger(p.log),
 			transport.WithCommandStderrWriter(stderrLog{p.log}))
 	} else {
-		h, err := transport.NewStreamableHTTP(p.cfg.URL, transport.WithHTTPHeaders(p.cfg.Headers), transport.WithContinuousListening())
+		h, err := transport.NewStreamableHTTP(p.cfg.URL, transport.WithHTTPHeaders(p.cfg.Headers), transport.WithContinuousListening(),
+			transport.WithHTTPBasicClient(&http.Client{Transport: pooled()}))
 		if err != nil {
 			return nil, err
 		}
@@ -307,6 +309,18 @@ func (p *Provider) dial(ctx context.Context) (*client.Client, error) {
 	}
 	p.log.Info("service connected")
 	return c, nil
+}
+
+// maxIdleConns is how many idle connections to one HTTP server are kept:
+// as many as agents commonly call it at once. Go's default of two would open
+// and close a connection for most calls of busier agents.
+const maxIdleConns = 32
+
+// pooled is a transport for one upstream server that keeps its connections.
+func pooled() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = maxIdleConns
+	return t
 }
 
 // dropOnTransportError forgets c when err says the connection is gone, so the
