@@ -8,11 +8,12 @@
 // AgentVault cannot lose it, and on disk with the next sync, at most SyncDelay
 // later, so only a power cut in that window can). A call so pays for one sync.
 //
-// Writes are group-committed: whatever records are queued go into the journal
-// in one write, and one fdatasync when any of them needs it, so concurrent
-// calls share one sync and a lone call pays for exactly one, with no fixed
-// delay and no hand-off to another goroutine. The journal moves records into
-// the store in the background.
+// Durable records are group-committed: whatever records are queued go into
+// the journal in one write and one fdatasync, so concurrent calls share one
+// sync and a lone call pays for exactly one, with no fixed delay and no
+// hand-off to another goroutine. Written records go into the journal at once;
+// they never wait for a sync. The journal moves records into the store in the
+// background.
 //
 // Arguments are never stored: only an HMAC-SHA256 digest under a key that
 // stays in the store, and a short summary with secret-looking values redacted.
@@ -131,17 +132,17 @@ type Log struct {
 
 	mu         sync.Mutex // guards the fields below
 	closed     bool
-	queue      []*pending // records waiting for the next commit
+	queue      []*pending // durable records waiting for the next commit
 	committing bool       // a batch is being committed
-	idle       sync.Cond  // signalled when committing ends
+	writing    int        // written records being appended
+	idle       sync.Cond  // signalled when committing or a write ends
 }
 
 type pending struct {
-	raw     []byte
-	durable bool
-	seq     uint64
-	err     error
-	done    chan struct{}
+	raw  []byte
+	seq  uint64
+	err  error
+	done chan struct{}
 }
 
 // New starts a log writing to backend, with key as the HMAC key for argument
@@ -156,26 +157,15 @@ func New(backend Backend, key []byte, now func() time.Time) *Log {
 }
 
 // Record durably appends r (stamping Time if unset) and returns its sequence
-// number. An error means the record is not in the log, except after a
-// timeout that says it may still be written (the disk held it so long).
-func (l *Log) Record(r Record) (uint64, error) { return l.append(r, true) }
-
-// RecordWritten appends r like Record, but returns once r is written to the
-// journal file rather than synced: a crash of AgentVault keeps it, and it is
-// on disk at most SyncDelay later. For records that report what happened
-// (outcomes), not ones that must be on disk before something happens.
-func (l *Log) RecordWritten(r Record) (uint64, error) { return l.append(r, false) }
-
-func (l *Log) append(r Record, durable bool) (uint64, error) {
-	if r.Time.IsZero() {
-		r.Time = l.now().UTC()
-	}
-	r.bound()
-	raw, err := json.Marshal(r)
+// number. An error means the record may not be on disk, so what it announces
+// must not happen; the record may still appear in the log (the disk failed or
+// stalled while syncing it, and it was kept from the page cache).
+func (l *Log) Record(r Record) (uint64, error) {
+	raw, err := l.encode(r)
 	if err != nil {
 		return 0, err
 	}
-	p := &pending{raw: raw, durable: durable, done: make(chan struct{})}
+	p := &pending{raw: raw, done: make(chan struct{})}
 	l.mu.Lock()
 	if l.closed {
 		l.mu.Unlock()
@@ -204,6 +194,40 @@ func (l *Log) append(r Record, durable bool) (uint64, error) {
 	}
 }
 
+// RecordWritten appends r like Record, but returns once r is written to the
+// journal file rather than synced, without waiting for anyone's sync: a
+// crash of AgentVault keeps it, and it is on disk at most SyncDelay later.
+// For records that report what happened (outcomes), not ones that must be on
+// disk before something happens.
+func (l *Log) RecordWritten(r Record) (uint64, error) {
+	raw, err := l.encode(r)
+	if err != nil {
+		return 0, err
+	}
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return 0, ErrClosed
+	}
+	l.writing++
+	l.mu.Unlock()
+	seq, err := l.backend.AppendAudit([][]byte{raw}, false)
+	l.mu.Lock()
+	l.writing--
+	l.idle.Broadcast()
+	l.mu.Unlock()
+	return seq, err
+}
+
+// encode stamps, bounds and encodes r.
+func (l *Log) encode(r Record) ([]byte, error) {
+	if r.Time.IsZero() {
+		r.Time = l.now().UTC()
+	}
+	r.bound()
+	return json.Marshal(r)
+}
+
 // commit writes up to maxBatch queued records in one backend append, then
 // commits what queued meanwhile in the background, or ends committing.
 func (l *Log) commit() {
@@ -218,12 +242,10 @@ func (l *Log) commit() {
 	l.mu.Unlock()
 
 	values := make([][]byte, len(batch))
-	durable := false
 	for i, q := range batch {
 		values[i] = q.raw
-		durable = durable || q.durable
 	}
-	first, err := l.backend.AppendAudit(values, durable)
+	first, err := l.backend.AppendAudit(values, true)
 	for i, q := range batch {
 		q.err = err
 		if err == nil {
@@ -242,13 +264,13 @@ func (l *Log) commit() {
 	l.idle.Broadcast()
 }
 
-// Close stops accepting records and waits for queued ones to commit. It
-// does not close the backend.
+// Close stops accepting records and waits for queued ones to commit and
+// written ones to be appended. It does not close the backend.
 func (l *Log) Close() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.closed = true
-	for l.committing {
+	for l.committing || l.writing > 0 {
 		l.idle.Wait()
 	}
 }

@@ -272,55 +272,47 @@ func TestOversizedFieldsAreCutAndHarmNoOtherRecord(t *testing.T) {
 	}
 }
 
-// gatedBackend holds each append until released and reports what it got.
+// gatedBackend holds durable appends until released.
 type gatedBackend struct {
 	failingBackend
-	got     chan []bool // per append: how many values, and durable
+	durable chan bool // per append: whether it was durable
 	release chan struct{}
 }
 
-func (g gatedBackend) AppendAudit(values [][]byte, durable bool) (uint64, error) {
-	<-g.release
-	g.got <- []bool{len(values) == 1, durable}
+func (g gatedBackend) AppendAudit(_ [][]byte, durable bool) (uint64, error) {
+	g.durable <- durable
+	if durable {
+		<-g.release
+	}
 	return 1, nil
 }
 
-func TestABatchIsSyncedWhenAnyOfItsRecordsMustBe(t *testing.T) {
-	g := gatedBackend{got: make(chan []bool, 3), release: make(chan struct{})}
+func TestWrittenRecordsDoNotWaitForASync(t *testing.T) {
+	g := gatedBackend{durable: make(chan bool, 2), release: make(chan struct{})}
 	l := New(g, make([]byte, 32), nil)
-	defer l.Close()
-	done := make(chan error, 3)
-	go func() { _, err := l.RecordWritten(Record{Tool: "first"}); done <- err }()
-	for { // the first batch is being appended: the next two queue behind it
-		l.mu.Lock()
-		busy := l.committing && len(l.queue) == 0
-		l.mu.Unlock()
-		if busy {
-			break
-		}
-		time.Sleep(time.Millisecond)
+	intent := make(chan error, 1)
+	go func() { _, err := l.Record(Record{Phase: Intent, Tool: "t"}); intent <- err }()
+	if !<-g.durable {
+		t.Fatal("an intent record was appended without durable")
 	}
-	go func() { _, err := l.RecordWritten(Record{Tool: "outcome"}); done <- err }()
-	go func() { _, err := l.Record(Record{Tool: "intent"}); done <- err }()
-	for {
-		l.mu.Lock()
-		queued := len(l.queue)
-		l.mu.Unlock()
-		if queued == 2 {
-			break
-		}
-		time.Sleep(time.Millisecond)
+	// The intent's sync is under way (held): an outcome goes in meanwhile.
+	if _, err := l.RecordWritten(Record{Phase: Outcome, Tool: "t"}); err != nil {
+		t.Fatal(err)
+	}
+	if <-g.durable {
+		t.Fatal("an outcome record was appended durable")
+	}
+	select {
+	case <-intent:
+		t.Fatal("the intent returned before its sync")
+	default:
 	}
 	close(g.release)
-	for range 3 {
-		if err := <-done; err != nil {
-			t.Fatal(err)
-		}
+	if err := <-intent; err != nil {
+		t.Fatal(err)
 	}
-	if first := <-g.got; !first[0] || first[1] {
-		t.Fatalf("a lone written record: single %v, durable %v", first[0], first[1])
-	}
-	if second := <-g.got; second[0] || !second[1] {
-		t.Fatalf("a batch with an intent: single %v, durable %v; want two records, durable", second[0], second[1])
+	l.Close()
+	if _, err := l.RecordWritten(Record{Tool: "t"}); !errors.Is(err, ErrClosed) {
+		t.Fatalf("RecordWritten after Close = %v", err)
 	}
 }

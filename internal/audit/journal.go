@@ -28,7 +28,9 @@ type Store interface {
 // created, so the file system has no metadata to commit (a bbolt commit
 // needs two syncs). Records appended without durable are written at once and
 // synced by the next durable append or SyncDelay later, whichever comes
-// first. A background checkpoint then moves the records into the
+// first. A sync runs without holding the journal: appends go on meanwhile,
+// and a durable append whose frames an earlier sync already covered does
+// not sync again. A background checkpoint then moves the records into the
 // store in large batches, and the journal starts over once everything in it
 // is in the store. Opening a journal first moves whatever a crash left in it
 // into the store.
@@ -41,16 +43,19 @@ type Journal struct {
 	store Store
 	size  int64
 
-	mu    sync.Mutex // guards everything below
-	f     *os.File
-	gen   uint64
-	off   int64  // where the next frame goes
-	next  uint64 // the next sequence number
-	dirty bool   // a failed write may have left unacknowledged frames after off
-	// unsynced: frames were written since the last fdatasync; syncTimer
-	// syncs them SyncDelay after the first of them.
-	unsynced  bool
+	syncMu sync.Mutex // serialises syncs; taken before mu, never while holding it
+	// syncData is fdatasync; tests slow it down or fail it.
+	syncData func(*os.File) error
+
+	mu        sync.Mutex // guards everything below
+	f         *os.File
+	gen       uint64
+	off       int64  // where the next frame goes
+	next      uint64 // the next sequence number
+	dirty     bool   // a failed write may have left unacknowledged frames after off
+	synced    int64  // frames of this generation before this offset are on disk
 	syncTimer *time.Timer
+	timerSet  bool // syncTimer will sync frames written after synced
 	pending   []frame
 	kick      chan struct{}
 	done      chan struct{}
@@ -84,7 +89,7 @@ var _ Backend = (*Journal)(nil)
 // OpenJournal opens (or creates, mode 0600, size bytes of zeros) the journal
 // at path in front of store, replaying into store what a crash left in it.
 func OpenJournal(path string, store Store, size int64) (*Journal, error) {
-	j := &Journal{store: store, size: size, kick: make(chan struct{}, 1), done: make(chan struct{})}
+	j := &Journal{store: store, size: size, syncData: fdatasync, kick: make(chan struct{}, 1), done: make(chan struct{})}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("opening the audit journal: %w", err)
@@ -212,7 +217,7 @@ func (j *Journal) restart() error {
 	if err := fdatasync(j.f); err != nil {
 		return fmt.Errorf("syncing the audit journal: %w", err)
 	}
-	j.gen, j.off, j.dirty, j.unsynced = gen, headerSize, false, false
+	j.gen, j.off, j.synced, j.dirty = gen, headerSize, headerSize, false
 	return nil
 }
 
@@ -226,20 +231,23 @@ func (j *Journal) AppendAudit(values [][]byte, durable bool) (uint64, error) {
 		need += frameOverhead + int64(len(v))
 	}
 	j.mu.Lock()
-	defer j.mu.Unlock()
 	if j.closed {
+		j.mu.Unlock()
 		return 0, ErrClosed
 	}
 	if headerSize+need > j.size {
+		j.mu.Unlock()
 		return 0, errJournalShort
 	}
 	if j.off+need > j.size || j.dirty {
 		// Full, or a failed write may have left frames nobody was told of
 		// after the end: move everything into the store and start over.
-		if err := j.checkpointLocked(); err != nil {
-			return 0, err
+		err := j.checkpointLocked()
+		if err == nil {
+			err = j.restart()
 		}
-		if err := j.restart(); err != nil {
+		if err != nil {
+			j.mu.Unlock()
 			return 0, err
 		}
 	}
@@ -250,21 +258,8 @@ func (j *Journal) AppendAudit(values [][]byte, durable bool) (uint64, error) {
 	}
 	if _, err := j.f.WriteAt(buf, j.off); err != nil {
 		j.dirty = true
+		j.mu.Unlock()
 		return 0, fmt.Errorf("writing the audit journal: %w", err)
-	}
-	switch {
-	case durable:
-		if err := fdatasync(j.f); err != nil {
-			j.dirty = true
-			return 0, fmt.Errorf("syncing the audit journal: %w", err)
-		}
-		if j.unsynced {
-			j.unsynced = false
-			j.syncTimer.Stop()
-		}
-	case !j.unsynced:
-		j.unsynced = true
-		j.syncTimer.Reset(SyncDelay)
 	}
 	j.off += need
 	j.next += uint64(len(values))
@@ -274,32 +269,77 @@ func (j *Journal) AppendAudit(values [][]byte, durable bool) (uint64, error) {
 	if j.off > j.size/2 {
 		// Checkpoints are rare and large: a store commit competes with the
 		// next journal sync for the disk.
-		select {
-		case j.kick <- struct{}{}:
-		default:
+		j.kickCheckpoint()
+	}
+	gen, end := j.gen, j.off
+	if !durable && !j.timerSet {
+		j.timerSet = true
+		j.syncTimer.Reset(SyncDelay)
+	}
+	j.mu.Unlock()
+	if durable {
+		if err := j.syncThrough(gen, end); err != nil {
+			return 0, err
 		}
 	}
 	return first, nil
 }
 
-// syncWritten syncs frames appended without durable. If the sync fails,
-// the page cache may have dropped them: they are moved into the store (which
-// syncs on its own) and the next append starts a new generation.
-func (j *Journal) syncWritten() {
+// kickCheckpoint asks the checkpoint goroutine to run; j.mu is held.
+func (j *Journal) kickCheckpoint() {
+	select {
+	case j.kick <- struct{}{}:
+	default:
+	}
+}
+
+// syncThrough makes the frames of generation gen before offset end durable,
+// unless a sync or a new generation (which starts only once everything is in
+// the store) already did. A failed sync marks the journal dirty: what it
+// holds is moved into the store, which syncs on its own, before the next
+// append.
+func (j *Journal) syncThrough(gen uint64, end int64) error {
+	j.syncMu.Lock()
+	defer j.syncMu.Unlock()
+	j.mu.Lock()
+	if j.gen != gen || j.synced >= end {
+		j.mu.Unlock()
+		return nil
+	}
+	if j.closed {
+		j.mu.Unlock()
+		return ErrClosed
+	}
+	target := j.off // everything written so far, not only these frames
+	j.mu.Unlock()
+	err := j.syncData(j.f)
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if !j.unsynced || j.closed {
-		return
-	}
-	if err := fdatasync(j.f); err != nil {
+	if err != nil {
 		j.dirty = true
-		select {
-		case j.kick <- struct{}{}:
-		default:
+		if !j.closed {
+			j.kickCheckpoint()
 		}
-		return
+		return fmt.Errorf("syncing the audit journal: %w", err)
 	}
-	j.unsynced = false
+	if j.gen == gen && target > j.synced {
+		j.synced = target
+	}
+	if j.timerSet && j.synced >= j.off {
+		j.timerSet = false
+		j.syncTimer.Stop()
+	}
+	return nil
+}
+
+// syncWritten syncs frames appended without durable, SyncDelay after the
+// first of them.
+func (j *Journal) syncWritten() {
+	j.mu.Lock()
+	j.timerSet = false
+	gen, end := j.gen, j.off
+	j.mu.Unlock()
+	_ = j.syncThrough(gen, end) // a failure is handled there
 }
 
 // checkpoints moves journaled records into the store in the background,
@@ -402,6 +442,8 @@ func (j *Journal) ScanAudit(newestFirst bool, fn func(seq uint64, value []byte) 
 // Close moves every record into the store and closes the file. The store
 // stays open.
 func (j *Journal) Close() error {
+	j.syncMu.Lock() // no sync may run on the file as it closes
+	defer j.syncMu.Unlock()
 	j.mu.Lock()
 	if j.closed {
 		j.mu.Unlock()
@@ -417,7 +459,7 @@ func (j *Journal) Close() error {
 	err := j.checkpointLocked()
 	if err == nil {
 		err = j.restart()
-	} else if j.unsynced {
+	} else if j.synced < j.off {
 		err = errors.Join(err, fdatasync(j.f))
 	}
 	return errors.Join(err, j.f.Close())

@@ -250,7 +250,7 @@ func TestJournalSyncsWrittenRecordsWithinSyncDelay(t *testing.T) {
 		unsynced := func() bool {
 			j.mu.Lock()
 			defer j.mu.Unlock()
-			return j.unsynced
+			return j.synced < j.off
 		}
 		if _, err := j.AppendAudit([][]byte{[]byte("outcome")}, false); err != nil || !unsynced() {
 			t.Fatalf("a written record: %v, waiting for its sync %v", err, unsynced())
@@ -270,4 +270,71 @@ func TestJournalSyncsWrittenRecordsWithinSyncDelay(t *testing.T) {
 			t.Fatal("a written record was not synced SyncDelay later")
 		}
 	})
+}
+
+func TestJournalWritesWhileASyncIsUnderWay(t *testing.T) {
+	dir := t.TempDir()
+	st := openStore(t, dir)
+	defer st.Close()
+	j, err := OpenJournal(filepath.Join(dir, JournalFile), st, 64<<10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	started, release := make(chan struct{}), make(chan struct{})
+	j.syncData = func(f *os.File) error {
+		started <- struct{}{}
+		<-release
+		return fdatasync(f)
+	}
+	durable := make(chan error, 1)
+	go func() { _, err := j.AppendAudit([][]byte{[]byte("intent")}, true); durable <- err }()
+	<-started
+	written := make(chan error, 1)
+	go func() { _, err := j.AppendAudit([][]byte{[]byte("outcome")}, false); written <- err }()
+	select {
+	case err := <-written:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a written record waited for another record's sync")
+	}
+	close(release)
+	if err := <-durable; err != nil {
+		t.Fatal(err)
+	}
+	if _, values := scanAll(t, j, false); !slices.Equal(values, []string{"intent", "outcome"}) {
+		t.Fatalf("records %q", values)
+	}
+}
+
+func TestJournalAfterAFailedSyncKeepsWhatItAcknowledged(t *testing.T) {
+	dir := t.TempDir()
+	st := openStore(t, dir)
+	j, err := OpenJournal(filepath.Join(dir, JournalFile), st, 64<<10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j.AppendAudit([][]byte{[]byte("outcome")}, false)
+	j.syncData = func(*os.File) error { return errors.New("input/output error") }
+	if _, err := j.AppendAudit([][]byte{[]byte("intent")}, true); err == nil {
+		t.Fatal("a failed sync was reported as durable")
+	}
+	j.syncData = fdatasync
+	if _, err := j.AppendAudit([][]byte{[]byte("next")}, true); err != nil {
+		t.Fatalf("no recovery after a failed sync: %v", err)
+	}
+	// The dirty journal moved what it held into the store and started over.
+	crash(j)
+	var stored []string
+	st.Store.ScanAudit(false, func(_ uint64, v []byte) (bool, error) { stored = append(stored, string(v)); return true, nil })
+	if !slices.Contains(stored, "outcome") {
+		t.Fatalf("an acknowledged written record was lost after a failed sync: %q", stored)
+	}
+	st.Close()
+	j, _ = reopen(t, dir, 64<<10)
+	if _, values := scanAll(t, j, false); len(values) != 3 || values[2] != "next" {
+		t.Fatalf("after the crash: %q", values)
+	}
 }
