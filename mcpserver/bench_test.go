@@ -1,13 +1,20 @@
 package mcpserver
 
 import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/agentvault/agentvault/internal/vaulttoken"
+	"github.com/agentvault/agentvault/providers"
 	"github.com/agentvault/agentvault/providers/providertest"
 	"github.com/agentvault/agentvault/providers/upstream"
 )
@@ -31,6 +38,42 @@ func BenchmarkToolsList100(b *testing.B) {
 		res, err := c.ListTools(b.Context(), mcp.ListToolsRequest{})
 		if err != nil || len(res.Tools) != 100 {
 			b.Fatal(err)
+		}
+	}
+}
+
+// rawEcho is a provider that answers every call at once, as JSON.
+type rawEcho struct{ fakeProvider }
+
+var echoResult = json.RawMessage(`{"content":[{"type":"text","text":"ping"}],"structuredContent":{"message":"ping"}}`)
+
+func (r *rawEcho) CallRaw(context.Context, string, json.RawMessage, providers.ProgressFunc) (json.RawMessage, error) {
+	return echoResult, nil
+}
+
+// BenchmarkRelayedCall is AgentVault's own work for one allowed call on a
+// session, from the request to the response, without the network, the
+// upstream or the disk: auth, decoding, policy, audit records (in memory)
+// and the response.
+func BenchmarkRelayedCall(b *testing.B) {
+	srv := New(Config{Catalog: catalog{"fake": &rawEcho{}}, Auditor: &discardAuditor{}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	defer srv.Close()
+	tok, digest := vaulttoken.New()
+	srv.PutVault(Vault{ID: "a", Name: "a", TokenDigest: digest, Services: []string{"fake"}})
+	e := srv.endpoint("a")
+	e.reload(b.Context())
+	session := e.ids.Generate()
+	const body = `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"fake_echo","arguments":{"message":"ping"}}}`
+	for b.Loop() {
+		r := httptest.NewRequest(http.MethodPost, "http://127.0.0.1/v/a/mcp", strings.NewReader(body))
+		r.Header.Set("Authorization", "Bearer "+tok)
+		r.Header.Set("Content-Type", "application/json")
+		r.Header.Set(mcp.HeaderProtocolVersion, legacy)
+		r.Header.Set(server.HeaderKeySessionID, session)
+		w := httptest.NewRecorder()
+		srv.ServeHTTP(w, r)
+		if !strings.Contains(w.Body.String(), "ping") {
+			b.Fatalf("%d %s", w.Code, w.Body)
 		}
 	}
 }

@@ -114,7 +114,7 @@ func (e *endpoint) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if e.stale.Load() {
 		e.reload(r.Context())
 	}
-	if e.listFromCache(w, r) || e.relay(w, r) {
+	if e.direct(w, r) {
 		return
 	}
 	if id := r.Header.Get(server.HeaderKeySessionID); id != "" {

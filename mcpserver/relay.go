@@ -25,14 +25,13 @@ const (
 	serverVersion = "1"
 )
 
-// relay answers a tools/call itself, without mcp-go, when the call can be
-// relayed as JSON: a plain call of an allowed tool without progress, on a
-// session mcp-go has handled lately or in a well-formed stateless request.
-// The call goes through the same execute as mcp-go's, and the service's
-// result goes back undecoded. Anything else — approvals, progress, blocked
-// or unknown tools, tasks, unusual ids or metadata, headers that disagree
-// with the body — is left to mcp-go, untouched, and relay reports false.
-func (e *endpoint) relay(w http.ResponseWriter, r *http.Request) bool {
+// direct answers the two requests agents send most without mcp-go, and
+// reports whether it did: a plain tools/list on a session, from the list
+// encoded once per vault state, and a plain tools/call of an allowed tool,
+// relayed as JSON. Either must come on a session mcp-go has handled lately;
+// a call may also be a well-formed stateless request. Anything else is left
+// to mcp-go, untouched.
+func (e *endpoint) direct(w http.ResponseWriter, r *http.Request) bool {
 	stateless := r.Header.Get(mcp.HeaderProtocolVersion) == mcp.ProtocolVersion20260728
 	var client string
 	if stateless {
@@ -49,11 +48,31 @@ func (e *endpoint) relay(w http.ResponseWriter, r *http.Request) bool {
 	if !ok {
 		return false
 	}
-	call, ok := decodeCall(body)
-	if !ok {
+	req, ok := decodeRequest(body)
+	switch {
+	case !ok:
 		return false
+	case req.Method == string(mcp.MethodToolsCall) && req.Params.Cursor == "":
+		return e.relay(w, r, &req, stateless, client)
+	case !stateless && req.plainList():
+		list := e.state.Load().toolList()
+		if list == nil {
+			return false
+		}
+		writeResult(w, http.StatusOK, req.ID, list)
+		return true
 	}
+	return false
+}
+
+// relay answers a tools/call when it can be relayed as JSON: a call of an
+// allowed tool without progress. It goes through the same execute as
+// mcp-go's, and the service's result goes back undecoded. Approvals,
+// progress, blocked or unknown tools, and metadata or headers that are not
+// as expected are left to mcp-go, and relay reports false.
+func (e *endpoint) relay(w http.ResponseWriter, r *http.Request, call *request, stateless bool, client string) bool {
 	if stateless {
+		var ok bool
 		if client, ok = call.statelessClient(r.Header); !ok {
 			return false
 		}
@@ -142,36 +161,37 @@ func (e *endpoint) runRaw(ctx context.Context, t exposedTool, args any) (json.Ra
 	return json.Marshal(res)
 }
 
-// relayedCall is a tools/call request the relay takes: these fields and no
-// others.
-type relayedCall struct {
+// request is a JSON-RPC request AgentVault may answer itself: these fields
+// and no others.
+type request struct {
 	JSONRPC string          `json:"jsonrpc"`
 	ID      json.RawMessage `json:"id"`
 	Method  string          `json:"method"`
 	Params  struct {
 		Name      string                     `json:"name"`
 		Arguments map[string]any             `json:"arguments"`
+		Cursor    string                     `json:"cursor"`
 		Meta      map[string]json.RawMessage `json:"_meta"`
 	} `json:"params"`
 }
 
-// decodeCall decodes body as exactly one tools/call request with a plain
-// id, object arguments and no other fields.
-func decodeCall(body []byte) (relayedCall, bool) {
-	var c relayedCall
+// decodeRequest decodes body as exactly one request with a plain id,
+// object arguments if any, and no other fields.
+func decodeRequest(body []byte) (request, bool) {
+	var req request
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
-	if dec.Decode(&c) != nil || dec.More() || c.JSONRPC != "2.0" || c.Method != string(mcp.MethodToolsCall) || !plainID(c.ID) {
-		return relayedCall{}, false
+	if dec.Decode(&req) != nil || dec.More() || req.JSONRPC != "2.0" || !plainID(req.ID) {
+		return request{}, false
 	}
-	return c, true
+	return req, true
 }
 
 // statelessClient checks a stateless request's metadata against its headers
 // as mcp-go would — the same protocol version in both, the tool's name in
 // Mcp-Name, no metadata but the client's identity and capabilities — and
 // returns the client's name and version.
-func (c relayedCall) statelessClient(h http.Header) (string, bool) {
+func (c *request) statelessClient(h http.Header) (string, bool) {
 	if name, ok := mcp.DecodeHeaderValue(h.Get(mcp.HeaderName)); !ok || name != c.Params.Name {
 		return "", false
 	}

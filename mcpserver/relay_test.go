@@ -89,7 +89,7 @@ func TestRelayAnswersCallsAsMcpGoWould(t *testing.T) {
 				f.srv.SetPaused(tc.paused)
 				before := len(f.audit.records())
 				relayed := httptest.NewRecorder()
-				if !e.relay(relayed, f.rawCall(t, token, c.GetSessionId(), proto, tc.tool, tc.args, nil)) {
+				if !e.direct(relayed, f.rawCall(t, token, c.GetSessionId(), proto, tc.tool, tc.args, nil)) {
 					t.Fatalf("%s: the relay left a plain call of an allowed tool to mcp-go", tc.tool)
 				}
 				direct := httptest.NewRecorder()
@@ -155,7 +155,7 @@ func TestRelayLeavesEverythingElseToMcpGo(t *testing.T) {
 		sent, _ := io.ReadAll(r.Body)
 		r.Body = io.NopCloser(bytes.NewReader(sent))
 		w := httptest.NewRecorder()
-		if e.relay(w, r) {
+		if e.direct(w, r) {
 			t.Errorf("%s: the relay answered %s", tc.name, w.Body)
 			continue
 		}
@@ -170,7 +170,7 @@ func TestRelayLeavesEverythingElseToMcpGo(t *testing.T) {
 	// A session mcp-go has not handled for a quarter of the idle timeout is
 	// mcp-go's, so that it never ends a session in use.
 	e.ids.get(c.GetSessionId()).seen.Store(time.Now().Add(-f.srv.cfg.SessionIdleTimeout / 3).UnixNano())
-	if e.relay(httptest.NewRecorder(), f.rawCall(t, token, c.GetSessionId(), legacy, "echo_echo", ping, nil)) {
+	if e.direct(httptest.NewRecorder(), f.rawCall(t, token, c.GetSessionId(), legacy, "echo_echo", ping, nil)) {
 		t.Fatal("the relay answered on a session mcp-go has not seen lately")
 	}
 }
@@ -182,7 +182,7 @@ func TestRelayFailsClosedWithoutAudit(t *testing.T) {
 		c := f.connect(t, "a", token, proto)
 		f.audit.fail.Store(true)
 		w := httptest.NewRecorder()
-		if !f.srv.endpoint("a").relay(w, f.rawCall(t, token, c.GetSessionId(), proto, "echo_echo", map[string]any{"message": "x"}, nil)) {
+		if !f.srv.endpoint("a").direct(w, f.rawCall(t, token, c.GetSessionId(), proto, "echo_echo", map[string]any{"message": "x"}, nil)) {
 			t.Fatal("the relay declined a plain call")
 		}
 		resp := answer(t, w)
@@ -202,7 +202,7 @@ func TestRelayedCallsKeepRateLimits(t *testing.T) {
 	e := f.srv.endpoint("a")
 	for i, want := range []string{"ping", "rate limit"} {
 		w := httptest.NewRecorder()
-		if !e.relay(w, f.rawCall(t, tok, c.GetSessionId(), legacy, "echo_echo", map[string]any{"message": "ping"}, nil)) {
+		if !e.direct(w, f.rawCall(t, tok, c.GetSessionId(), legacy, "echo_echo", map[string]any{"message": "ping"}, nil)) {
 			t.Fatal("the relay declined a plain call")
 		}
 		if !strings.Contains(w.Body.String(), want) {

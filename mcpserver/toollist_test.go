@@ -94,7 +94,7 @@ func TestOnlyPlainToolListsAreAnsweredFromTheCache(t *testing.T) {
 		{`[{"jsonrpc":"2.0","id":1,"method":"tools/list"}]`, false},
 		{`{"jsonrpc":"2.0","id":1,"method":"tools/list"} {}`, false},
 	} {
-		if _, ok := plainToolsList([]byte(tc.body)); ok != tc.ok {
+		if req, ok := decodeRequest([]byte(tc.body)); (ok && req.plainList()) != tc.ok {
 			t.Errorf("%s: answered from the cache = %v", tc.body, ok)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -314,5 +315,20 @@ func TestWrittenRecordsDoNotWaitForASync(t *testing.T) {
 	l.Close()
 	if _, err := l.RecordWritten(Record{Tool: "t"}); !errors.Is(err, ErrClosed) {
 		t.Fatalf("RecordWritten after Close = %v", err)
+	}
+}
+
+func TestSecretChecksMatchTheirPatterns(t *testing.T) {
+	oldKey := regexp.MustCompile(`(?i)(token|secret|passw|api[_-]?key|auth|cookie|credential|private)`)
+	for _, k := range []string{"token", "X-Api-Key", "apikey", "api_key", "API-KEY", "apiKEY", "Authorization", "passwd", "PrivateKey", "path", "name", "api key", "cookies", "owner"} {
+		if secretKey(k) != oldKey.MatchString(k) {
+			t.Errorf("key %q: secretKey %v", k, secretKey(k))
+		}
+	}
+	for _, v := range []string{"ghp_x", "use GHO_abc", "github_pat_1", "xoxb-1", "XOXP-2", "sk-proj", "ask-me", "ya29.a0", "AKIA123", "akia1",
+		"eyJhbGciOiJIUzI1.x", "eyJshort.", "-----BEGIN KEY", "plain", "gh", "agh_1", "/tmp/ghp_file", "x-sk-1", "avt_abc", "navt_x"} {
+		if looksSecret(v) != secretValue.MatchString(v) {
+			t.Errorf("value %q: looksSecret %v", v, looksSecret(v))
+		}
 	}
 }

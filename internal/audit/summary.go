@@ -8,12 +8,40 @@ import (
 	"unicode/utf8"
 )
 
-// secretKey matches argument names whose values are never shown.
-var secretKey = regexp.MustCompile(`(?i)(token|secret|passw|api[_-]?key|auth|cookie|credential|private)`)
+// secretKeyWords are parts of argument names whose values are never shown
+// (compared in lower case).
+var secretKeyWords = []string{"token", "secret", "passw", "apikey", "api_key", "api-key", "auth", "cookie", "credential", "private"}
+
+// secretKey reports whether an argument's name says its value is a secret.
+func secretKey(key string) bool {
+	key = strings.ToLower(key)
+	for _, w := range secretKeyWords {
+		if strings.Contains(key, w) {
+			return true
+		}
+	}
+	return false
+}
 
 // secretValue matches values that look like credentials whatever their key:
-// well-known token prefixes, JWTs, PEM blocks.
-var secretValue = regexp.MustCompile(`(?i)(^|[^a-z0-9])(avt_|ghp_|gho_|ghu_|ghs_|github_pat_|xox[abprs]-|sk-|ya29\.|AKIA|eyJ[a-zA-Z0-9_-]{8,}\.|-----BEGIN)`)
+// well-known token prefixes, JWTs, PEM blocks. secretHints are the literal
+// parts one of them must contain (in lower case), checked first because most
+// values hold none.
+var (
+	secretValue = regexp.MustCompile(`(?i)(^|[^a-z0-9])(avt_|ghp_|gho_|ghu_|ghs_|github_pat_|xox[abprs]-|sk-|ya29\.|AKIA|eyJ[a-zA-Z0-9_-]{8,}\.|-----BEGIN)`)
+	secretHints = []string{"avt_", "gh", "github_pat_", "xox", "sk-", "ya29.", "akia", "eyj", "-----begin"}
+)
+
+// looksSecret reports whether a shown value looks like a credential.
+func looksSecret(v string) bool {
+	lower := strings.ToLower(v)
+	for _, h := range secretHints {
+		if strings.Contains(lower, h) {
+			return secretValue.MatchString(v)
+		}
+	}
+	return false
+}
 
 // maxShown and maxKeys bound a summary: characters of a value, and keys.
 const (
@@ -41,7 +69,7 @@ func Summary(args map[string]any) string {
 }
 
 func summarize(key string, v any) string {
-	if secretKey.MatchString(key) {
+	if secretKey(key) {
 		return "[redacted]"
 	}
 	switch v := v.(type) {
@@ -51,7 +79,7 @@ func summarize(key string, v any) string {
 		// Only the part shown can show a secret; matching just that keeps a
 		// large value (a file's content) from costing a scan of all of it.
 		shown := cut(v, maxShown)
-		if secretValue.MatchString(shown) {
+		if looksSecret(shown) {
 			return "[redacted]"
 		}
 		return fmt.Sprintf("%q", shown)
