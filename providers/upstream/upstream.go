@@ -75,6 +75,7 @@ type Provider struct {
 
 	nextID   atomic.Uint64 // numbers AgentVault's requests and progress tokens
 	progress sync.Map      // progress token string → providers.ProgressFunc
+	post     *poster       // sends the calls to an HTTP server; nil: mcp-go does
 }
 
 var (
@@ -94,7 +95,16 @@ func New(cfg Config) (*Provider, error) {
 		cfg.ConnectTimeout = time.Minute
 	}
 	life, cancel := context.WithCancel(context.Background())
-	return &Provider{cfg: cfg, log: cfg.Logger.With("service", cfg.Name), life: life, cancel: cancel}, nil
+	p := &Provider{cfg: cfg, log: cfg.Logger.With("service", cfg.Name), life: life, cancel: cancel}
+	if cfg.URL != "" {
+		post, err := newPoster(cfg.URL, cfg.Headers, p.onNotification)
+		if err != nil {
+			cancel()
+			return nil, err
+		}
+		p.post = post
+	}
+	return p, nil
 }
 
 // Tools lists the upstream's tools, connecting if needed. The list is cached
@@ -164,20 +174,44 @@ func (p *Provider) CallRaw(ctx context.Context, tool string, args json.RawMessag
 		return p.callStateless(ctx, c, tool, params)
 	}
 	id := mcp.NewRequestId("av-" + n)
+	request := transport.JSONRPCRequest{JSONRPC: mcp.JSONRPC_VERSION, ID: id, Method: string(mcp.MethodToolsCall), Params: params}
+	var result json.RawMessage
+	var rpcErr *mcp.JSONRPCErrorDetails
 	t := c.GetTransport()
-	resp, err := t.SendRequest(ctx, transport.JSONRPCRequest{JSONRPC: mcp.JSONRPC_VERSION, ID: id, Method: string(mcp.MethodToolsCall), Params: params})
-	if err != nil {
-		if ctx.Err() != nil {
-			cancelUpstream(ctx, t, id)
+	if p.post != nil {
+		body, err := json.Marshal(request)
+		if err != nil {
+			return nil, err
 		}
-		err = transport.NewError(err)
-		p.dropOnTransportError(c, err)
-		return nil, fmt.Errorf("calling %s on %s: %w", tool, p.cfg.Name, err)
+		result, rpcErr, err = p.post.call(ctx, c.GetSessionId(), c.ProtocolVersion(), id, body)
+		if err != nil {
+			return nil, p.callFailed(ctx, c, tool, err)
+		}
+	} else {
+		resp, err := t.SendRequest(ctx, request)
+		if err != nil {
+			if ctx.Err() != nil {
+				cancelUpstream(ctx, t, id)
+			}
+			return nil, p.callFailed(ctx, c, tool, err)
+		}
+		result, rpcErr = resp.Result, resp.Error
 	}
-	if resp.Error != nil {
-		return nil, fmt.Errorf("calling %s on %s: %w", tool, p.cfg.Name, resp.Error.AsError())
+	if rpcErr != nil {
+		return nil, fmt.Errorf("calling %s on %s: %w", tool, p.cfg.Name, rpcErr.AsError())
 	}
-	return resp.Result, nil
+	return result, nil
+}
+
+// callFailed reports a call that got no answer, and forgets the connection
+// when it is gone, so that the next call starts it again.
+func (p *Provider) callFailed(ctx context.Context, c *client.Client, tool string, err error) error {
+	if ctx.Err() != nil {
+		err = ctx.Err()
+	}
+	err = transport.NewError(err)
+	p.dropOnTransportError(c, err)
+	return fmt.Errorf("calling %s on %s: %w", tool, p.cfg.Name, err)
 }
 
 // callParams are the params of a tools/call request.
@@ -234,6 +268,9 @@ func (p *Provider) Close() error {
 	p.client, p.tools, p.closed = nil, nil, true
 	p.mu.Unlock()
 	p.cancel()
+	if p.post != nil {
+		p.post.close()
+	}
 	if c != nil {
 		return c.Close()
 	}
