@@ -59,7 +59,7 @@ reliability: deps e2e-deps
 
 ## bench: micro-benchmarks of the pieces, then direct vs via-vault on this machine (agentvault bench)
 bench: build-headless
-	CGO_ENABLED=0 $(GO) test -run '^$$' -bench . -benchmem -cpu 1,8 ./policy ./internal/audit ./mcpserver
+	CGO_ENABLED=0 $(GO) test -run '^$$' -bench . -benchmem -cpu 1,8 ./policy ./internal/audit ./internal/store ./mcpserver
 	./$(BIN) bench
 
 ## bench-gui: the desktop app's start-to-first-frame time and tray memory against a bare Fyne tray app

@@ -77,3 +77,31 @@ func BenchmarkRelayedCall(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkCachedList100 is AgentVault's own work for a tools/list of 100
+// tools on a session, without the network.
+func BenchmarkCachedList100(b *testing.B) {
+	up := httptest.NewServer(server.NewStreamableHTTPServer(providertest.NewWideServer(100)))
+	defer up.Close()
+	p, _ := upstream.New(upstream.Config{Name: "wide", URL: up.URL + "/mcp"})
+	defer p.Close()
+	srv := New(Config{Catalog: catalog{"wide": p}, Auditor: &discardAuditor{}})
+	defer srv.Close()
+	tok, digest := vaulttoken.New()
+	srv.PutVault(Vault{ID: "a", Name: "a", TokenDigest: digest, Services: []string{"wide"}})
+	e := srv.endpoint("a")
+	e.reload(b.Context())
+	session := e.ids.Generate()
+	for b.Loop() {
+		r := httptest.NewRequest(http.MethodPost, "http://127.0.0.1/v/a/mcp", strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"tools/list"}`))
+		r.Header.Set("Authorization", "Bearer "+tok)
+		r.Header.Set("Content-Type", "application/json")
+		r.Header.Set(mcp.HeaderProtocolVersion, legacy)
+		r.Header.Set(server.HeaderKeySessionID, session)
+		w := httptest.NewRecorder()
+		srv.ServeHTTP(w, r)
+		if w.Code != http.StatusOK || w.Body.Len() < 10000 {
+			b.Fatalf("%d %s", w.Code, w.Body)
+		}
+	}
+}

@@ -264,12 +264,21 @@ func (s *Store) DeleteService(name string) error { return s.delete(bucketService
 func (s *Store) PutAudit(first uint64, values [][]byte) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketAudit)
+		// Sequence numbers only grow: pages need no room for later inserts,
+		// and every number up to the last stored one is stored already.
+		b.FillPercent = 1
+		var last uint64
+		if k, _ := b.Cursor().Last(); k != nil {
+			last = binary.BigEndian.Uint64(k)
+		}
+		var key [8]byte
 		for i, v := range values {
-			key := binary.BigEndian.AppendUint64(nil, first+uint64(i))
-			if b.Get(key) != nil {
+			seq := first + uint64(i)
+			if seq <= last {
 				continue
 			}
-			if err := b.Put(key, v); err != nil {
+			binary.BigEndian.PutUint64(key[:], seq)
+			if err := b.Put(key[:], v); err != nil {
 				return err
 			}
 		}
