@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"sync"
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
@@ -289,9 +290,10 @@ func jsonBody(r *http.Request, limit int64) ([]byte, bool) {
 
 // writeResult writes a JSON-RPC response carrying result, in one write: a
 // response in pieces costs the agent's side more reads than the copy costs.
+// The copy's buffer is reused: a list of many tools is tens of kilobytes.
 func writeResult(w http.ResponseWriter, status int, id, result json.RawMessage) {
-	out := make([]byte, 0, len(result)+len(id)+40)
-	out = append(out, `{"jsonrpc":"2.0","id":`...)
+	buf := responses.Get().(*[]byte)
+	out := append((*buf)[:0], `{"jsonrpc":"2.0","id":`...)
 	out = append(out, id...)
 	out = append(out, `,"result":`...)
 	out = append(out, result...)
@@ -300,7 +302,16 @@ func writeResult(w http.ResponseWriter, status int, id, result json.RawMessage) 
 	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
 	w.WriteHeader(status)
 	w.Write(out)
+	if cap(out) <= maxPooledResponse {
+		*buf = out
+		responses.Put(buf)
+	}
 }
+
+// responses holds response buffers for reuse, up to maxPooledResponse bytes.
+var responses = sync.Pool{New: func() any { return new([]byte) }}
+
+const maxPooledResponse = 1 << 20
 
 // writeError writes a JSON-RPC error response.
 func writeError(w http.ResponseWriter, status int, id json.RawMessage, code int, msg string) {
