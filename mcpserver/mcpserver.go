@@ -5,7 +5,9 @@
 // DNS rebinding and browsers), a body-size limit, the vault's bearer token
 // (constant-time, against a stored digest), and then the vault's own mcp-go
 // server, which speaks both the session-based 2025-11-25 protocol and the
-// stateless 2026-07-28 one. Blocked tools are filtered out of tools/list and
+// stateless 2026-07-28 one — except for the two requests agents send most, a
+// plain tools/list and a plain tools/call of an allowed tool, which the vault
+// answers itself (relay.go) through the same policy and audit code. Blocked tools are filtered out of tools/list and
 // refused at tools/call exactly like unknown tools. Every call that may run is
 // decided by policy.Decide, approved through the Approver when needed, and
 // recorded by the Auditor before and after the provider runs (fail closed).
