@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -63,15 +62,16 @@ const maxAnswer = 64 << 20
 // errSessionGone is an HTTP 404 on a session: the server forgot it.
 var errSessionGone = errors.New("the server ended the session")
 
-// newPoster returns a poster for rawURL, or nil when requests to it must go
-// through a proxy, which only net/http knows how to reach.
+// newPoster returns a poster for a plain-HTTP server reached without a
+// proxy, the local servers where a call's cost shows; nil for anything else
+// (TLS, HTTP/2, proxies: net/http's business), whose calls go through mcp-go.
 func newPoster(rawURL string, headers map[string]string, notify func(mcp.JSONRPCNotification)) (*poster, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return nil, err
 	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return nil, fmt.Errorf("unsupported URL scheme %q", u.Scheme)
+	if u.Scheme != "http" {
+		return nil, nil
 	}
 	if proxy, err := http.ProxyFromEnvironment(&http.Request{URL: u}); err != nil || proxy != nil {
 		return nil, nil
@@ -84,14 +84,10 @@ func newPoster(rawURL string, headers map[string]string, notify func(mcp.JSONRPC
 	h.Set("Accept", "application/json, text/event-stream")
 	host := u.Host
 	if u.Port() == "" {
-		host = net.JoinHostPort(u.Hostname(), map[string]string{"http": "80", "https": "443"}[u.Scheme])
+		host = net.JoinHostPort(u.Hostname(), "80")
 	}
 	d := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
 	dial := func(ctx context.Context) (net.Conn, error) { return d.DialContext(ctx, "tcp", host) }
-	if u.Scheme == "https" {
-		td := &tls.Dialer{NetDialer: d, Config: &tls.Config{ServerName: u.Hostname(), NextProtos: []string{"http/1.1"}}}
-		dial = func(ctx context.Context) (net.Conn, error) { return td.DialContext(ctx, "tcp", host) }
-	}
 	return &poster{url: u, header: h, dial: dial, notify: notify}, nil
 }
 
@@ -104,7 +100,7 @@ func (p *poster) call(ctx context.Context, session, protocol string, id mcp.Requ
 	if err != nil {
 		return nil, nil, err
 	}
-	msg, err := p.answer(ctx, resp, session, protocol)
+	msg, stream, err := p.answer(ctx, resp, session, protocol)
 	if !done() { // ctx ended and closed the connection meanwhile
 		return nil, nil, ctx.Err()
 	}
@@ -112,7 +108,13 @@ func (p *poster) call(ctx context.Context, session, protocol string, id mcp.Requ
 		pc.Close()
 		return nil, nil, err
 	}
-	p.keep(pc, resp.Body, resp.Close)
+	if stream {
+		// Servers end a call's stream after its response; the caller does
+		// not wait for that.
+		go p.keep(pc, resp.Body, resp.Close)
+	} else {
+		p.keep(pc, resp.Body, resp.Close)
+	}
 	if msg.ID.String() != id.String() {
 		return nil, nil, errors.New("the response is for another request")
 	}
@@ -149,25 +151,27 @@ func (p *poster) post(ctx context.Context, session, protocol string, body []byte
 	return resp, pc, done, nil
 }
 
-// answer reads the answer to a request: a JSON body, or an event stream up
-// to the response.
-func (p *poster) answer(ctx context.Context, resp *http.Response, session, protocol string) (*message, error) {
+// answer reads the answer to a request: a JSON body, or an event stream
+// (stream) up to the response.
+func (p *poster) answer(ctx context.Context, resp *http.Response, session, protocol string) (msg *message, stream bool, err error) {
 	switch resp.StatusCode {
 	case http.StatusOK:
 	case http.StatusNotFound:
-		return nil, errSessionGone
+		return nil, false, errSessionGone
 	default:
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return nil, fmt.Errorf("HTTP %d: %s", resp.StatusCode, strings.TrimSpace(string(msg)))
+		return nil, false, fmt.Errorf("HTTP %d: %s", resp.StatusCode, strings.TrimSpace(string(msg)))
 	}
 	body := io.LimitReader(resp.Body, maxAnswer+1)
 	switch mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt {
 	case "application/json":
-		return readJSON(body)
+		msg, err = readJSON(body)
+		return msg, false, err
 	case "text/event-stream":
-		return p.readEvents(ctx, bufio.NewReader(body), session, protocol)
+		msg, err = p.readEvents(ctx, bufio.NewReader(body), session, protocol)
+		return msg, true, err
 	}
-	return nil, fmt.Errorf("unexpected content type %q", resp.Header.Get("Content-Type"))
+	return nil, false, fmt.Errorf("unexpected content type %q", resp.Header.Get("Content-Type"))
 }
 
 // keep gives a connection back for the next call once the rest of an

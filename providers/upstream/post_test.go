@@ -225,3 +225,12 @@ func TestJSONRPCErrorsAreTheServersAnswer(t *testing.T) {
 		t.Fatalf("error answer: %+v, %v", rpcErr, err)
 	}
 }
+
+func TestOnlyPlainHTTPServersAreCalledDirectly(t *testing.T) {
+	for url, direct := range map[string]bool{"http://127.0.0.1:8080/mcp": true, "http://localhost/mcp": true, "https://mcp.example.com/mcp": false} {
+		post, err := newPoster(url, nil, nil)
+		if err != nil || (post != nil) != direct {
+			t.Errorf("%s: poster %v, %v", url, post != nil, err)
+		}
+	}
+}
