@@ -23,10 +23,19 @@ import (
 	"github.com/agentvault/agentvault/providers/providertest"
 )
 
-// The test binary doubles as a stdio upstream.
+// The test binary doubles as a stdio upstream: the echo server, plus a tool
+// that waits until its call is cancelled and then leaves the file named by
+// UPSTREAM_TEST_CANCELLED.
 func TestMain(m *testing.M) {
 	if os.Getenv("UPSTREAM_TEST_ROLE") == "echo" {
-		if err := server.ServeStdio(providertest.NewEchoServer(providertest.NewRecorder(""))); err != nil {
+		s := providertest.NewEchoServer(providertest.NewRecorder(""))
+		s.AddTool(mcp.NewTool("wait", mcp.WithReadOnlyHintAnnotation(true), mcp.WithDestructiveHintAnnotation(false)),
+			func(ctx context.Context, _ mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+				<-ctx.Done()
+				os.WriteFile(os.Getenv("UPSTREAM_TEST_CANCELLED"), []byte("cancelled"), 0o600)
+				return nil, ctx.Err()
+			})
+		if err := server.ServeStdio(s); err != nil {
 			os.Exit(1)
 		}
 		os.Exit(0)
@@ -47,7 +56,7 @@ func stdioEcho(t *testing.T, pidFile string, changed func()) *Provider {
 	p, err := New(Config{
 		Name:           "echo",
 		Command:        []string{"sh", "-c", `echo $$ > "$0"; exec "$1"`, pidFile, self},
-		Env:            []string{"UPSTREAM_TEST_ROLE=echo"},
+		Env:            []string{"UPSTREAM_TEST_ROLE=echo", "UPSTREAM_TEST_CANCELLED=" + filepath.Join(filepath.Dir(pidFile), "cancelled")},
 		OnToolsChanged: changed,
 		Logger:         quiet,
 	})
@@ -80,7 +89,7 @@ func TestStdioServerIsStartedOnDemandAndProxied(t *testing.T) {
 			t.Errorf("tool %s lost its annotations", tl.Name)
 		}
 	}
-	if !slices.Equal(names, []string{"delete_note", "echo", "fail", "rich", "slow", "write_note"}) {
+	if !slices.Equal(names, []string{"delete_note", "echo", "fail", "rich", "slow", "wait", "write_note"}) {
 		t.Fatalf("tools %v", names)
 	}
 	res, err := echo(t, p, "hi")
@@ -105,6 +114,23 @@ func TestStdioServerIsStartedOnDemandAndProxied(t *testing.T) {
 	if len(steps) == 0 || steps[0] != 1 || !slices.IsSorted(steps) {
 		t.Fatalf("progress %v", steps)
 	}
+}
+
+func TestACancelledCallIsCancelledAtAStdioServer(t *testing.T) {
+	dir := t.TempDir()
+	p := stdioEcho(t, filepath.Join(dir, "pid"), nil)
+	ctx, cancel := context.WithCancel(t.Context())
+	go func() { time.Sleep(200 * time.Millisecond); cancel() }()
+	if _, err := p.Call(ctx, "wait", nil, nil); err == nil {
+		t.Fatal("a cancelled call succeeded")
+	}
+	// Over stdio only notifications/cancelled can tell the server.
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if _, err := os.Stat(filepath.Join(dir, "cancelled")); err == nil {
+			return
+		}
+	}
+	t.Fatal("the server never heard that the call was cancelled")
 }
 
 func TestDeadStdioServerIsRestarted(t *testing.T) {
@@ -212,7 +238,7 @@ func TestStatusSaysWhatIsGoingOn(t *testing.T) {
 		t.Fatalf("before use: %q", s)
 	}
 	p.Tools(t.Context())
-	if s := p.Status(); s != "connected, 6 tools" {
+	if s := p.Status(); s != "connected, 7 tools" {
 		t.Fatalf("after listing: %q", s)
 	}
 	broken, _ := New(Config{Name: "missing", Command: []string{filepath.Join(t.TempDir(), "nope")}, Logger: quiet})
