@@ -32,7 +32,7 @@ import (
 // upstream over HTTP).
 func realCore(t *testing.T) *core.Core {
 	t.Helper()
-	up := httptest.NewServer(server.NewStreamableHTTPServer(providertest.NewEchoServer(providertest.NewRecorder(""))))
+	up := httptest.NewServer(server.NewStreamableHTTPServer(providertest.NewEchoServer(providertest.NewRecorder())))
 	t.Cleanup(up.Close)
 	co, err := core.Open(core.Config{DataDir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {

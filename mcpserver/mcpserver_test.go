@@ -76,7 +76,7 @@ type fixture struct {
 // provider) as service "echo", behind a vault server on httptest.
 func newFixture(t *testing.T, approver Approver) *fixture {
 	t.Helper()
-	rec := providertest.NewRecorder("")
+	rec := providertest.NewRecorder()
 	up := httptest.NewServer(server.NewStreamableHTTPServer(providertest.NewEchoServer(rec)))
 	t.Cleanup(up.Close)
 	var srv *Server
@@ -527,7 +527,7 @@ func TestHealthzNeedsNoAuthAndSaysNothing(t *testing.T) {
 }
 
 func TestIdleSessionsExpire(t *testing.T) {
-	rec := providertest.NewRecorder("")
+	rec := providertest.NewRecorder()
 	up := httptest.NewServer(server.NewStreamableHTTPServer(providertest.NewEchoServer(rec)))
 	defer up.Close()
 	p, _ := upstream.New(upstream.Config{Name: "echo", URL: up.URL + "/mcp"})
@@ -579,7 +579,7 @@ func TestPauseRefusesEveryCall(t *testing.T) {
 }
 
 func TestExpiredVaultStopsOpening(t *testing.T) {
-	rec := providertest.NewRecorder("")
+	rec := providertest.NewRecorder()
 	up := httptest.NewServer(server.NewStreamableHTTPServer(providertest.NewEchoServer(rec)))
 	defer up.Close()
 	p, _ := upstream.New(upstream.Config{Name: "echo", URL: up.URL + "/mcp"})
@@ -610,7 +610,7 @@ func TestExpiredVaultStopsOpening(t *testing.T) {
 }
 
 func TestRateLimitsWithAnInjectedClock(t *testing.T) {
-	rec := providertest.NewRecorder("")
+	rec := providertest.NewRecorder()
 	up := httptest.NewServer(server.NewStreamableHTTPServer(providertest.NewEchoServer(rec)))
 	defer up.Close()
 	p, _ := upstream.New(upstream.Config{Name: "echo", URL: up.URL + "/mcp"})

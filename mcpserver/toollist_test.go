@@ -103,7 +103,7 @@ func TestOnlyPlainToolListsAreAnsweredFromTheCache(t *testing.T) {
 // Sessions that only list tools, answered from the cache, stay alive: mcp-go
 // sees one of their requests often enough to keep its idle timer fresh.
 func TestListingFromTheCacheKeepsTheSessionAlive(t *testing.T) {
-	up := httptest.NewServer(server.NewStreamableHTTPServer(providertest.NewEchoServer(providertest.NewRecorder(""))))
+	up := httptest.NewServer(server.NewStreamableHTTPServer(providertest.NewEchoServer(providertest.NewRecorder())))
 	defer up.Close()
 	p, _ := upstream.New(upstream.Config{Name: "echo", URL: up.URL + "/mcp"})
 	defer p.Close()

@@ -166,7 +166,7 @@ func newEnv(ctx context.Context) (*env, error) {
 		return nil, err
 	}
 	e := &env{dir: dir}
-	e.upstream = httptest.NewServer(server.NewStreamableHTTPServer(providertest.NewEchoServer(providertest.NewRecorder(""))))
+	e.upstream = httptest.NewServer(server.NewStreamableHTTPServer(providertest.NewEchoServer(providertest.NewRecorder())))
 	e.upstreamURL = e.upstream.URL + "/mcp"
 	e.co, err = core.Open(core.Config{DataDir: dir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {

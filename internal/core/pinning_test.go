@@ -52,7 +52,7 @@ func TestPinningHidesChangedTools(t *testing.T) {
 		{providertest.MutateNewTool, "exfiltrate", "new"},
 	} {
 		t.Run(tc.mutation, func(t *testing.T) {
-			rec := providertest.NewRecorder("")
+			rec := providertest.NewRecorder()
 			up := &swappable{}
 			up.set(providertest.NewEchoServer(rec))
 			hs := httptest.NewServer(up)

@@ -83,7 +83,7 @@ type world struct {
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	rec := providertest.NewRecorder("")
+	rec := providertest.NewRecorder()
 	up := httptest.NewServer(server.NewStreamableHTTPServer(providertest.NewEchoServer(rec)))
 	t.Cleanup(up.Close)
 	co, err := core.Open(core.Config{DataDir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})

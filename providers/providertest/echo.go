@@ -8,8 +8,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
-	"strings"
 	"sync"
 	"time"
 
@@ -17,12 +15,10 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 )
 
-// Recorder keeps the calls received, in memory and optionally appended to a
-// file (one JSON object per line) for servers in another process.
+// Recorder keeps the calls an upstream received.
 type Recorder struct {
 	mu    sync.Mutex
 	calls []Request
-	file  string
 }
 
 // Request is one call as the upstream received it.
@@ -31,8 +27,8 @@ type Request struct {
 	Args json.RawMessage `json:"args,omitempty"`
 }
 
-// NewRecorder returns a recorder that also appends to file when it is not "".
-func NewRecorder(file string) *Recorder { return &Recorder{file: file} }
+// NewRecorder returns an empty recorder.
+func NewRecorder() *Recorder { return &Recorder{} }
 
 func (r *Recorder) add(name string, args any) {
 	raw, _ := json.Marshal(args)
@@ -40,14 +36,6 @@ func (r *Recorder) add(name string, args any) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.calls = append(r.calls, req)
-	if r.file != "" {
-		f, err := os.OpenFile(r.file, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
-		if err == nil {
-			line, _ := json.Marshal(req)
-			f.Write(append(line, '\n'))
-			f.Close()
-		}
-	}
 }
 
 // Calls returns the tool names received so far.
@@ -64,22 +52,6 @@ func (r *Recorder) Requests() []Request {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]Request(nil), r.calls...)
-}
-
-// CallsInFile reads the calls a Recorder in another process appended to file.
-func CallsInFile(file string) []Request {
-	raw, err := os.ReadFile(file)
-	if err != nil {
-		return nil
-	}
-	var out []Request
-	for _, line := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
-		var r Request
-		if json.Unmarshal([]byte(line), &r) == nil {
-			out = append(out, r)
-		}
-	}
-	return out
 }
 
 // PNG is a 1×1 transparent PNG, base64, returned by the "rich" tool.

@@ -26,7 +26,7 @@ import (
 func httpEcho(t *testing.T) (*Provider, *httptest.Server, *atomic.Int64) {
 	t.Helper()
 	var conns atomic.Int64
-	hs := httptest.NewUnstartedServer(server.NewStreamableHTTPServer(providertest.NewEchoServer(providertest.NewRecorder(""))))
+	hs := httptest.NewUnstartedServer(server.NewStreamableHTTPServer(providertest.NewEchoServer(providertest.NewRecorder())))
 	hs.Config.ConnState = func(_ net.Conn, s http.ConnState) {
 		if s == http.StateNew {
 			conns.Add(1)
@@ -89,7 +89,7 @@ func TestACancelledCallEndsAndTheNextOneWorks(t *testing.T) {
 }
 
 func TestAForgottenSessionIsStartedAgain(t *testing.T) {
-	mcpSrv := server.NewStreamableHTTPServer(providertest.NewEchoServer(providertest.NewRecorder("")))
+	mcpSrv := server.NewStreamableHTTPServer(providertest.NewEchoServer(providertest.NewRecorder()))
 	var mu sync.Mutex
 	seen, forgotten := map[string]bool{}, map[string]bool{}
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -28,7 +28,7 @@ import (
 // UPSTREAM_TEST_CANCELLED.
 func TestMain(m *testing.M) {
 	if os.Getenv("UPSTREAM_TEST_ROLE") == "echo" {
-		s := providertest.NewEchoServer(providertest.NewRecorder(""))
+		s := providertest.NewEchoServer(providertest.NewRecorder())
 		s.AddTool(mcp.NewTool("wait", mcp.WithReadOnlyHintAnnotation(true), mcp.WithDestructiveHintAnnotation(false)),
 			func(ctx context.Context, _ mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 				<-ctx.Done()
@@ -196,7 +196,7 @@ func TestBackoff(t *testing.T) {
 
 func TestHTTPServerGetsHeaders(t *testing.T) {
 	var seen atomic.Value
-	mcpSrv := server.NewStreamableHTTPServer(providertest.NewEchoServer(providertest.NewRecorder("")))
+	mcpSrv := server.NewStreamableHTTPServer(providertest.NewEchoServer(providertest.NewRecorder()))
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		seen.Store(r.Header.Get("X-Api-Key"))
 		mcpSrv.ServeHTTP(w, r)
