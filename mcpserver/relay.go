@@ -66,18 +66,19 @@ func (e *endpoint) direct(w http.ResponseWriter, r *http.Request) bool {
 	return false
 }
 
-// relay answers a tools/call when it can be relayed as JSON: a call of an
-// allowed tool without progress. It goes through the same execute as
-// mcp-go's, and the service's result goes back undecoded. Approvals,
-// progress, blocked or unknown tools, and metadata or headers that are not
-// as expected are left to mcp-go, and relay reports false.
+// relay answers a tools/call of an allowed tool, relayed as JSON. It goes
+// through the same execute as mcp-go's, and the service's result goes back
+// undecoded; the service's progress, when the agent asked for it, goes back
+// as events before it. Approvals, blocked or unknown tools, and metadata or
+// headers that are not as expected are left to mcp-go, and relay reports
+// false.
 func (e *endpoint) relay(w http.ResponseWriter, r *http.Request, call *request, stateless bool, client string) bool {
 	if stateless {
 		var ok bool
 		if client, ok = call.statelessClient(r.Header); !ok {
 			return false
 		}
-	} else if len(call.Params.Meta) > 0 {
+	} else if len(call.Params.Meta) > 1 || (len(call.Params.Meta) == 1 && call.Params.Meta[metaProgressToken] == nil) {
 		return false
 	}
 	st := e.state.Load()
@@ -90,12 +91,17 @@ func (e *endpoint) relay(w http.ResponseWriter, r *http.Request, call *request, 
 	if call.Params.Arguments != nil {
 		args = call.Params.Arguments
 	}
+	out := &reply{w: w, id: call.ID}
+	var progress providers.ProgressFunc
+	if token := call.Params.Meta[metaProgressToken]; token != nil {
+		progress = providers.RelayProgress(token, out.progress)
+	}
 	var result json.RawMessage
 	var head resultHead
 	refusal, err := e.executeRecovered(r.Context(), callRequest{name: call.Params.Name, args: args, client: client, session: r.Header.Get(server.HeaderKeySessionID)},
 		func(ctx context.Context, t exposedTool) (bool, error) {
 			var err error
-			result, err = e.runRaw(ctx, t, args)
+			result, err = e.runRaw(ctx, t, args, progress)
 			if err != nil {
 				return false, err
 			}
@@ -113,7 +119,7 @@ func (e *endpoint) relay(w http.ResponseWriter, r *http.Request, call *request, 
 				status = http.StatusBadRequest
 			}
 		}
-		writeError(w, status, call.ID, code, err.Error())
+		out.error(status, code, err.Error())
 		return true
 	case refusal != "":
 		result, _ = json.Marshal(mcp.NewToolResultError(refusal))
@@ -121,12 +127,82 @@ func (e *endpoint) relay(w http.ResponseWriter, r *http.Request, call *request, 
 	}
 	if stateless {
 		if result, err = head.complete(result); err != nil {
-			writeError(w, http.StatusOK, call.ID, mcp.INTERNAL_ERROR, fmt.Sprintf("service %s sent a malformed result", t.service))
+			out.error(http.StatusOK, mcp.INTERNAL_ERROR, fmt.Sprintf("service %s sent a malformed result", t.service))
 			return true
 		}
 	}
-	writeResult(w, http.StatusOK, call.ID, result)
+	out.result(result)
 	return true
+}
+
+// metaProgressToken is the _meta key of the token an agent wants its
+// call's progress under.
+const metaProgressToken = "progressToken"
+
+// reply answers one relayed call: a JSON response, or, once the
+// service reports progress, an event stream that ends with the response,
+// as mcp-go answers. Progress may arrive from another goroutine (a stdio
+// service's reader), and none is sent once the response is.
+type reply struct {
+	w  http.ResponseWriter
+	id json.RawMessage
+
+	mu       sync.Mutex
+	streamed bool // the response is an event stream
+	done     bool
+}
+
+// progress sends one notifications/progress event.
+func (a *reply) progress(params map[string]any) {
+	raw, err := json.Marshal(map[string]any{"jsonrpc": "2.0", "method": string(mcp.MethodNotificationProgress), "params": params})
+	if err != nil {
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if !a.done {
+		a.event(raw)
+	}
+}
+
+// event writes one event, starting the stream if needed; a.mu is held.
+func (a *reply) event(data []byte) {
+	if !a.streamed {
+		a.streamed = true
+		h := a.w.Header()
+		h.Set("Content-Type", "text/event-stream")
+		h.Set("Cache-Control", "no-cache")
+		a.w.WriteHeader(http.StatusOK)
+	}
+	fmt.Fprintf(a.w, "event: message\ndata: %s\n\n", data)
+	if f, ok := a.w.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// result sends the response carrying result.
+func (a *reply) result(result json.RawMessage) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.done = true
+	if a.streamed {
+		a.event(append(append(append(append([]byte(`{"jsonrpc":"2.0","id":`), a.id...), `,"result":`...), result...), '}'))
+		return
+	}
+	writeResult(a.w, http.StatusOK, a.id, result)
+}
+
+// error sends an error response.
+func (a *reply) error(status, code int, msg string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.done = true
+	if a.streamed {
+		raw, _ := json.Marshal(errorResponse(a.id, code, msg))
+		a.event(raw)
+		return
+	}
+	writeError(a.w, status, a.id, code, msg)
 }
 
 // executeRecovered is execute, with a panic turned into an error as mcp-go
@@ -143,7 +219,7 @@ func (e *endpoint) executeRecovered(ctx context.Context, req callRequest, run fu
 
 // runRaw calls the service with the decided arguments, as JSON when the
 // provider relays JSON.
-func (e *endpoint) runRaw(ctx context.Context, t exposedTool, args any) (json.RawMessage, error) {
+func (e *endpoint) runRaw(ctx context.Context, t exposedTool, args any, progress providers.ProgressFunc) (json.RawMessage, error) {
 	p, ok := e.srv.cfg.Catalog.Provider(t.service)
 	if !ok {
 		return nil, fmt.Errorf("service %s is not configured", t.service)
@@ -153,9 +229,9 @@ func (e *endpoint) runRaw(ctx context.Context, t exposedTool, args any) (json.Ra
 		if err != nil {
 			return nil, err
 		}
-		return rc.CallRaw(ctx, t.name, raw, nil)
+		return rc.CallRaw(ctx, t.name, raw, progress)
 	}
-	res, err := p.Call(ctx, t.name, args, nil)
+	res, err := p.Call(ctx, t.name, args, progress)
 	if err != nil {
 		return nil, err
 	}
@@ -203,7 +279,7 @@ func (c *request) statelessClient(h http.Header) (string, bool) {
 	var info mcp.Implementation
 	for key, raw := range c.Params.Meta {
 		switch key {
-		case mcp.MetaKeyProtocolVersion, mcp.MetaKeyClientCapabilities:
+		case mcp.MetaKeyProtocolVersion, mcp.MetaKeyClientCapabilities, metaProgressToken:
 		case mcp.MetaKeyClientInfo:
 			if json.Unmarshal(raw, &info) != nil {
 				return "", false
@@ -315,18 +391,21 @@ const maxPooledResponse = 1 << 20
 
 // writeError writes a JSON-RPC error response.
 func writeError(w http.ResponseWriter, status int, id json.RawMessage, code int, msg string) {
-	out, _ := json.Marshal(struct {
-		JSONRPC string          `json:"jsonrpc"`
-		ID      json.RawMessage `json:"id"`
-		Error   struct {
-			Code    int    `json:"code"`
-			Message string `json:"message"`
-		} `json:"error"`
-	}{JSONRPC: "2.0", ID: id, Error: struct {
-		Code    int    `json:"code"`
-		Message string `json:"message"`
-	}{code, msg}})
+	out, _ := json.Marshal(errorResponse(id, code, msg))
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	w.Write(append(out, '\n'))
+}
+
+// errorResponse is a JSON-RPC error response.
+func errorResponse(id json.RawMessage, code int, msg string) any {
+	type details struct {
+		Code    int    `json:"code"`
+		Message string `json:"message"`
+	}
+	return struct {
+		JSONRPC string          `json:"jsonrpc"`
+		ID      json.RawMessage `json:"id"`
+		Error   details         `json:"error"`
+	}{"2.0", id, details{code, msg}}
 }

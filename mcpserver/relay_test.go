@@ -128,7 +128,9 @@ func TestRelayLeavesEverythingElseToMcpGo(t *testing.T) {
 		{"approval", legacy, "echo_write_note", nil},
 		{"blocked", legacy, "echo_delete_note", nil},
 		{"unknown tool", legacy, "echo_nope", nil},
-		{"progress", legacy, "echo_echo", func(b map[string]any, _ http.Header) { params(b)["_meta"] = map[string]any{"progressToken": 1} }},
+		{"other _meta", legacy, "echo_echo", func(b map[string]any, _ http.Header) {
+			params(b)["_meta"] = map[string]any{"progressToken": 1, "io.example/trace": "t"}
+		}},
 		{"task", legacy, "echo_echo", func(b map[string]any, _ http.Header) { params(b)["task"] = map[string]any{} }},
 		{"array arguments", legacy, "echo_echo", func(b map[string]any, _ http.Header) { params(b)["arguments"] = []any{1} }},
 		{"fractional id", legacy, "echo_echo", func(b map[string]any, _ http.Header) { b["id"] = 1.5 }},
@@ -147,7 +149,7 @@ func TestRelayLeavesEverythingElseToMcpGo(t *testing.T) {
 		{"versions differ", modern, "echo_echo", func(b map[string]any, _ http.Header) {
 			params(b)["_meta"].(map[string]any)[mcp.MetaKeyProtocolVersion] = legacy
 		}},
-		{"other _meta", modern, "echo_echo", func(b map[string]any, _ http.Header) { params(b)["_meta"].(map[string]any)["progressToken"] = "p" }},
+		{"other stateless _meta", modern, "echo_echo", func(b map[string]any, _ http.Header) { params(b)["_meta"].(map[string]any)["io.example/trace"] = "t" }},
 		{"Last-Event-ID", modern, "echo_echo", func(_ map[string]any, h http.Header) { h.Set(mcp.HeaderLastEventID, "1") }},
 	} {
 		calls, records := len(f.rec.Calls()), len(f.audit.records())
@@ -249,5 +251,65 @@ func TestStatelessResultsAreCompleteWithTheServersIdentity(t *testing.T) {
 				t.Errorf("%s → %s: field %s changed", result, out, k)
 			}
 		}
+	}
+}
+
+// messages decodes a response: one JSON-RPC message, or the messages of an
+// event stream in order.
+func messages(t *testing.T, w *httptest.ResponseRecorder) []map[string]any {
+	t.Helper()
+	if !strings.HasPrefix(w.Header().Get("Content-Type"), "text/event-stream") {
+		return []map[string]any{answer(t, w)}
+	}
+	var out []map[string]any
+	for _, line := range strings.Split(w.Body.String(), "\n") {
+		if data, ok := strings.CutPrefix(line, "data: "); ok {
+			var m map[string]any
+			if err := json.Unmarshal([]byte(data), &m); err != nil {
+				t.Fatalf("event %q: %v", data, err)
+			}
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func TestRelayedProgressIsStreamedAsMcpGoStreamsIt(t *testing.T) {
+	for _, proto := range []string{legacy, modern} {
+		t.Run(proto, func(t *testing.T) {
+			f := newFixture(t, nil)
+			token := f.vault(t, "a")
+			c := f.connect(t, "a", token, proto)
+			e := f.srv.endpoint("a")
+			withToken := func(b map[string]any, _ http.Header) {
+				p := b["params"].(map[string]any)
+				meta, _ := p["_meta"].(map[string]any)
+				if meta == nil {
+					meta = map[string]any{}
+				}
+				meta["progressToken"] = "agent-7"
+				p["_meta"] = meta
+			}
+			relayed := httptest.NewRecorder()
+			if !e.direct(relayed, f.rawCall(t, token, c.GetSessionId(), proto, "echo_slow", map[string]any{"steps": 3}, withToken)) {
+				t.Fatal("the relay left a call with a progress token to mcp-go")
+			}
+			direct := httptest.NewRecorder()
+			e.http.ServeHTTP(direct, f.rawCall(t, token, c.GetSessionId(), proto, "echo_slow", map[string]any{"steps": 3}, withToken))
+			// The service's steps, in order under the agent's token, then the
+			// response mcp-go gives. (The echo service, an mcp-go server, may
+			// drop a step that races its own response.)
+			got, want := messages(t, relayed), messages(t, direct)
+			last := len(got) - 1
+			if last < 1 || last > 3 || !reflect.DeepEqual(got[last], want[len(want)-1]) {
+				t.Fatalf("relay:\n%s\nmcp-go:\n%s", relayed.Body, direct.Body)
+			}
+			for i, m := range got[:last] {
+				p := m["params"].(map[string]any)
+				if m["method"] != "notifications/progress" || p["progressToken"] != "agent-7" || (i > 0 && p["progress"].(float64) <= got[i-1]["params"].(map[string]any)["progress"].(float64)) {
+					t.Fatalf("event %d: %v", i, m)
+				}
+			}
+		})
 	}
 }
