@@ -203,8 +203,8 @@ func frameCRC(gen, seq uint64, payload []byte) uint32 {
 }
 
 // restart begins a new generation: older frames no longer match their CRC.
-// Everything written so far must be in the store. On failure nothing
-// changes: appends go on in the current generation.
+// Everything written so far must be in the store. On failure the journal is
+// dirty: the next append moves everything into the store and tries again.
 func (j *Journal) restart() error {
 	gen := j.gen + 1
 	var h [headerSize]byte
@@ -212,9 +212,11 @@ func (j *Journal) restart() error {
 	binary.LittleEndian.PutUint64(h[4:12], gen)
 	binary.LittleEndian.PutUint32(h[12:], crc32.Checksum(h[:12], castagnoli))
 	if _, err := j.f.WriteAt(h[:], 0); err != nil {
+		j.dirty = true // the header may be half written
 		return fmt.Errorf("writing the audit journal: %w", err)
 	}
 	if err := fdatasync(j.f); err != nil {
+		j.dirty = true
 		return fmt.Errorf("syncing the audit journal: %w", err)
 	}
 	j.gen, j.off, j.synced, j.dirty = gen, headerSize, headerSize, false
@@ -309,6 +311,16 @@ func (j *Journal) syncThrough(gen uint64, end int64) error {
 	if j.closed {
 		j.mu.Unlock()
 		return ErrClosed
+	}
+	if j.dirty {
+		// A sync failed in this generation: a later one may report success
+		// for pages the kernel already gave up on. The store's own commit
+		// is what makes these frames durable now.
+		defer j.mu.Unlock()
+		if err := j.checkpointLocked(); err != nil {
+			return err
+		}
+		return j.restart()
 	}
 	target := j.off // everything written so far, not only these frames
 	j.mu.Unlock()

@@ -338,3 +338,43 @@ func TestJournalAfterAFailedSyncKeepsWhatItAcknowledged(t *testing.T) {
 		t.Fatalf("after the crash: %q", values)
 	}
 }
+
+func TestJournalTrustsNoSyncAfterOneFailed(t *testing.T) {
+	dir := t.TempDir()
+	st := openStore(t, dir)
+	defer st.Close()
+	j, err := OpenJournal(filepath.Join(dir, JournalFile), st, 64<<10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	// B is written; A's sync, which covers B too, fails.
+	if _, err := j.AppendAudit([][]byte{[]byte("B")}, false); err != nil {
+		t.Fatal(err)
+	}
+	j.mu.Lock()
+	gen, endB := j.gen, j.off
+	j.mu.Unlock()
+	var syncs atomic.Int32
+	j.syncData = func(*os.File) error {
+		if syncs.Add(1) == 1 {
+			return errors.New("input/output error")
+		}
+		return nil // as Linux reports once the failed pages are marked clean
+	}
+	if _, err := j.AppendAudit([][]byte{[]byte("A")}, true); err == nil {
+		t.Fatal("a failed sync was reported as durable")
+	}
+	// B's own sync must not take a later fdatasync's word for it.
+	if err := j.syncThrough(gen, endB); err != nil {
+		t.Fatal(err)
+	}
+	if n := syncs.Load(); n != 1 {
+		t.Fatalf("fdatasync was trusted again after it failed (%d calls)", n)
+	}
+	var stored []string
+	st.Store.ScanAudit(false, func(_ uint64, v []byte) (bool, error) { stored = append(stored, string(v)); return true, nil })
+	if !slices.Contains(stored, "B") {
+		t.Fatalf("B is not in the store after the failed sync: %q", stored)
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -38,8 +39,9 @@ type poster struct {
 	dial   func(ctx context.Context) (net.Conn, error)
 	notify func(mcp.JSONRPCNotification)
 
-	mu   sync.Mutex
-	idle []*postConn
+	mu     sync.Mutex
+	idle   []*postConn
+	closed bool
 }
 
 type postConn struct {
@@ -47,6 +49,7 @@ type postConn struct {
 	r         *bufio.Reader
 	w         *bufio.Writer
 	idleSince time.Time
+	reused    bool // it carried an earlier call
 }
 
 // maxIdlePosts is how many idle connections a poster keeps, and
@@ -70,7 +73,7 @@ func newPoster(rawURL string, headers map[string]string, notify func(mcp.JSONRPC
 	if err != nil {
 		return nil, err
 	}
-	if u.Scheme != "http" {
+	if u.Scheme != "http" || u.User != nil {
 		return nil, nil
 	}
 	if proxy, err := http.ProxyFromEnvironment(&http.Request{URL: u}); err != nil || proxy != nil {
@@ -104,6 +107,9 @@ func (p *poster) call(ctx context.Context, session, protocol string, id mcp.Requ
 	if !done() { // ctx ended and closed the connection meanwhile
 		return nil, nil, ctx.Err()
 	}
+	if err == nil && msg.ID.String() != id.String() {
+		err = errors.New("the response is for another request")
+	}
 	if err != nil {
 		pc.Close()
 		return nil, nil, err
@@ -115,9 +121,6 @@ func (p *poster) call(ctx context.Context, session, protocol string, id mcp.Requ
 	} else {
 		p.keep(pc, resp.Body, resp.Close)
 	}
-	if msg.ID.String() != id.String() {
-		return nil, nil, errors.New("the response is for another request")
-	}
 	return msg.Result, msg.Error, nil
 }
 
@@ -125,30 +128,48 @@ func (p *poster) call(ctx context.Context, session, protocol string, id mcp.Requ
 // on an idle connection or a new one. Until done is called, a cancelled ctx
 // closes the connection, which ends the request at the server; done reports
 // whether it had not.
-func (p *poster) post(ctx context.Context, session, protocol string, body []byte) (resp *http.Response, pc *postConn, done func() bool, err error) {
-	if pc, err = p.conn(ctx); err != nil {
-		return nil, nil, nil, err
-	}
+//
+// A kept connection the server closed while it was idle fails before any
+// answer; the request is then sent once more on a new connection (what a
+// server that took a request does not do is close without answering).
+func (p *poster) post(ctx context.Context, session, protocol string, body []byte) (*http.Response, *postConn, func() bool, error) {
 	h := p.header.Clone()
-	h.Set("Mcp-Session-Id", session)
-	h.Set(mcp.HeaderProtocolVersion, protocol)
-	req := &http.Request{Method: http.MethodPost, URL: p.url, Host: p.url.Host, Header: h, ProtoMajor: 1, ProtoMinor: 1,
-		Body: io.NopCloser(bytes.NewReader(body)), ContentLength: int64(len(body))}
-	done = context.AfterFunc(ctx, func() { pc.Close() })
-	if err = req.Write(pc.w); err == nil {
-		if err = pc.w.Flush(); err == nil {
-			resp, err = http.ReadResponse(pc.r, req)
-		}
+	if session != "" {
+		h.Set("Mcp-Session-Id", session)
 	}
-	if err != nil {
+	h.Set(mcp.HeaderProtocolVersion, protocol)
+	for {
+		pc, err := p.conn(ctx)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		req := &http.Request{Method: http.MethodPost, URL: p.url, Host: p.url.Host, Header: h, ProtoMajor: 1, ProtoMinor: 1,
+			Body: io.NopCloser(bytes.NewReader(body)), ContentLength: int64(len(body))}
+		done := context.AfterFunc(ctx, func() { pc.Close() })
+		var resp *http.Response
+		answered := false // a byte of answer came back
+		if err = req.Write(pc.w); err == nil {
+			err = pc.w.Flush()
+		}
+		if err == nil {
+			if _, err = pc.r.Peek(1); err == nil {
+				answered = true
+				resp, err = http.ReadResponse(pc.r, req)
+			}
+		}
+		if err == nil {
+			return resp, pc, done, nil
+		}
 		done()
 		pc.Close()
 		if ctx.Err() != nil {
-			err = ctx.Err()
+			return nil, nil, nil, ctx.Err()
 		}
-		return nil, nil, nil, err
+		gone := errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+		if !pc.reused || !gone || answered {
+			return nil, nil, nil, err
+		}
 	}
-	return resp, pc, done, nil
 }
 
 // answer reads the answer to a request: a JSON body, or an event stream
@@ -175,17 +196,19 @@ func (p *poster) answer(ctx context.Context, resp *http.Response, session, proto
 }
 
 // keep gives a connection back for the next call once the rest of an
-// answer (events after the response, if any) is read, or closes it.
+// answer (events after the response, if any) is read to its end, or closes
+// it.
 func (p *poster) keep(pc *postConn, rest io.Reader, closing bool) {
+	const most = 1 << 20
 	pc.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
-	_, err := io.Copy(io.Discard, io.LimitReader(rest, 1<<20))
-	if err != nil || closing || pc.r.Buffered() > 0 || pc.SetReadDeadline(time.Time{}) != nil {
+	n, err := io.Copy(io.Discard, io.LimitReader(rest, most+1))
+	if err != nil || n > most || closing || pc.r.Buffered() > 0 || pc.SetReadDeadline(time.Time{}) != nil {
 		pc.Close()
 		return
 	}
-	pc.idleSince = time.Now()
+	pc.idleSince, pc.reused = time.Now(), true
 	p.mu.Lock()
-	if len(p.idle) < maxIdlePosts {
+	if !p.closed && len(p.idle) < maxIdlePosts {
 		p.idle = append(p.idle, pc)
 		pc = nil
 	}
@@ -311,11 +334,12 @@ func (p *poster) conn(ctx context.Context) (*postConn, error) {
 	return &postConn{Conn: c, r: bufio.NewReader(c), w: bufio.NewWriter(c)}, nil
 }
 
-// close closes the idle connections.
+// close closes the idle connections, and those of calls still under way as
+// they end.
 func (p *poster) close() {
 	p.mu.Lock()
 	idle := p.idle
-	p.idle = nil
+	p.idle, p.closed = nil, true
 	p.mu.Unlock()
 	for _, pc := range idle {
 		pc.Close()

@@ -234,3 +234,35 @@ func TestOnlyPlainHTTPServersAreCalledDirectly(t *testing.T) {
 		}
 	}
 }
+
+func TestAConnectionTheServerClosedWhileIdleIsNotACallFailure(t *testing.T) {
+	hs := httptest.NewUnstartedServer(server.NewStreamableHTTPServer(providertest.NewEchoServer(providertest.NewRecorder())))
+	var closeIdle atomic.Bool
+	hs.Config.ConnState = func(c net.Conn, s http.ConnState) {
+		if s == http.StateIdle && closeIdle.Load() {
+			c.Close() // as a server with a short keep-alive timeout does
+		}
+	}
+	hs.Start()
+	defer hs.Close()
+	p, err := New(Config{Name: "echo", URL: hs.URL + "/mcp", Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if _, err := echo(t, p, "a"); err != nil {
+		t.Fatal(err)
+	}
+	closeIdle.Store(true)
+	if _, err := echo(t, p, "b"); err != nil { // its connection is closed by now
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		if res, err := echo(t, p, fmt.Sprint(i)); err != nil || res.Content[0].(mcp.TextContent).Text != fmt.Sprint(i) {
+			t.Fatalf("call on a connection the server closed while idle: %+v, %v", res, err)
+		}
+	}
+	if s := p.Status(); !strings.HasPrefix(s, "connected") {
+		t.Fatalf("the session was dropped: %s", s)
+	}
+}
