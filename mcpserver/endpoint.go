@@ -73,7 +73,10 @@ type endpoint struct {
 	http  *server.StreamableHTTPServer
 	ids   *sessionIDs
 	state atomic.Pointer[state]
-	stale atomic.Bool // tools must be reloaded before the next request
+	// relayed cancels the relay's calls under way, by session and request
+	// id, for notifications/cancelled.
+	relayed sync.Map
+	stale   atomic.Bool // tools must be reloaded before the next request
 
 	mu          sync.Mutex // serialises state changes and tool reloads
 	fingerprint []byte     // of the registered tool definitions
@@ -311,7 +314,7 @@ func (e *endpoint) call(ctx context.Context, req mcp.CallToolRequest) (*mcp.Call
 	var res *mcp.CallToolResult
 	cr := callRequest{name: req.Params.Name, args: req.Params.Arguments, meta: req.Params.Meta,
 		client: clientName(ctx), session: sessionID(ctx)}
-	refusal, err := e.execute(ctx, cr, func(ctx context.Context, t exposedTool) (bool, error) {
+	refusal, err := e.execute(ctx, e.state.Load(), cr, func(ctx context.Context, t exposedTool) (bool, error) {
 		var err error
 		res, err = e.run(ctx, t, cr.args, cr.meta)
 		return err == nil && res.IsError, err
@@ -322,13 +325,12 @@ func (e *endpoint) call(ctx context.Context, req mcp.CallToolRequest) (*mcp.Call
 	return res, err
 }
 
-// execute runs one tools/call through policy, approval and audit; run calls
-// the service and reports whether the tool reported an error. A refusal is
-// a message for the agent, to be answered as a tool error; an error is
-// answered as a protocol error.
-func (e *endpoint) execute(ctx context.Context, req callRequest, run func(context.Context, exposedTool) (isError bool, err error)) (refusal string, err error) {
+// execute runs one tools/call through policy, approval and audit, as the
+// vault state st decides it; run calls the service and reports whether the
+// tool reported an error. A refusal is a message for the agent, to be
+// answered as a tool error; an error is answered as a protocol error.
+func (e *endpoint) execute(ctx context.Context, st *state, req callRequest, run func(context.Context, exposedTool) (isError bool, err error)) (refusal string, err error) {
 	start := time.Now()
-	st := e.state.Load()
 	name := req.name
 	t, ok := st.tools[name]
 	d := st.decisions[name]

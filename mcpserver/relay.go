@@ -40,8 +40,10 @@ func (e *endpoint) direct(w http.ResponseWriter, r *http.Request) bool {
 			return false
 		}
 	} else {
-		var ok bool
-		if client, ok = e.ownSession(r); !ok {
+		var owned bool
+		client, owned = e.ownSession(r)
+		if !owned {
+			e.cancelRelayed(r)
 			return false
 		}
 	}
@@ -52,6 +54,9 @@ func (e *endpoint) direct(w http.ResponseWriter, r *http.Request) bool {
 	req, ok := decodeRequest(body)
 	switch {
 	case !ok:
+		if !stateless {
+			e.cancelRelayed(r)
+		}
 		return false
 	case req.Method == string(mcp.MethodToolsCall) && req.Params.Cursor == "":
 		return e.relay(w, r, &req, stateless, client)
@@ -81,10 +86,27 @@ func (e *endpoint) relay(w http.ResponseWriter, r *http.Request, call *request, 
 	} else if len(call.Params.Meta) > 1 || (len(call.Params.Meta) == 1 && call.Params.Meta[metaProgressToken] == nil) {
 		return false
 	}
+	token := call.Params.Meta[metaProgressToken]
+	if string(token) == "null" {
+		token = nil // no token, as mcp-go reads it
+	}
+	if token != nil && !plainID(token) {
+		return false
+	}
 	st := e.state.Load()
 	t, known := st.tools[call.Params.Name]
-	if !known || st.decisions[call.Params.Name].Decision != policy.Allow || (stateless && t.paramHeaders) {
+	if !known || st.decisions[call.Params.Name].Decision != policy.Allow || (stateless && t.paramHeaders) ||
+		(t.def.Execution != nil && t.def.Execution.TaskSupport == mcp.TaskSupportRequired) {
 		return false
+	}
+
+	ctx := r.Context()
+	if !stateless { // stateless agents cancel by ending the request
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithCancel(ctx)
+		key := relayKey(r.Header.Get(server.HeaderKeySessionID), call.ID)
+		e.relayed.Store(key, cancel)
+		defer func() { e.relayed.Delete(key); cancel() }()
 	}
 
 	var args any
@@ -93,12 +115,12 @@ func (e *endpoint) relay(w http.ResponseWriter, r *http.Request, call *request, 
 	}
 	out := &reply{w: w, id: call.ID}
 	var progress providers.ProgressFunc
-	if token := call.Params.Meta[metaProgressToken]; token != nil {
+	if token != nil {
 		progress = providers.RelayProgress(token, out.progress)
 	}
 	var result json.RawMessage
 	var head resultHead
-	refusal, err := e.executeRecovered(r.Context(), callRequest{name: call.Params.Name, args: args, client: client, session: r.Header.Get(server.HeaderKeySessionID)},
+	refusal, err := e.executeRecovered(ctx, st, callRequest{name: call.Params.Name, args: args, client: client, session: r.Header.Get(server.HeaderKeySessionID)},
 		func(ctx context.Context, t exposedTool) (bool, error) {
 			var err error
 			result, err = e.runRaw(ctx, t, args, progress)
@@ -139,20 +161,25 @@ func (e *endpoint) relay(w http.ResponseWriter, r *http.Request, call *request, 
 // call's progress under.
 const metaProgressToken = "progressToken"
 
-// reply answers one relayed call: a JSON response, or, once the
-// service reports progress, an event stream that ends with the response,
-// as mcp-go answers. Progress may arrive from another goroutine (a stdio
-// service's reader), and none is sent once the response is.
+// reply answers one relayed call: a JSON response, or, once the service
+// reports progress, an event stream that ends with the response, as mcp-go
+// answers. Progress may come from a goroutine shared by many calls (a stdio
+// service's reader): it is queued, dropped when the agent reads too slowly
+// (as mcp-go drops it), and written by a goroutine of the call's own.
+// Nothing is sent after the response.
 type reply struct {
 	w  http.ResponseWriter
 	id json.RawMessage
 
-	mu       sync.Mutex
-	streamed bool // the response is an event stream
-	done     bool
+	mu     sync.Mutex
+	done   bool
+	events chan []byte   // progress to write; nil until the first
+	wrote  chan struct{} // closed when the events are written
+
+	streamed bool // the response is an event stream (touched by one writer at a time)
 }
 
-// progress sends one notifications/progress event.
+// progress queues one notifications/progress event.
 func (a *reply) progress(params map[string]any) {
 	raw, err := json.Marshal(map[string]any{"jsonrpc": "2.0", "method": string(mcp.MethodNotificationProgress), "params": params})
 	if err != nil {
@@ -160,13 +187,39 @@ func (a *reply) progress(params map[string]any) {
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if !a.done {
-		a.event(raw)
+	if a.done {
+		return
+	}
+	if a.events == nil {
+		a.events, a.wrote = make(chan []byte, 64), make(chan struct{})
+		go func() {
+			defer close(a.wrote)
+			for raw := range a.events {
+				a.event(raw)
+			}
+		}()
+	}
+	select {
+	case a.events <- raw:
+	default:
 	}
 }
 
-// event writes one event, starting the stream if needed; a.mu is held.
-func (a *reply) event(data []byte) {
+// finish stops progress and waits until the queued events are written.
+func (a *reply) finish() {
+	a.mu.Lock()
+	a.done = true
+	events := a.events
+	a.mu.Unlock()
+	if events != nil {
+		close(events)
+		<-a.wrote
+	}
+}
+
+// event writes one message as an event, starting the stream if needed. A
+// line break would end the event early, so the message is compacted.
+func (a *reply) event(msg []byte) {
 	if !a.streamed {
 		a.streamed = true
 		h := a.w.Header()
@@ -174,7 +227,11 @@ func (a *reply) event(data []byte) {
 		h.Set("Cache-Control", "no-cache")
 		a.w.WriteHeader(http.StatusOK)
 	}
-	fmt.Fprintf(a.w, "event: message\ndata: %s\n\n", data)
+	var data bytes.Buffer
+	if json.Compact(&data, msg) != nil {
+		return
+	}
+	fmt.Fprintf(a.w, "event: message\ndata: %s\n\n", data.Bytes())
 	if f, ok := a.w.(http.Flusher); ok {
 		f.Flush()
 	}
@@ -182,10 +239,7 @@ func (a *reply) event(data []byte) {
 
 // result sends the response carrying result.
 func (a *reply) result(result json.RawMessage) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.done = true
-	if a.streamed {
+	if a.finish(); a.streamed {
 		a.event(append(append(append(append([]byte(`{"jsonrpc":"2.0","id":`), a.id...), `,"result":`...), result...), '}'))
 		return
 	}
@@ -194,10 +248,7 @@ func (a *reply) result(result json.RawMessage) {
 
 // error sends an error response.
 func (a *reply) error(status, code int, msg string) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.done = true
-	if a.streamed {
+	if a.finish(); a.streamed {
 		raw, _ := json.Marshal(errorResponse(a.id, code, msg))
 		a.event(raw)
 		return
@@ -205,16 +256,52 @@ func (a *reply) error(status, code int, msg string) {
 	writeError(a.w, status, a.id, code, msg)
 }
 
+// relayKey names a relayed call by its session and request id, written as
+// the agent may write it again in notifications/cancelled.
+func relayKey(session string, id json.RawMessage) string {
+	var s string
+	if json.Unmarshal(id, &s) == nil {
+		return session + "\x00s" + s
+	}
+	return session + "\x00n" + string(bytes.TrimSpace(id))
+}
+
+// cancelRelayed cancels the relayed call a notifications/cancelled on r's
+// session names, if it is one; mcp-go still gets the notification for the
+// calls it runs.
+func (e *endpoint) cancelRelayed(r *http.Request) {
+	session := r.Header.Get(server.HeaderKeySessionID)
+	if session == "" {
+		return
+	}
+	body, ok := jsonBody(r, e.srv.cfg.MaxBodyBytes)
+	if !ok {
+		return
+	}
+	var n struct {
+		Method string `json:"method"`
+		Params struct {
+			RequestID json.RawMessage `json:"requestId"`
+		} `json:"params"`
+	}
+	if json.Unmarshal(body, &n) != nil || n.Method != string(mcp.MethodNotificationCancelled) || n.Params.RequestID == nil {
+		return
+	}
+	if cancel, ok := e.relayed.Load(relayKey(session, n.Params.RequestID)); ok {
+		cancel.(context.CancelFunc)()
+	}
+}
+
 // executeRecovered is execute, with a panic turned into an error as mcp-go
 // does for its handlers.
-func (e *endpoint) executeRecovered(ctx context.Context, req callRequest, run func(context.Context, exposedTool) (bool, error)) (refusal string, err error) {
+func (e *endpoint) executeRecovered(ctx context.Context, st *state, req callRequest, run func(context.Context, exposedTool) (bool, error)) (refusal string, err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			e.srv.log.Error("panic in a tool call", "tool", req.name, "panic", v)
 			refusal, err = "", fmt.Errorf("panic recovered in %s tool handler: %v", req.name, v)
 		}
 	}()
-	return e.execute(ctx, req, run)
+	return e.execute(ctx, st, req, run)
 }
 
 // runRaw calls the service with the decided arguments, as JSON when the
@@ -258,7 +345,7 @@ func decodeRequest(body []byte) (request, bool) {
 	var req request
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
-	if dec.Decode(&req) != nil || dec.More() || req.JSONRPC != "2.0" || !plainID(req.ID) {
+	if dec.Decode(&req) != nil || len(bytes.TrimSpace(body[dec.InputOffset():])) > 0 || req.JSONRPC != "2.0" || !plainID(req.ID) {
 		return request{}, false
 	}
 	return req, true
@@ -275,6 +362,10 @@ func (c *request) statelessClient(h http.Header) (string, bool) {
 	var version string
 	if json.Unmarshal(c.Params.Meta[mcp.MetaKeyProtocolVersion], &version) != nil || version != h.Get(mcp.HeaderProtocolVersion) {
 		return "", false
+	}
+	var caps *mcp.ClientCapabilities
+	if json.Unmarshal(c.Params.Meta[mcp.MetaKeyClientCapabilities], &caps) != nil || caps == nil {
+		return "", false // mcp-go refuses a stateless request without them
 	}
 	var info mcp.Implementation
 	for key, raw := range c.Params.Meta {

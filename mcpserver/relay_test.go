@@ -151,6 +151,12 @@ func TestRelayLeavesEverythingElseToMcpGo(t *testing.T) {
 		}},
 		{"other stateless _meta", modern, "echo_echo", func(b map[string]any, _ http.Header) { params(b)["_meta"].(map[string]any)["io.example/trace"] = "t" }},
 		{"Last-Event-ID", modern, "echo_echo", func(_ map[string]any, h http.Header) { h.Set(mcp.HeaderLastEventID, "1") }},
+		{"no client capabilities", modern, "echo_echo", func(b map[string]any, _ http.Header) {
+			delete(params(b)["_meta"].(map[string]any), mcp.MetaKeyClientCapabilities)
+		}},
+		{"object progress token", legacy, "echo_echo", func(b map[string]any, _ http.Header) {
+			params(b)["_meta"] = map[string]any{"progressToken": map[string]any{"a": 1}}
+		}},
 	} {
 		calls, records := len(f.rec.Calls()), len(f.audit.records())
 		r := f.rawCall(t, token, c.GetSessionId(), tc.proto, tc.tool, ping, tc.edit)
@@ -311,5 +317,49 @@ func TestRelayedProgressIsStreamedAsMcpGoStreamsIt(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestANullProgressTokenIsNoToken(t *testing.T) {
+	f := newFixture(t, nil)
+	token := f.vault(t, "a")
+	c := f.connect(t, "a", token, legacy)
+	w := httptest.NewRecorder()
+	if !f.srv.endpoint("a").direct(w, f.rawCall(t, token, c.GetSessionId(), legacy, "echo_slow", map[string]any{"steps": 2}, func(b map[string]any, _ http.Header) {
+		b["params"].(map[string]any)["_meta"] = map[string]any{"progressToken": nil}
+	})) {
+		t.Fatal("the relay declined a call with a null progress token")
+	}
+	if ct := w.Header().Get("Content-Type"); ct != "application/json" {
+		t.Fatalf("answered as %s:\n%s", ct, w.Body)
+	}
+}
+
+func TestNotificationsCancelledCancelARelayedCall(t *testing.T) {
+	f := newFixture(t, nil)
+	token := f.vault(t, "a")
+	c := f.connect(t, "a", token, legacy)
+	e := f.srv.endpoint("a")
+	done := make(chan *httptest.ResponseRecorder)
+	go func() {
+		w := httptest.NewRecorder()
+		e.direct(w, f.rawCall(t, token, c.GetSessionId(), legacy, "echo_slow", map[string]any{"steps": 500}, nil))
+		done <- w
+	}()
+	time.Sleep(100 * time.Millisecond) // the call is under way upstream
+	n := httptest.NewRequest(http.MethodPost, f.url+"/v/a/mcp", strings.NewReader(`{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":7,"reason":"user"}}`))
+	n.Header.Set("Content-Type", "application/json")
+	n.Header.Set("Authorization", "Bearer "+token)
+	n.Header.Set(mcp.HeaderProtocolVersion, legacy)
+	n.Header.Set(server.HeaderKeySessionID, c.GetSessionId())
+	f.srv.ServeHTTP(httptest.NewRecorder(), n)
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("notifications/cancelled did not end the relayed call")
+	}
+	recs := f.audit.records()
+	if last := recs[len(recs)-1]; last.Phase != audit.Outcome || last.Outcome != audit.Cancelled {
+		t.Fatalf("audit: %+v", last)
 	}
 }

@@ -93,6 +93,9 @@ func TestOnlyPlainToolListsAreAnsweredFromTheCache(t *testing.T) {
 		{`{"jsonrpc":"2.0","id":1,"method":"tools/list","extra":1}`, false},
 		{`[{"jsonrpc":"2.0","id":1,"method":"tools/list"}]`, false},
 		{`{"jsonrpc":"2.0","id":1,"method":"tools/list"} {}`, false},
+		{`{"jsonrpc":"2.0","id":1,"method":"tools/list"}}`, false},
+		{`{"jsonrpc":"2.0","id":1,"method":"tools/list"}]`, false},
+		{`{"jsonrpc":"2.0","id":1,"method":"tools/list"}` + " \n", true},
 	} {
 		if req, ok := decodeRequest([]byte(tc.body)); (ok && req.plainList()) != tc.ok {
 			t.Errorf("%s: answered from the cache = %v", tc.body, ok)
