@@ -54,13 +54,7 @@ func httpError(w http.ResponseWriter, status int, msg string) {
 // jsonRPCError writes a JSON-RPC error response with a null id, for
 // requests refused before any JSON-RPC handling.
 func jsonRPCError(w http.ResponseWriter, status, code int, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(map[string]any{
-		"jsonrpc": "2.0",
-		"id":      nil,
-		"error":   map[string]any{"code": code, "message": msg},
-	})
+	writeError(w, status, json.RawMessage("null"), code, msg)
 }
 
 // quote keeps user-controlled text in messages printable and bounded.

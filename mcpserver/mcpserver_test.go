@@ -73,8 +73,9 @@ type fixture struct {
 }
 
 // newFixture serves an echo upstream (over real HTTP, through the upstream
-// provider) as service "echo", behind a vault server on httptest.
-func newFixture(t *testing.T, approver Approver) *fixture {
+// provider) as service "echo", behind a vault server on httptest; configure
+// may change the server's configuration.
+func newFixture(t *testing.T, approver Approver, configure ...func(*Config)) *fixture {
 	t.Helper()
 	rec := providertest.NewRecorder()
 	up := httptest.NewServer(server.NewStreamableHTTPServer(providertest.NewEchoServer(rec)))
@@ -86,7 +87,11 @@ func newFixture(t *testing.T, approver Approver) *fixture {
 	}
 	t.Cleanup(func() { p.Close() })
 	aud := &memAuditor{}
-	srv = New(Config{Catalog: catalog{"echo": p}, Auditor: aud, Approver: approver})
+	cfg := Config{Catalog: catalog{"echo": p}, Auditor: aud, Approver: approver}
+	for _, c := range configure {
+		c(&cfg)
+	}
+	srv = New(cfg)
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
 	t.Cleanup(srv.Close)
@@ -526,20 +531,15 @@ func TestHealthzNeedsNoAuthAndSaysNothing(t *testing.T) {
 	}
 }
 
+// idleAfter makes sessions expire after d.
+func idleAfter(d time.Duration) func(*Config) {
+	return func(c *Config) { c.SessionIdleTimeout = d }
+}
+
 func TestIdleSessionsExpire(t *testing.T) {
-	rec := providertest.NewRecorder()
-	up := httptest.NewServer(server.NewStreamableHTTPServer(providertest.NewEchoServer(rec)))
-	defer up.Close()
-	p, _ := upstream.New(upstream.Config{Name: "echo", URL: up.URL + "/mcp"})
-	defer p.Close()
-	srv := New(Config{Catalog: catalog{"echo": p}, Auditor: &memAuditor{}, SessionIdleTimeout: time.Second})
-	defer srv.Close()
-	hs := httptest.NewServer(srv)
-	defer hs.Close()
-	f := &fixture{srv: srv, url: hs.URL}
-	tok := f.vault(t, "a")
-	c := f.connect(t, "a", tok, legacy)
-	e := srv.endpoint("a")
+	f := newFixture(t, nil, idleAfter(time.Second))
+	c := f.connect(t, "a", f.vault(t, "a"), legacy)
+	e := f.srv.endpoint("a")
 	if e.ids.count() != 1 {
 		t.Fatalf("%d live sessions after connecting, want 1", e.ids.count())
 	}

@@ -240,7 +240,7 @@ func (a *reply) event(msg []byte) {
 // result sends the response carrying result.
 func (a *reply) result(result json.RawMessage) {
 	if a.finish(); a.streamed {
-		a.event(append(append(append(append([]byte(`{"jsonrpc":"2.0","id":`), a.id...), `,"result":`...), result...), '}'))
+		a.event(appendResult(nil, a.id, result))
 		return
 	}
 	writeResult(a.w, http.StatusOK, a.id, result)
@@ -460,11 +460,7 @@ func jsonBody(r *http.Request, limit int64) ([]byte, bool) {
 // The copy's buffer is reused: a list of many tools is tens of kilobytes.
 func writeResult(w http.ResponseWriter, status int, id, result json.RawMessage) {
 	buf := responses.Get().(*[]byte)
-	out := append((*buf)[:0], `{"jsonrpc":"2.0","id":`...)
-	out = append(out, id...)
-	out = append(out, `,"result":`...)
-	out = append(out, result...)
-	out = append(out, "}\n"...)
+	out := append(appendResult((*buf)[:0], id, result), '\n')
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
 	w.WriteHeader(status)
@@ -473,6 +469,15 @@ func writeResult(w http.ResponseWriter, status int, id, result json.RawMessage) 
 		*buf = out
 		responses.Put(buf)
 	}
+}
+
+// appendResult appends the JSON-RPC response to request id carrying result.
+func appendResult(dst []byte, id, result json.RawMessage) []byte {
+	dst = append(dst, `{"jsonrpc":"2.0","id":`...)
+	dst = append(dst, id...)
+	dst = append(dst, `,"result":`...)
+	dst = append(dst, result...)
+	return append(dst, '}')
 }
 
 // responses holds response buffers for reuse, up to maxPooledResponse bytes.

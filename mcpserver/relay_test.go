@@ -59,6 +59,17 @@ func (f *fixture) rawCall(t *testing.T, token, session, proto, tool string, args
 	return r
 }
 
+// onVault starts a fixture with vault "a" under its default policy and an
+// agent on it speaking proto, and returns the agent's token and session
+// ("" when stateless) and the vault's endpoint.
+func onVault(t *testing.T, proto string) (f *fixture, token, session string, e *endpoint) {
+	t.Helper()
+	f = newFixture(t, nil)
+	token = f.vault(t, "a")
+	session = f.connect(t, "a", token, proto).GetSessionId()
+	return f, token, session, f.srv.endpoint("a")
+}
+
 // answer decodes a JSON-RPC response.
 func answer(t *testing.T, w *httptest.ResponseRecorder) map[string]any {
 	t.Helper()
@@ -72,10 +83,7 @@ func answer(t *testing.T, w *httptest.ResponseRecorder) map[string]any {
 func TestRelayAnswersCallsAsMcpGoWould(t *testing.T) {
 	for _, proto := range []string{legacy, modern} {
 		t.Run(proto, func(t *testing.T) {
-			f := newFixture(t, nil)
-			token := f.vault(t, "a")
-			c := f.connect(t, "a", token, proto)
-			e := f.srv.endpoint("a")
+			f, token, session, e := onVault(t, proto)
 			for _, tc := range []struct {
 				tool   string
 				args   map[string]any
@@ -89,11 +97,11 @@ func TestRelayAnswersCallsAsMcpGoWould(t *testing.T) {
 				f.srv.SetPaused(tc.paused)
 				before := len(f.audit.records())
 				relayed := httptest.NewRecorder()
-				if !e.direct(relayed, f.rawCall(t, token, c.GetSessionId(), proto, tc.tool, tc.args, nil)) {
+				if !e.direct(relayed, f.rawCall(t, token, session, proto, tc.tool, tc.args, nil)) {
 					t.Fatalf("%s: the relay left a plain call of an allowed tool to mcp-go", tc.tool)
 				}
 				direct := httptest.NewRecorder()
-				e.http.ServeHTTP(direct, f.rawCall(t, token, c.GetSessionId(), proto, tc.tool, tc.args, nil))
+				e.http.ServeHTTP(direct, f.rawCall(t, token, session, proto, tc.tool, tc.args, nil))
 				got, want := answer(t, relayed), answer(t, direct)
 				if relayed.Code != direct.Code || !reflect.DeepEqual(got, want) {
 					t.Fatalf("%s (paused %v):\nrelay  %d %s\nmcp-go %d %s", tc.tool, tc.paused, relayed.Code, relayed.Body, direct.Code, direct.Body)
@@ -115,10 +123,7 @@ func TestRelayAnswersCallsAsMcpGoWould(t *testing.T) {
 }
 
 func TestRelayLeavesEverythingElseToMcpGo(t *testing.T) {
-	f := newFixture(t, nil)
-	token := f.vault(t, "a")
-	c := f.connect(t, "a", token, legacy)
-	e := f.srv.endpoint("a")
+	f, token, session, e := onVault(t, legacy)
 	ping := map[string]any{"message": "ping"}
 	params := func(b map[string]any) map[string]any { return b["params"].(map[string]any) }
 	for _, tc := range []struct {
@@ -159,7 +164,7 @@ func TestRelayLeavesEverythingElseToMcpGo(t *testing.T) {
 		}},
 	} {
 		calls, records := len(f.rec.Calls()), len(f.audit.records())
-		r := f.rawCall(t, token, c.GetSessionId(), tc.proto, tc.tool, ping, tc.edit)
+		r := f.rawCall(t, token, session, tc.proto, tc.tool, ping, tc.edit)
 		sent, _ := io.ReadAll(r.Body)
 		r.Body = io.NopCloser(bytes.NewReader(sent))
 		w := httptest.NewRecorder()
@@ -177,20 +182,18 @@ func TestRelayLeavesEverythingElseToMcpGo(t *testing.T) {
 
 	// A session mcp-go has not handled for a quarter of the idle timeout is
 	// mcp-go's, so that it never ends a session in use.
-	e.ids.get(c.GetSessionId()).seen.Store(time.Now().Add(-f.srv.cfg.SessionIdleTimeout / 3).UnixNano())
-	if e.direct(httptest.NewRecorder(), f.rawCall(t, token, c.GetSessionId(), legacy, "echo_echo", ping, nil)) {
+	e.ids.get(session).seen.Store(time.Now().Add(-f.srv.cfg.SessionIdleTimeout / 3).UnixNano())
+	if e.direct(httptest.NewRecorder(), f.rawCall(t, token, session, legacy, "echo_echo", ping, nil)) {
 		t.Fatal("the relay answered on a session mcp-go has not seen lately")
 	}
 }
 
 func TestRelayFailsClosedWithoutAudit(t *testing.T) {
 	for _, proto := range []string{legacy, modern} {
-		f := newFixture(t, nil)
-		token := f.vault(t, "a")
-		c := f.connect(t, "a", token, proto)
+		f, token, session, e := onVault(t, proto)
 		f.audit.fail.Store(true)
 		w := httptest.NewRecorder()
-		if !f.srv.endpoint("a").direct(w, f.rawCall(t, token, c.GetSessionId(), proto, "echo_echo", map[string]any{"message": "x"}, nil)) {
+		if !e.direct(w, f.rawCall(t, token, session, proto, "echo_echo", map[string]any{"message": "x"}, nil)) {
 			t.Fatal("the relay declined a plain call")
 		}
 		resp := answer(t, w)
@@ -283,10 +286,7 @@ func messages(t *testing.T, w *httptest.ResponseRecorder) []map[string]any {
 func TestRelayedProgressIsStreamedAsMcpGoStreamsIt(t *testing.T) {
 	for _, proto := range []string{legacy, modern} {
 		t.Run(proto, func(t *testing.T) {
-			f := newFixture(t, nil)
-			token := f.vault(t, "a")
-			c := f.connect(t, "a", token, proto)
-			e := f.srv.endpoint("a")
+			f, token, session, e := onVault(t, proto)
 			withToken := func(b map[string]any, _ http.Header) {
 				p := b["params"].(map[string]any)
 				meta, _ := p["_meta"].(map[string]any)
@@ -297,11 +297,11 @@ func TestRelayedProgressIsStreamedAsMcpGoStreamsIt(t *testing.T) {
 				p["_meta"] = meta
 			}
 			relayed := httptest.NewRecorder()
-			if !e.direct(relayed, f.rawCall(t, token, c.GetSessionId(), proto, "echo_slow", map[string]any{"steps": 3}, withToken)) {
+			if !e.direct(relayed, f.rawCall(t, token, session, proto, "echo_slow", map[string]any{"steps": 3}, withToken)) {
 				t.Fatal("the relay left a call with a progress token to mcp-go")
 			}
 			direct := httptest.NewRecorder()
-			e.http.ServeHTTP(direct, f.rawCall(t, token, c.GetSessionId(), proto, "echo_slow", map[string]any{"steps": 3}, withToken))
+			e.http.ServeHTTP(direct, f.rawCall(t, token, session, proto, "echo_slow", map[string]any{"steps": 3}, withToken))
 			// The service's steps, in order under the agent's token, then the
 			// response mcp-go gives. (The echo service, an mcp-go server, may
 			// drop a step that races its own response.)
@@ -321,11 +321,9 @@ func TestRelayedProgressIsStreamedAsMcpGoStreamsIt(t *testing.T) {
 }
 
 func TestANullProgressTokenIsNoToken(t *testing.T) {
-	f := newFixture(t, nil)
-	token := f.vault(t, "a")
-	c := f.connect(t, "a", token, legacy)
+	f, token, session, e := onVault(t, legacy)
 	w := httptest.NewRecorder()
-	if !f.srv.endpoint("a").direct(w, f.rawCall(t, token, c.GetSessionId(), legacy, "echo_slow", map[string]any{"steps": 2}, func(b map[string]any, _ http.Header) {
+	if !e.direct(w, f.rawCall(t, token, session, legacy, "echo_slow", map[string]any{"steps": 2}, func(b map[string]any, _ http.Header) {
 		b["params"].(map[string]any)["_meta"] = map[string]any{"progressToken": nil}
 	})) {
 		t.Fatal("the relay declined a call with a null progress token")
@@ -336,14 +334,11 @@ func TestANullProgressTokenIsNoToken(t *testing.T) {
 }
 
 func TestNotificationsCancelledCancelARelayedCall(t *testing.T) {
-	f := newFixture(t, nil)
-	token := f.vault(t, "a")
-	c := f.connect(t, "a", token, legacy)
-	e := f.srv.endpoint("a")
+	f, token, session, e := onVault(t, legacy)
 	done := make(chan *httptest.ResponseRecorder)
 	go func() {
 		w := httptest.NewRecorder()
-		e.direct(w, f.rawCall(t, token, c.GetSessionId(), legacy, "echo_slow", map[string]any{"steps": 500}, nil))
+		e.direct(w, f.rawCall(t, token, session, legacy, "echo_slow", map[string]any{"steps": 500}, nil))
 		done <- w
 	}()
 	time.Sleep(100 * time.Millisecond) // the call is under way upstream
@@ -351,7 +346,7 @@ func TestNotificationsCancelledCancelARelayedCall(t *testing.T) {
 	n.Header.Set("Content-Type", "application/json")
 	n.Header.Set("Authorization", "Bearer "+token)
 	n.Header.Set(mcp.HeaderProtocolVersion, legacy)
-	n.Header.Set(server.HeaderKeySessionID, c.GetSessionId())
+	n.Header.Set(server.HeaderKeySessionID, session)
 	f.srv.ServeHTTP(httptest.NewRecorder(), n)
 	select {
 	case <-done:

@@ -4,19 +4,14 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
-	"github.com/mark3labs/mcp-go/server"
 
-	"github.com/agentvault/agentvault/internal/vaulttoken"
 	"github.com/agentvault/agentvault/policy"
-	"github.com/agentvault/agentvault/providers/providertest"
-	"github.com/agentvault/agentvault/providers/upstream"
 )
 
 // rawList posts a tools/list on a session and returns the status and body.
@@ -106,25 +101,16 @@ func TestOnlyPlainToolListsAreAnsweredFromTheCache(t *testing.T) {
 // Sessions that only list tools, answered from the cache, stay alive: mcp-go
 // sees one of their requests often enough to keep its idle timer fresh.
 func TestListingFromTheCacheKeepsTheSessionAlive(t *testing.T) {
-	up := httptest.NewServer(server.NewStreamableHTTPServer(providertest.NewEchoServer(providertest.NewRecorder())))
-	defer up.Close()
-	p, _ := upstream.New(upstream.Config{Name: "echo", URL: up.URL + "/mcp"})
-	defer p.Close()
-	srv := New(Config{Catalog: catalog{"echo": p}, Auditor: &memAuditor{}, SessionIdleTimeout: time.Second})
-	defer srv.Close()
-	hs := httptest.NewServer(srv)
-	defer hs.Close()
-	tok, digest := vaulttoken.New()
-	srv.PutVault(Vault{ID: "a", Name: "a", TokenDigest: digest, Services: []string{"echo"}})
-	f := &fixture{srv: srv, url: hs.URL}
+	f := newFixture(t, nil, idleAfter(time.Second))
+	tok := f.vault(t, "a")
 	session := f.connect(t, "a", tok, legacy).GetSessionId()
 	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if status, body := rawList(t, hs.URL+"/v/a/mcp", tok, session, `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`); status != http.StatusOK {
+		if status, body := rawList(t, f.url+"/v/a/mcp", tok, session, `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`); status != http.StatusOK {
 			t.Fatalf("session ended while in use: %d %s", status, body)
 		}
 	}
 	time.Sleep(2500 * time.Millisecond) // idle now: mcp-go ends it
-	if status, _ := rawList(t, hs.URL+"/v/a/mcp", tok, session, `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`); status != http.StatusNotFound {
+	if status, _ := rawList(t, f.url+"/v/a/mcp", tok, session, `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`); status != http.StatusNotFound {
 		t.Fatalf("an idle session still answered: %d", status)
 	}
 }

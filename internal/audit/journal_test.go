@@ -36,8 +36,8 @@ func openStore(t *testing.T, dir string) *flakyStore {
 	return &flakyStore{Store: st}
 }
 
-// reopen opens the store and the journal in dir again, as the next start
-// after a crash does; both are closed with the test.
+// reopen opens the store and the journal in dir, for the first time or
+// again as the next start after a crash does; both are closed with the test.
 func reopen(t *testing.T, dir string, size int64) (*Journal, *flakyStore) {
 	t.Helper()
 	st := openStore(t, dir)
@@ -239,14 +239,7 @@ func TestJournalAfterAFailedWriteNeverReplaysUnacknowledgedFrames(t *testing.T) 
 
 func TestJournalSyncsWrittenRecordsWithinSyncDelay(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		dir := t.TempDir()
-		st := openStore(t, dir)
-		defer st.Close()
-		j, err := OpenJournal(filepath.Join(dir, JournalFile), st, 64<<10)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer j.Close()
+		j, _ := reopen(t, t.TempDir(), 64<<10)
 		unsynced := func() bool {
 			j.mu.Lock()
 			defer j.mu.Unlock()
@@ -273,14 +266,7 @@ func TestJournalSyncsWrittenRecordsWithinSyncDelay(t *testing.T) {
 }
 
 func TestJournalWritesWhileASyncIsUnderWay(t *testing.T) {
-	dir := t.TempDir()
-	st := openStore(t, dir)
-	defer st.Close()
-	j, err := OpenJournal(filepath.Join(dir, JournalFile), st, 64<<10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer j.Close()
+	j, _ := reopen(t, t.TempDir(), 64<<10)
 	started, release := make(chan struct{}), make(chan struct{})
 	j.syncData = func(f *os.File) error {
 		started <- struct{}{}
@@ -340,14 +326,7 @@ func TestJournalAfterAFailedSyncKeepsWhatItAcknowledged(t *testing.T) {
 }
 
 func TestJournalTrustsNoSyncAfterOneFailed(t *testing.T) {
-	dir := t.TempDir()
-	st := openStore(t, dir)
-	defer st.Close()
-	j, err := OpenJournal(filepath.Join(dir, JournalFile), st, 64<<10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer j.Close()
+	j, st := reopen(t, t.TempDir(), 64<<10)
 	// B is written; A's sync, which covers B too, fails.
 	if _, err := j.AppendAudit([][]byte{[]byte("B")}, false); err != nil {
 		t.Fatal(err)

@@ -34,15 +34,23 @@ func httpEcho(t *testing.T) (*Provider, *httptest.Server, *atomic.Int64) {
 	}
 	hs.Start()
 	t.Cleanup(hs.Close)
+	p := httpProvider(t, hs)
+	if p.post == nil {
+		t.Fatal("a loopback HTTP server is not called directly")
+	}
+	return p, hs, &conns
+}
+
+// httpProvider is service "echo" on the MCP server hs serves at /mcp,
+// closed with the test.
+func httpProvider(t *testing.T, hs *httptest.Server) *Provider {
+	t.Helper()
 	p, err := New(Config{Name: "echo", URL: hs.URL + "/mcp", Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { p.Close() })
-	if p.post == nil {
-		t.Fatal("a loopback HTTP server is not called directly")
-	}
-	return p, hs, &conns
+	return p
 }
 
 func TestCallsReuseOneConnectionWhileItIsFresh(t *testing.T) {
@@ -104,12 +112,8 @@ func TestAForgottenSessionIsStartedAgain(t *testing.T) {
 		}
 		mcpSrv.ServeHTTP(w, r)
 	}))
-	defer hs.Close()
-	p, err := New(Config{Name: "echo", URL: hs.URL + "/mcp", Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
+	t.Cleanup(hs.Close) // after the provider's own cleanup, which ends its listening stream
+	p := httpProvider(t, hs)
 	if _, err := echo(t, p, "a"); err != nil {
 		t.Fatal(err)
 	}
@@ -244,12 +248,8 @@ func TestAConnectionTheServerClosedWhileIdleIsNotACallFailure(t *testing.T) {
 		}
 	}
 	hs.Start()
-	defer hs.Close()
-	p, err := New(Config{Name: "echo", URL: hs.URL + "/mcp", Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
+	t.Cleanup(hs.Close) // after the provider's own cleanup, which ends its listening stream
+	p := httpProvider(t, hs)
 	if _, err := echo(t, p, "a"); err != nil {
 		t.Fatal(err)
 	}
