@@ -50,7 +50,7 @@ type Config struct {
 func Run(ctx context.Context, cfg Config, w io.Writer) error {
 	fmt.Fprintf(w, "AgentVault benchmark — %d cores, %s, %s/%s, %d rounds × %d calls\n\n",
 		runtime.NumCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH, cfg.Rounds, cfg.Calls)
-	env, err := newEnv(ctx)
+	env, err := newEnv(ctx, "")
 	if err != nil {
 		return err
 	}
@@ -58,11 +58,11 @@ func Run(ctx context.Context, cfg Config, w io.Writer) error {
 
 	direct, vault := samples{}, samples{}
 	for range cfg.Rounds {
-		d, err := env.latency(ctx, env.direct, directTool, cfg.Calls)
+		d, err := timeCalls(ctx, env.direct, directTool, cfg.Calls, nil)
 		if err != nil {
 			return fmt.Errorf("direct: %w", err)
 		}
-		v, err := env.latency(ctx, env.vault, vaultTool, cfg.Calls)
+		v, err := timeCalls(ctx, env.vault, vaultTool, cfg.Calls, nil)
 		if err != nil {
 			return fmt.Errorf("via vault: %w", err)
 		}
@@ -89,21 +89,28 @@ func Run(ctx context.Context, cfg Config, w io.Writer) error {
 	fmt.Fprintf(w, "%-34s %10s %10s %10s\n", "tools/call, concurrency 1", "direct", "via vault", "added")
 	fmt.Fprintf(w, "%-34s %10s %10s %10s\n", "  p50", us(direct.p(50)), us(vault.p(50)), us(vault.p(50)-direct.p(50)))
 	fmt.Fprintf(w, "%-34s %10s %10s %10s\n", "  p99", us(direct.p(99)), us(vault.p(99)), us(vault.p(99)-direct.p(99)))
-	sessionDirect, sessionVault, err := env.sessionLatency(ctx, cfg)
+	dl, vl := newLegs(&env.upstreamStamps), newLegs(&env.vaultStamps, &env.upstreamStamps)
+	sd, sv, err := sessionCalls(ctx, cfg, env.directURL, env.vaultURL, env.token, dl, vl)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "%-34s %10s %10s %10s\n", "  p50, 2025-11-25 sessions", us(sessionDirect.p(50)), us(sessionVault.p(50)),
-		us(sessionVault.p(50)-sessionDirect.p(50)))
+	fmt.Fprintf(w, "%-34s %10s %10s %10s\n", "  p50, 2025-11-25 sessions", us(sd.p(50)), us(sv.p(50)), us(sv.p(50)-sd.p(50)))
+	fmt.Fprintln(w, "  where the time goes, 2025-11-25 sessions (p50 of each part):")
+	dl.print(w, "direct", "agent→upstream", "upstream", "upstream→agent")
+	vl.print(w, "via vault", "agent→vault", "vault before", "upstream", "vault after", "vault→agent")
+	fmt.Fprintln(w, "              (before: reading, deciding, the intent's audit record; after: the outcome's record, the answer)")
 
 	var ratio8 float64
 	for _, conc := range []int{1, 8} {
-		d, v, err := env.throughputs(ctx, conc, cfg)
+		r, err := env.throughputs(ctx, conc, cfg)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "%-34s %10.0f %10.0f %9.2fx\n", fmt.Sprintf("calls/s, %d session(s)", conc), d, v, v/d)
-		ratio8 = v / d
+		fmt.Fprintf(w, "%-34s %10.0f %10.0f %9.2fx%s\n", fmt.Sprintf("calls/s, %d session(s)", conc), r.direct, r.vault, r.vault/r.direct, r.cpuColumn())
+		ratio8 = r.vault / r.direct
+	}
+	if err := memoryJournal(ctx, cfg, w); err != nil {
+		return err
 	}
 	fmt.Fprintln(w)
 
@@ -127,7 +134,7 @@ func Run(ctx context.Context, cfg Config, w io.Writer) error {
 	fmt.Fprintf(w, " 100 tools with 1 and with 50 vaults are measured interleaved, %d rounds)\n\n", cfg.Rounds)
 
 	if cfg.Serve != nil {
-		if err := serveFigures(ctx, cfg.Serve, env.upstreamURL, w); err != nil {
+		if err := serveFigures(ctx, cfg, env.upstreamURL, w); err != nil {
 			return err
 		}
 	}
@@ -158,15 +165,19 @@ type env struct {
 	directURL, vaultURL string
 	token               string
 	direct, vault       *client.Client
+	// When the upstream's and the vault's handlers last began and ended.
+	upstreamStamps, vaultStamps stamps
 }
 
-func newEnv(ctx context.Context) (*env, error) {
-	dir, err := os.MkdirTemp("", "agentvault-bench-")
+// newEnv builds an env whose vault keeps its data in a new folder under
+// root ("": the system's temporary folder).
+func newEnv(ctx context.Context, root string) (*env, error) {
+	dir, err := os.MkdirTemp(root, "agentvault-bench-")
 	if err != nil {
 		return nil, err
 	}
 	e := &env{dir: dir}
-	e.upstream = httptest.NewServer(server.NewStreamableHTTPServer(providertest.NewEchoServer(providertest.NewRecorder())))
+	e.upstream = httptest.NewServer(e.upstreamStamps.wrap(server.NewStreamableHTTPServer(providertest.NewEchoServer(providertest.NewRecorder()))))
 	e.upstreamURL = e.upstream.URL + "/mcp"
 	e.co, err = core.Open(core.Config{DataDir: dir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
@@ -182,7 +193,7 @@ func newEnv(ctx context.Context) (*env, error) {
 		e.close()
 		return nil, err
 	}
-	e.vaultHTTP = httptest.NewServer(e.co.Handler())
+	e.vaultHTTP = httptest.NewServer(e.vaultStamps.wrap(e.co.Handler()))
 	e.directURL, e.vaultURL, e.token = e.upstreamURL, e.vaultHTTP.URL+"/v/"+nv.ID+"/mcp", nv.Token
 	if e.direct, err = dial(ctx, e.directURL, ""); err != nil {
 		e.close()
@@ -253,14 +264,19 @@ func call(ctx context.Context, c *client.Client, tool string) error {
 	return err
 }
 
-func (e *env) latency(ctx context.Context, c *client.Client, tool string, n int) (samples, error) {
+// timeCalls times n calls one after another; l, if not nil, splits each.
+func timeCalls(ctx context.Context, c *client.Client, tool string, n int, l *legs) (samples, error) {
 	out := make(samples, 0, n)
 	for range n {
 		start := time.Now()
 		if err := call(ctx, c, tool); err != nil {
 			return nil, err
 		}
-		out = append(out, time.Since(start))
+		end := time.Now()
+		out = append(out, end.Sub(start))
+		if l != nil {
+			l.add(start, end)
+		}
 	}
 	return out, nil
 }
@@ -271,38 +287,46 @@ const (
 	vaultTool  = "echo_echo"
 )
 
-// sessionLatency measures direct and via-vault calls, interleaved, with
-// clients speaking the session-based 2025-11-25 protocol (what most agents
-// speak today); the main figures use the newest, stateless one.
-func (e *env) sessionLatency(ctx context.Context, cfg Config) (direct, vault samples, err error) {
-	d, err := dialVersion(ctx, e.directURL, "", mcp.ProtocolVersion20251125)
+// sessionCalls times calls directly and through the vault at vaultURL,
+// interleaved round by round, with clients speaking the session-based
+// 2025-11-25 protocol (what most agents speak today; the main figures use
+// the newest, stateless one). dl and vl, if not nil, split the calls.
+func sessionCalls(ctx context.Context, cfg Config, directURL, vaultURL, token string, dl, vl *legs) (direct, via samples, err error) {
+	d, err := dialVersion(ctx, directURL, "", mcp.ProtocolVersion20251125)
 	if err != nil {
 		return nil, nil, err
 	}
 	defer d.Close()
-	v, err := dialVersion(ctx, e.vaultURL, e.token, mcp.ProtocolVersion20251125)
+	v, err := dialVersion(ctx, vaultURL, token, mcp.ProtocolVersion20251125)
 	if err != nil {
 		return nil, nil, err
 	}
 	defer v.Close()
 	for range cfg.Rounds {
-		ds, err := e.latency(ctx, d, directTool, cfg.Calls)
+		ds, err := timeCalls(ctx, d, directTool, cfg.Calls, dl)
 		if err != nil {
 			return nil, nil, err
 		}
-		vs, err := e.latency(ctx, v, vaultTool, cfg.Calls)
+		vs, err := timeCalls(ctx, v, vaultTool, cfg.Calls, vl)
 		if err != nil {
 			return nil, nil, err
 		}
-		direct, vault = append(direct, ds...), append(vault, vs...)
+		direct, via = append(direct, ds...), append(via, vs...)
 	}
-	return direct, vault, nil
+	return direct, via, nil
+}
+
+// rates are calls per second directly and via the vault, with the share of
+// the machine's CPU time that was busy meanwhile (-1: unknown).
+type rates struct {
+	direct, vault       float64
+	directCPU, vaultCPU float64
 }
 
 // throughputs measures calls per second of conc sessions calling as fast
 // as they can, directly and through the vault, alternating in cfg.Rounds
 // slices of cfg.Duration each.
-func (e *env) throughputs(ctx context.Context, conc int, cfg Config) (direct, vault float64, err error) {
+func (e *env) throughputs(ctx context.Context, conc int, cfg Config) (r rates, err error) {
 	dialAll := func(url, token string) ([]*client.Client, error) {
 		cs := make([]*client.Client, conc)
 		for i := range cs {
@@ -320,28 +344,29 @@ func (e *env) throughputs(ctx context.Context, conc int, cfg Config) (direct, va
 	dc, err := dialAll(e.directURL, "")
 	defer closeAll(dc)
 	if err != nil {
-		return 0, 0, err
+		return r, err
 	}
 	vc, err := dialAll(e.vaultURL, e.token)
 	defer closeAll(vc)
 	if err != nil {
-		return 0, 0, err
+		return r, err
 	}
 	slice := cfg.Duration / time.Duration(max(cfg.Rounds, 1))
 	var nd, nv int
+	var cpuD, cpuV cpuShare
 	for range max(cfg.Rounds, 1) {
-		n, err := callFor(ctx, dc, directTool, slice)
+		n, err := cpuD.during(func() (int, error) { return callFor(ctx, dc, directTool, slice) })
 		if err != nil {
-			return 0, 0, fmt.Errorf("direct: %w", err)
+			return r, fmt.Errorf("direct: %w", err)
 		}
-		m, err := callFor(ctx, vc, vaultTool, slice)
+		m, err := cpuV.during(func() (int, error) { return callFor(ctx, vc, vaultTool, slice) })
 		if err != nil {
-			return 0, 0, fmt.Errorf("via vault: %w", err)
+			return r, fmt.Errorf("via vault: %w", err)
 		}
 		nd, nv = nd+n, nv+m
 	}
 	total := (slice * time.Duration(max(cfg.Rounds, 1))).Seconds()
-	return float64(nd) / total, float64(nv) / total, nil
+	return rates{float64(nd) / total, float64(nv) / total, cpuD.busy(), cpuV.busy()}, nil
 }
 
 // callFor has each client call tool as fast as it can for d, and counts

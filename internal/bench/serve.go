@@ -27,8 +27,10 @@ var servingLine = regexp.MustCompile(`serving on http://([0-9.:]+)`)
 const idleSessions = 200
 
 // serveFigures starts a real `serve` on a prepared data folder and reports
-// its start-up time, idle memory and memory per idle session.
-func serveFigures(ctx context.Context, bin []string, upstreamURL string, w io.Writer) error {
+// its start-up time, idle memory, memory per idle session, and what a call
+// through it adds when it runs as its own process, as it does for users.
+func serveFigures(ctx context.Context, cfg Config, upstreamURL string, w io.Writer) error {
+	bin := cfg.Serve
 	dir, err := os.MkdirTemp("", "agentvault-bench-serve-")
 	if err != nil {
 		return err
@@ -91,11 +93,13 @@ func serveFigures(ctx context.Context, bin []string, upstreamURL string, w io.Wr
 		return err
 	}
 	var sessions []*client.Client
-	defer func() {
+	closeSessions := func() {
 		for _, s := range sessions {
 			s.Close()
 		}
-	}()
+		sessions = nil
+	}
+	defer closeSessions()
 	for range idleSessions {
 		tr, err := transport.NewStreamableHTTP(url, transport.WithHTTPHeaders(map[string]string{"Authorization": "Bearer " + nv.Token}))
 		if err != nil {
@@ -120,7 +124,15 @@ func serveFigures(ctx context.Context, bin []string, upstreamURL string, w io.Wr
 	}
 	fmt.Fprintf(w, "%-34s %10s\n", "serve start → first tools/list", ms(firstList))
 	fmt.Fprintf(w, "%-34s %9.1fMB\n", "serve idle RSS", float64(idle)/(1<<20))
-	fmt.Fprintf(w, "%-34s %9.1fKB\n\n", fmt.Sprintf("per idle session (%d sessions)", idleSessions), float64(busy-idle)/idleSessions/1024)
+	fmt.Fprintf(w, "%-34s %9.1fKB\n", fmt.Sprintf("per idle session (%d sessions)", idleSessions), float64(busy-idle)/idleSessions/1024)
+	closeSessions()
+
+	direct, via, err := sessionCalls(ctx, cfg, upstreamURL, url, nv.Token, nil, nil)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "%-34s %10s %10s %10s\n", "call p50, serve as its own process", "direct", "via serve", "added")
+	fmt.Fprintf(w, "%-34s %10s %10s %10s\n\n", "  2025-11-25 sessions", us(direct.p(50)), us(via.p(50)), us(via.p(50)-direct.p(50)))
 	return nil
 }
 
