@@ -385,6 +385,12 @@ func (e *endpoint) execute(ctx context.Context, st *state, req callRequest, run 
 		e.srv.log.Error("audit write failed; refusing call", "vault", st.vault.ID, "tool", name, "err", err)
 		return "", errAudit
 	}
+	if err := ctx.Err(); err != nil {
+		// The agent left while its intent was being made durable (a slow or
+		// stalled disk): the call does not run, and the log says so.
+		refuse(audit.Cancelled, "the agent left before the call ran", "")
+		return "", err
+	}
 
 	isError, err := run(ctx, t)
 

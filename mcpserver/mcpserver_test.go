@@ -36,9 +36,18 @@ type memAuditor struct {
 	recs    []audit.Record
 	durable []bool // per record: appended with Record rather than RecordWritten
 	fail    atomic.Bool
+	// stall, when set before a call, holds its durable appends until it is
+	// closed, as a stalled disk would; stalled hears of each first.
+	stall, stalled chan struct{}
 }
 
-func (m *memAuditor) Record(r audit.Record) (uint64, error) { return m.append(r, true) }
+func (m *memAuditor) Record(r audit.Record) (uint64, error) {
+	if m.stall != nil {
+		m.stalled <- struct{}{}
+		<-m.stall
+	}
+	return m.append(r, true)
+}
 
 func (m *memAuditor) RecordWritten(r audit.Record) (uint64, error) { return m.append(r, false) }
 
@@ -290,6 +299,35 @@ func TestFailedAuditRefusesCallBeforeUpstream(t *testing.T) {
 	f.audit.fail.Store(false)
 	if _, err := callTool(t.Context(), c, "echo_echo", map[string]any{"message": "x"}); err != nil {
 		t.Fatalf("no recovery once the audit log works again: %v", err)
+	}
+}
+
+// An agent that gives up while its intent is being made durable (a slow or
+// stalled disk) must not have the call run once the disk comes back.
+func TestCallDoesNotRunIfTheAgentLeftDuringItsIntent(t *testing.T) {
+	f := newFixture(t, nil)
+	f.connect(t, "a", f.vault(t, "a"), modern)
+	f.audit.stall, f.audit.stalled = make(chan struct{}), make(chan struct{}, 1)
+	ctx, cancel := context.WithCancel(t.Context())
+	req := mcp.CallToolRequest{}
+	req.Params.Name, req.Params.Arguments = "echo_echo", map[string]any{"message": "x"}
+	done := make(chan error, 1)
+	go func() {
+		_, err := f.srv.endpoint("a").call(ctx, req)
+		done <- err
+	}()
+	<-f.audit.stalled
+	cancel()
+	close(f.audit.stall)
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("call whose agent left: %v", err)
+	}
+	if calls := f.rec.Calls(); len(calls) != 0 {
+		t.Fatalf("the upstream received %v after the agent had left", calls)
+	}
+	recs := f.audit.records()
+	if len(recs) != 2 || recs[0].Phase != audit.Intent || recs[1].Outcome != audit.Cancelled {
+		t.Fatalf("audit %+v, want the intent and a cancelled outcome", recs)
 	}
 }
 
