@@ -316,6 +316,11 @@ func (p *poster) reply(ctx context.Context, session, protocol string, req *messa
 // seconds (Node.js and uvicorn: 5 s), and a POST sent on a connection the
 // server is closing could not be told apart from one the server took.
 func (p *poster) conn(ctx context.Context) (*postConn, error) {
+	if err := ctx.Err(); err != nil {
+		// Cancelling closes the connection from another goroutine, maybe
+		// only after the request was written: send nothing instead.
+		return nil, err
+	}
 	p.mu.Lock()
 	for n := len(p.idle); n > 0; n = len(p.idle) {
 		pc := p.idle[n-1]

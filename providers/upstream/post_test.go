@@ -266,3 +266,23 @@ func TestAConnectionTheServerClosedWhileIdleIsNotACallFailure(t *testing.T) {
 		t.Fatalf("the session was dropped: %s", s)
 	}
 }
+
+func TestAnAlreadyCancelledCallSendsNothing(t *testing.T) {
+	rec := providertest.NewRecorder()
+	hs := httptest.NewServer(server.NewStreamableHTTPServer(providertest.NewEchoServer(rec)))
+	t.Cleanup(hs.Close)
+	p := httpProvider(t, hs)
+	if _, err := echo(t, p, "warm up"); err != nil { // leaves a kept connection
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	for range 50 {
+		if _, err := p.CallRaw(ctx, "echo", json.RawMessage(`{"message":"late"}`), nil); !errors.Is(err, context.Canceled) {
+			t.Fatalf("a cancelled call: %v", err)
+		}
+	}
+	if calls := rec.Calls(); len(calls) != 1 {
+		t.Fatalf("the server received %d calls, want only the first: %v", len(calls), calls)
+	}
+}
