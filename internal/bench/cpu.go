@@ -33,8 +33,10 @@ func (c *cpuShare) busy() float64 {
 	return float64(c.busyTicks) / float64(c.totalTicks)
 }
 
-// cpuTicks reads the machine's busy and total CPU ticks. Idle and I/O wait
-// are not busy: a core waiting for a disk flush could have run something.
+// cpuTicks reads the machine's busy and total CPU ticks: user, nice,
+// system, idle, iowait, irq, softirq and steal (guest time, after them, is
+// already counted in user and nice). Idle and I/O wait are not busy: a core
+// waiting for a disk flush could have run something.
 func cpuTicks() (busy, total uint64, ok bool) {
 	raw, err := os.ReadFile("/proc/stat")
 	if err != nil {
@@ -42,10 +44,10 @@ func cpuTicks() (busy, total uint64, ok bool) {
 	}
 	line, _, _ := strings.Cut(string(raw), "\n")
 	fields := strings.Fields(line)
-	if len(fields) < 6 || fields[0] != "cpu" {
+	if len(fields) < 9 || fields[0] != "cpu" {
 		return 0, 0, false
 	}
-	for i, f := range fields[1:] {
+	for i, f := range fields[1:9] {
 		v, err := strconv.ParseUint(f, 10, 64)
 		if err != nil {
 			return 0, 0, false
