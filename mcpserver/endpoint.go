@@ -359,7 +359,7 @@ func (e *endpoint) execute(ctx context.Context, st *state, req callRequest, run 
 		msg := fmt.Sprintf("rate limit %s reached for %s; retry in %s", lim, limitScope(lim, name), retry.Round(time.Second))
 		return refuse(audit.RateLimited, msg, "AgentVault: "+msg)
 	}
-	if g, ok := e.guard(st, t, name, req.args); ok {
+	if g, ok := e.guard(ctx, st, t, name, req.args); ok {
 		rec.Decision, rec.Rule = string(g.Decision), g.Rule
 		return refuse(audit.Blocked, g.Reason, "AgentVault refused this call: "+g.Reason)
 	}
@@ -417,9 +417,9 @@ func (e *endpoint) execute(ctx context.Context, st *state, req callRequest, run 
 	return "", nil
 }
 
-// guard decides the call again with what its arguments touch, when the
-// vault has argument guards; ok means a guard refused it.
-func (e *endpoint) guard(st *state, t exposedTool, name string, args any) (r policy.Result, ok bool) {
+// guard decides the call again with what it touches, when the vault has
+// argument guards; ok means a guard refused it.
+func (e *endpoint) guard(ctx context.Context, st *state, t exposedTool, name string, args any) (r policy.Result, ok bool) {
 	if len(st.vault.Policy.Guards) == 0 {
 		return policy.Result{}, false
 	}
@@ -428,9 +428,19 @@ func (e *endpoint) guard(st *state, t exposedTool, name string, args any) (r pol
 	if !found || !guarded {
 		return policy.Result{}, false
 	}
+	refuse := func(err error) (policy.Result, bool) {
+		return policy.Result{Decision: policy.Block, Rule: "guard", Reason: err.Error()}, true
+	}
 	resources, err := g.Resources(t.name, args)
 	if err != nil {
-		return policy.Result{Decision: policy.Block, Rule: "guard", Reason: err.Error()}, true
+		return refuse(err)
+	}
+	if l, ok := p.(providers.LookingUp); ok {
+		more, err := l.LookUp(ctx, t.name, args, func(k policy.Kind) bool { return st.vault.Policy.Guarding(k, name) })
+		if err != nil {
+			return refuse(err)
+		}
+		resources = append(resources, more...)
 	}
 	pt := t.policyTool(name)
 	pt.Resources = resources

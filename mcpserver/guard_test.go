@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -15,6 +16,7 @@ import (
 	"github.com/agentvault/agentvault/policy"
 	"github.com/agentvault/agentvault/providers"
 	"github.com/agentvault/agentvault/providers/providertest"
+	"github.com/agentvault/agentvault/providers/upstream"
 )
 
 // guardedVault serves echo under a path guard allowing /srv/ok.
@@ -120,5 +122,49 @@ func TestRemovedServiceToolsGoAtOnce(t *testing.T) {
 	}
 	if calls := f.rec.Calls(); len(calls) != 1 {
 		t.Fatalf("upstream received %v", calls)
+	}
+}
+
+// sharedFolder is the echo service as if each call also created something in
+// a folder shared with all of evil.com: what only a lookup can tell.
+type sharedFolder struct {
+	*upstream.Provider
+	lookups atomic.Int32 // lookups a share guard asked for
+}
+
+func (s *sharedFolder) LookUp(ctx context.Context, _ string, _ any, guarded func(policy.Kind) bool) ([]policy.Resource, error) {
+	if ctx.Err() != nil || !guarded(policy.Share) {
+		return nil, ctx.Err()
+	}
+	s.lookups.Add(1)
+	return []policy.Resource{{Kind: policy.Share, Value: "*@evil.com"}}, nil
+}
+
+func TestGuardsCheckWhatTheServiceLooksUp(t *testing.T) {
+	var folder *sharedFolder
+	f := newFixture(t, nil, func(c *Config) {
+		folder = &sharedFolder{Provider: c.Catalog.(catalog)["echo"].(*upstream.Provider)}
+		c.Catalog = catalog{"echo": folder}
+	})
+	vault := func(id string, g policy.Guard) string {
+		tok, digest := vaulttoken.New()
+		f.srv.PutVault(Vault{ID: id, Name: id, TokenDigest: digest, Services: []string{"echo"}, Policy: policy.Policy{Guards: []policy.Guard{g}}})
+		return tok
+	}
+	shared := f.connect(t, "a", vault("a", policy.Guard{Kind: policy.Share, Allow: []string{"acme.com"}}), modern)
+	res, err := callTool(t.Context(), shared, "echo_echo", map[string]any{"message": "hi"})
+	if err != nil || !res.IsError || !strings.Contains(providertest.ResultText(res), "sharing with *@evil.com is outside") {
+		t.Fatalf("a call into a folder shared outside the guard: %+v %v", res, err)
+	}
+	if calls := f.rec.Calls(); len(calls) != 0 {
+		t.Fatalf("upstream received %v", calls)
+	}
+	// A vault whose guards check no sharing asks the service nothing.
+	paths := f.connect(t, "b", vault("b", policy.Guard{Kind: policy.Path, Allow: []string{"/"}}), modern)
+	if res, err := callTool(t.Context(), paths, "echo_echo", map[string]any{"message": "hi"}); err != nil || res.IsError {
+		t.Fatalf("a call no share guard covers: %+v %v", res, err)
+	}
+	if n := folder.lookups.Load(); n != 1 {
+		t.Fatalf("%d lookups, want 1 (only for the share guard)", n)
 	}
 }

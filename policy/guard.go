@@ -98,6 +98,12 @@ func (g Guard) covers(tool string) bool {
 	return g.Tools == "" || match(g.Tools, tool)
 }
 
+// Guarding reports whether a guard of kind k covers tool, so that a
+// provider reads resources of that kind only when they will be checked.
+func (p Policy) Guarding(k Kind, tool string) bool {
+	return slices.ContainsFunc(p.Guards, func(g Guard) bool { return g.Kind == k && g.covers(tool) })
+}
+
 // checkGuards returns "" when every resource is allowed by every guard
 // covering tool, and otherwise the kind and the reason the first one is not.
 func checkGuards(guards []Guard, tool string, resources []Resource) (Kind, string) {

@@ -35,8 +35,12 @@ func TestGuards(t *testing.T) {
 		{"ok/path below prefix", guarded(Path, "/home/me/project"), call("fs_write_file", Path, "/home/me/project/a.txt"), ""},
 		{"ok/path equal to prefix", guarded(Path, "/home/me/project"), call("fs_list_directory", Path, "/home/me/project"), ""},
 		{"ok/calendar primary", guarded(Calendar, "primary"), call("calendar_create_event", Calendar, "primary"), ""},
+		{"ok/folder shared with the allowed domain", guarded(Share, "acme.com"), call("drive_create_file", Share, "*@acme.com"), ""},
 
 		{"fail/other repo", guarded(Repo, "acme/*"), call("github_create_issue", Repo, "evil/widgets"), "evil/widgets is outside"},
+		{"fail/folder shared with a whole domain, one person allowed", guarded(Share, "bob@acme.com"), call("drive_create_file", Share, "*@acme.com"), "*@acme.com is outside"},
+		{"fail/folder shared with another domain", guarded(Share, "acme.com"), call("drive_create_file", Share, "*@evil.com"), "outside"},
+		{"fail/folder shared with anyone with the link", guarded(Share, "acme.com"), call("drive_create_file", Share, ""), "not limited"},
 		{"fail/owner prefix is not the owner", guarded(Repo, "acme/*"), call("github_create_issue", Repo, "acme-evil/widgets"), "outside"},
 		{"fail/unbounded search", guarded(Repo, "acme/*"), call("github_search_issues", Repo, ""), "not limited to one repository"},
 		{"fail/owner-wide search under one repo", guarded(Repo, "acme/widgets"), call("github_search_issues", Repo, "acme/*"), "outside"},
@@ -110,6 +114,9 @@ func TestGuardsScopeAndOrder(t *testing.T) {
 	// Listing passes no resources: guards never hide a tool.
 	if got := Decide(p, Tool{Name: "github_create_issue"}); got.Decision != Approve {
 		t.Errorf("listing: %+v", got)
+	}
+	if !p.Guarding(Repo, "github_create_issue") || p.Guarding(Repo, "github_get_issue") || p.Guarding(Share, "github_create_issue") {
+		t.Error("Guarding must say whether a guard of the kind covers the tool")
 	}
 }
 

@@ -55,6 +55,16 @@ type Guarded interface {
 	Resources(tool string, args any) ([]policy.Resource, error)
 }
 
+// LookingUp is implemented by Guarded providers some of whose calls touch
+// what only the service can tell (who a Drive folder is shared with).
+type LookingUp interface {
+	// LookUp asks the service for what a call of tool with args would
+	// touch beyond Resources, of the kinds guarded says a guard checks for
+	// this call, so that nothing is asked for nothing. An error means the
+	// call cannot run.
+	LookUp(ctx context.Context, tool string, args any, guarded func(policy.Kind) bool) ([]policy.Resource, error)
+}
+
 // RelayProgress returns a ProgressFunc that turns a provider's progress into
 // notifications/progress parameters under the caller's token, handed to
 // send; nil when the caller asked for no progress (token nil).

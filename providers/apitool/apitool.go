@@ -58,6 +58,11 @@ type Tool struct {
 	// Resources says what a call touches, for argument guards; nil: nothing
 	// a guard can limit.
 	Resources func(Args) []policy.Resource
+	// LookUp asks the service for resources of kind LookUpKind that the
+	// arguments do not show (who a folder is shared with); it runs only
+	// when a guard of that kind checks the call. nil: none.
+	LookUp     func(ctx context.Context, a Args) ([]policy.Resource, error)
+	LookUpKind policy.Kind
 	// Run performs the call. An *Error becomes a result the agent reads;
 	// any other error is an infrastructure failure.
 	Run func(ctx context.Context, a Args) (*mcp.CallToolResult, error)
@@ -151,6 +156,19 @@ func (p *Provider) Resources(tool string, args any) ([]policy.Resource, error) {
 		return nil, err
 	}
 	return t.Resources(a), nil
+}
+
+// LookUp implements providers.LookingUp.
+func (p *Provider) LookUp(ctx context.Context, tool string, args any, guarded func(policy.Kind) bool) ([]policy.Resource, error) {
+	t, err := p.find(tool)
+	if err != nil || t.LookUp == nil || !guarded(t.LookUpKind) {
+		return nil, err
+	}
+	a, err := Parse(t.Def.InputSchema, args)
+	if err != nil {
+		return nil, err
+	}
+	return t.LookUp(ctx, a)
 }
 
 // Call implements providers.Provider.

@@ -172,6 +172,11 @@ func driveCreateFile(s *drive.Service) apitool.Tool {
 			mcp.WithString("parentId", mcp.Pattern(idPattern), mcp.Description("Folder id (default: My Drive's root)")),
 		),
 		Scopes: driveWriteScopes,
+		// A file created in a folder is shared with whoever the folder is.
+		LookUpKind: policy.Share,
+		LookUp: func(ctx context.Context, a apitool.Args) ([]policy.Resource, error) {
+			return folderSharing(ctx, s, a.String("parentId"))
+		},
 		Run: func(ctx context.Context, a apitool.Args) (*mcp.CallToolResult, error) {
 			mt := a.String("mimeType")
 			if mt == "" {
@@ -195,6 +200,46 @@ func driveCreateFile(s *drive.Service) apitool.Tool {
 			return apitool.JSON(map[string]any{"id": created.Id, "name": created.Name, "mimeType": created.MimeType, "webViewLink": created.WebViewLink})
 		},
 	}
+}
+
+// folderSharing is who, besides the signed-in user, sees what is created
+// in folder: every permission on it, inherited ones included. A domain is
+// "*@domain"; anyone with the link, or a kind of permission Drive adds
+// later, is sharing without limit (""). Without a folder the file goes to
+// the root of My Drive, which is shared with no one.
+func folderSharing(ctx context.Context, s *drive.Service, folder string) ([]policy.Resource, error) {
+	if folder == "" {
+		return nil, nil
+	}
+	failed := func(err error) error {
+		return fmt.Errorf("reading who folder %s is shared with: %w", folder, classify(err, driveWriteScopes))
+	}
+	about, err := s.About.Get().Fields("user(emailAddress)").Context(ctx).Do()
+	if err != nil {
+		return nil, failed(err)
+	}
+	var out []policy.Resource
+	err = s.Permissions.List(folder).SupportsAllDrives(true).Fields("nextPageToken", "permissions(type,emailAddress,domain)").
+		Pages(ctx, func(l *drive.PermissionList) error {
+			for _, p := range l.Permissions {
+				v := ""
+				switch p.Type {
+				case "user", "group":
+					if about.User != nil && strings.EqualFold(p.EmailAddress, about.User.EmailAddress) {
+						continue
+					}
+					v = p.EmailAddress
+				case "domain":
+					v = "*@" + p.Domain
+				}
+				out = append(out, policy.Resource{Kind: policy.Share, Value: v})
+			}
+			return nil
+		})
+	if err != nil {
+		return nil, failed(err)
+	}
+	return out, nil
 }
 
 func driveShareFile(s *drive.Service) apitool.Tool {

@@ -1,8 +1,17 @@
 package google
 
 import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"slices"
 	"strings"
+	"sync"
+	"testing"
 
+	"github.com/agentvault/agentvault/policy"
+	"github.com/agentvault/agentvault/providers"
 	"github.com/agentvault/agentvault/providers/providertest"
 )
 
@@ -94,4 +103,68 @@ var driveCases = []providertest.Case{
 		Exchanges: []x{{Method: "PATCH", Path: "/drive/v3/files/1aDoc", Query: "supportsAllDrives=true&fields=id%2Cname%2Ctrashed&alt=json&prettyPrint=false",
 			Body: `{"trashed":true}`, Response: `{"id":"1aDoc","name":"Roadmap","trashed":true}`}},
 		Want: []string{`{"id":"1aDoc","name":"Roadmap","trashed":true}`}},
+}
+
+// A file created in a folder is shared with whoever the folder is: with a
+// share guard, drive_create_file reports every permission on the folder but
+// the user's own, reading Drive's pages to the end.
+func TestDriveCreateReportsWhoTheFolderIsSharedWith(t *testing.T) {
+	var mu sync.Mutex
+	var requests []string
+	asked := func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(requests)
+	}
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		requests = append(requests, r.Method+" "+r.URL.Path+"?"+r.URL.RawQuery)
+		mu.Unlock()
+		switch {
+		case r.URL.Path == "/drive/v3/about":
+			io.WriteString(w, `{"user":{"emailAddress":"Me@acme.com"}}`)
+		case r.URL.Path == "/drive/v3/files/0AGone/permissions":
+			w.WriteHeader(http.StatusNotFound)
+			io.WriteString(w, `{"error":{"code":404,"message":"File not found: 0AGone.","errors":[{"reason":"notFound"}]}}`)
+		case r.URL.Query().Get("pageToken") == "":
+			io.WriteString(w, `{"nextPageToken":"p2","permissions":[{"type":"user","emailAddress":"me@acme.com"},
+ {"type":"user","emailAddress":"bob@acme.com"},{"type":"group","emailAddress":"team@acme.com"}]}`)
+		default:
+			io.WriteString(w, `{"permissions":[{"type":"domain","domain":"evil.com"},{"type":"anyone"}]}`)
+		}
+	}))
+	defer hs.Close()
+	p := newProvider(t, hs.URL).(providers.LookingUp)
+	share := func(k policy.Kind) bool { return k == policy.Share }
+	args := map[string]any{"name": "notes.md", "parentId": "0AFolder"}
+
+	got, err := p.LookUp(t.Context(), "drive_create_file", args, share)
+	want := []policy.Resource{{Kind: policy.Share, Value: "bob@acme.com"}, {Kind: policy.Share, Value: "team@acme.com"},
+		{Kind: policy.Share, Value: "*@evil.com"}, {Kind: policy.Share, Value: ""}}
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("LookUp = %v, %v; want %v", got, err, want)
+	}
+	const perms = "GET /drive/v3/files/0AFolder/permissions?alt=json&fields=nextPageToken%2Cpermissions%28type%2CemailAddress%2Cdomain%29&prettyPrint=false&supportsAllDrives=true"
+	if requests := asked(); len(requests) != 3 || requests[0] != "GET /drive/v3/about?alt=json&fields=user%28emailAddress%29&prettyPrint=false" ||
+		requests[1] != perms || !strings.HasPrefix(requests[2], "GET /drive/v3/files/0AFolder/permissions?") || !strings.Contains(requests[2], "pageToken=p2") {
+		t.Fatalf("requests %q", requests)
+	}
+
+	before := len(asked())
+	for _, tc := range []struct {
+		name    string
+		args    map[string]any
+		guarded func(policy.Kind) bool
+	}{
+		{"no share guard", args, func(policy.Kind) bool { return false }},
+		{"the root of My Drive", map[string]any{"name": "notes.md"}, share},
+	} {
+		if got, err := p.LookUp(t.Context(), "drive_create_file", tc.args, tc.guarded); err != nil || got != nil || len(asked()) != before {
+			t.Errorf("%s: %v, %v after requests %q; want nothing asked", tc.name, got, err, asked()[before:])
+		}
+	}
+	if _, err := p.LookUp(t.Context(), "drive_create_file", map[string]any{"name": "x", "parentId": "0AGone"}, share); err == nil ||
+		!strings.Contains(err.Error(), "reading who folder 0AGone is shared with") {
+		t.Fatalf("a folder Drive cannot find: %v", err)
+	}
 }
