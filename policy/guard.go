@@ -32,6 +32,9 @@ const (
 	Project Kind = "project"
 	// Path is an absolute file path given to an upstream MCP server.
 	Path Kind = "path"
+	// Branch is which branch a GitHub call writes to: "default", the
+	// repository's default branch, or "other".
+	Branch Kind = "branch"
 )
 
 // Kinds lists every guardable kind with what its allowlist entries look like.
@@ -47,6 +50,7 @@ var Kinds = []struct {
 	{Channel, "Slack channels", "eng-bots, C0123ABCD"},
 	{Project, "Jira projects", "OPS, ENG"},
 	{Path, "File paths", "/home/me/project"},
+	{Branch, "GitHub branch writes (other: never the default branch)", "other"},
 }
 
 // Resource is one thing a call touches: the value of one argument, as the
@@ -144,7 +148,7 @@ func (g Guard) check(value string) string {
 
 var kindNoun = map[Kind]string{
 	Repo: "repository", Recipient: "recipient", Share: "sharing with", Calendar: "calendar",
-	Channel: "channel", Project: "project", Path: "path",
+	Channel: "channel", Project: "project", Path: "path", Branch: "write to the branch",
 }
 
 // canonicalizers turn a value into the one spelling guards compare, or
@@ -159,6 +163,7 @@ var canonicalizers = map[Kind]func(string) (string, error){
 	Channel:   canonicalChannel,
 	Project:   canonicalProject,
 	Path:      canonicalPath,
+	Branch:    canonicalBranch,
 }
 
 // The spellings guards accept. Lengths are checked apart from the patterns:
@@ -255,6 +260,15 @@ func canonicalProject(v string) (string, error) {
 func canonicalPath(v string) (string, error) {
 	if !utf8.ValidString(v) || strings.ContainsRune(v, 0) || !path.IsAbs(v) || path.Clean(v) != v {
 		return "", errors.New("not a clean absolute path")
+	}
+	return v, nil
+}
+
+// A branch is named by what it is to its repository: the default branch
+// or another one.
+func canonicalBranch(v string) (string, error) {
+	if v = strings.ToLower(v); v != "default" && v != "other" {
+		return "", errors.New(`not "default" or "other"`)
 	}
 	return v, nil
 }

@@ -35,9 +35,12 @@ func TestGuards(t *testing.T) {
 		{"ok/path below prefix", guarded(Path, "/home/me/project"), call("fs_write_file", Path, "/home/me/project/a.txt"), ""},
 		{"ok/path equal to prefix", guarded(Path, "/home/me/project"), call("fs_list_directory", Path, "/home/me/project"), ""},
 		{"ok/calendar primary", guarded(Calendar, "primary"), call("calendar_create_event", Calendar, "primary"), ""},
+		{"ok/write to another branch", guarded(Branch, "other"), call("github_delete_file", Branch, "other"), ""},
 		{"ok/folder shared with the allowed domain", guarded(Share, "acme.com"), call("drive_create_file", Share, "*@acme.com"), ""},
 
 		{"fail/other repo", guarded(Repo, "acme/*"), call("github_create_issue", Repo, "evil/widgets"), "evil/widgets is outside"},
+		{"fail/write to the default branch", guarded(Branch, "other"), call("github_merge_pull_request", Branch, "default"), "write to the branch default is outside this vault's allowlist (other)"},
+		{"fail/branch by name", guarded(Branch, "other"), call("github_delete_file", Branch, "main"), `not "default" or "other"`},
 		{"fail/folder shared with a whole domain, one person allowed", guarded(Share, "bob@acme.com"), call("drive_create_file", Share, "*@acme.com"), "*@acme.com is outside"},
 		{"fail/folder shared with another domain", guarded(Share, "acme.com"), call("drive_create_file", Share, "*@evil.com"), "outside"},
 		{"fail/folder shared with anyone with the link", guarded(Share, "acme.com"), call("drive_create_file", Share, ""), "not limited"},

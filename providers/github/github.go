@@ -5,6 +5,7 @@
 package github
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -94,6 +95,39 @@ func classify(err error) error {
 		return out
 	}
 	return err
+}
+
+// writtenBranch is which branch of owner/repo a call naming branch writes
+// to: none names the default branch. A named one is read from GitHub, so
+// that only the branch GitHub would write to is compared (not a spelling of
+// the default branch like refs/heads/main), and one GitHub cannot find
+// counts as the default: the call would fail on it anyway.
+func writtenBranch(ctx context.Context, c *gh.Client, owner, repo, branch string) ([]policy.Resource, error) {
+	if branch == "" {
+		return branchResource("", ""), nil
+	}
+	r, _, err := c.Repositories.Get(ctx, owner, repo)
+	if err != nil {
+		return nil, fmt.Errorf("reading the repository's default branch: %w", classify(err))
+	}
+	b, resp, err := c.Repositories.GetBranch(ctx, owner, repo, branch, 0)
+	if err != nil {
+		if resp != nil && resp.StatusCode == http.StatusNotFound {
+			return branchResource("", ""), nil
+		}
+		return nil, fmt.Errorf("reading branch %s: %w", branch, classify(err))
+	}
+	return branchResource(b.GetName(), r.GetDefaultBranch()), nil
+}
+
+// branchResource says whether a write to branch is a write to the default
+// branch (also when either is unknown).
+func branchResource(branch, defaultBranch string) []policy.Resource {
+	v := "default"
+	if branch != "" && defaultBranch != "" && branch != defaultBranch {
+		v = "other"
+	}
+	return []policy.Resource{{Kind: policy.Branch, Value: v}}
 }
 
 // repoResource is the repository a call names with owner and repo.

@@ -1,8 +1,13 @@
 package github
 
 import (
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"reflect"
+	"slices"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/agentvault/agentvault/policy"
@@ -182,4 +187,74 @@ func TestScopesHideTools(t *testing.T) {
 		t.Fatal("unavailable tool ran")
 	}
 	_ = apitool.MaxText
+}
+
+// With a branch guard, the calls that write to a branch ask GitHub which one
+// it is to the repository: the default branch or another.
+func TestBranchWritesAreLookedUp(t *testing.T) {
+	var mu sync.Mutex
+	var asked []string
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		asked = append(asked, r.Method+" "+r.URL.EscapedPath())
+		mu.Unlock()
+		switch r.URL.EscapedPath() {
+		case "/repos/acme/widgets/pulls/9":
+			io.WriteString(w, `{"number":9,"base":{"ref":"main","repo":{"default_branch":"main"}}}`)
+		case "/repos/acme/widgets/pulls/10":
+			io.WriteString(w, `{"number":10,"base":{"ref":"release-1","repo":{"default_branch":"main"}}}`)
+		case "/repos/acme/widgets":
+			io.WriteString(w, `{"full_name":"acme/widgets","default_branch":"main"}`)
+		case "/repos/acme/widgets/branches/fix%2Fflake":
+			io.WriteString(w, `{"name":"fix/flake"}`)
+		case "/repos/acme/widgets/branches/refs%2Fheads%2Fmain":
+			io.WriteString(w, `{"name":"main"}`) // how GitHub may resolve a spelling of main
+		default:
+			w.WriteHeader(http.StatusNotFound)
+			io.WriteString(w, `{"message":"Not Found"}`)
+		}
+	}))
+	defer hs.Close()
+	p := newProvider(t, hs.URL).(providers.LookingUp)
+	branch := func(k policy.Kind) bool { return k == policy.Branch }
+	del := func(b string) map[string]any {
+		a := map[string]any{"owner": "acme", "repo": "widgets", "path": "a.txt", "message": "rm", "sha": "abc"}
+		if b != "" {
+			a["branch"] = b
+		}
+		return a
+	}
+	for _, tc := range []struct {
+		tool string
+		args map[string]any
+		want string // the branch resource's value
+		asks []string
+	}{
+		{"merge_pull_request", map[string]any{"owner": "acme", "repo": "widgets", "pull_number": 9.0}, "default", []string{"GET /repos/acme/widgets/pulls/9"}},
+		{"merge_pull_request", map[string]any{"owner": "acme", "repo": "widgets", "pull_number": 10.0}, "other", []string{"GET /repos/acme/widgets/pulls/10"}},
+		{"delete_file", del(""), "default", nil},
+		{"delete_file", del("fix/flake"), "other", []string{"GET /repos/acme/widgets", "GET /repos/acme/widgets/branches/fix%2Fflake"}},
+		{"delete_file", del("refs/heads/main"), "default", []string{"GET /repos/acme/widgets", "GET /repos/acme/widgets/branches/refs%2Fheads%2Fmain"}},
+		{"delete_file", del("gone"), "default", []string{"GET /repos/acme/widgets", "GET /repos/acme/widgets/branches/gone"}},
+	} {
+		mu.Lock()
+		asked = nil
+		mu.Unlock()
+		got, err := p.LookUp(t.Context(), tc.tool, tc.args, branch)
+		want := []policy.Resource{{Kind: policy.Branch, Value: tc.want}}
+		mu.Lock()
+		requests := slices.Clone(asked)
+		mu.Unlock()
+		if err != nil || !reflect.DeepEqual(got, want) || !slices.Equal(requests, tc.asks) {
+			t.Errorf("%s %v: %v, %v after %q; want %v after %q", tc.tool, tc.args, got, err, requests, want, tc.asks)
+		}
+	}
+	if got, err := p.LookUp(t.Context(), "merge_pull_request", map[string]any{"owner": "acme", "repo": "widgets", "pull_number": 9.0},
+		func(policy.Kind) bool { return false }); got != nil || err != nil {
+		t.Errorf("without a branch guard: %v, %v", got, err)
+	}
+	if _, err := p.LookUp(t.Context(), "merge_pull_request", map[string]any{"owner": "acme", "repo": "widgets", "pull_number": 404.0}, branch); err == nil ||
+		!strings.Contains(err.Error(), "reading the pull request's base branch") {
+		t.Errorf("a pull request GitHub cannot find: %v", err)
+	}
 }

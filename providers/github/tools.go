@@ -9,6 +9,7 @@ import (
 	gh "github.com/google/go-github/v89/github"
 	"github.com/mark3labs/mcp-go/mcp"
 
+	"github.com/agentvault/agentvault/policy"
 	"github.com/agentvault/agentvault/providers/apitool"
 )
 
@@ -412,8 +413,16 @@ func mergePullRequest(c *gh.Client) apitool.Tool {
 				mcp.WithString("commit_title", mcp.Description("Title of the merge commit")),
 				mcp.WithString("commit_message", mcp.Description("Extra detail for the merge commit")),
 			})...),
-		Scopes:    writeScopes,
-		Resources: repoResource,
+		Scopes:     writeScopes,
+		Resources:  repoResource,
+		LookUpKind: policy.Branch,
+		LookUp: func(ctx context.Context, a apitool.Args) ([]policy.Resource, error) {
+			pr, _, err := c.PullRequests.Get(ctx, a.String("owner"), a.String("repo"), a.Int("pull_number", 0, 0))
+			if err != nil {
+				return nil, fmt.Errorf("reading the pull request's base branch: %w", classify(err))
+			}
+			return branchResource(pr.GetBase().GetRef(), pr.GetBase().GetRepo().GetDefaultBranch()), nil
+		},
 		Run: func(ctx context.Context, a apitool.Args) (*mcp.CallToolResult, error) {
 			res, _, err := c.PullRequests.Merge(ctx, a.String("owner"), a.String("repo"), a.Int("pull_number", 0, 0), a.String("commit_message"),
 				&gh.PullRequestOptions{MergeMethod: a.String("merge_method"), CommitTitle: a.String("commit_title")})
@@ -434,8 +443,12 @@ func deleteFile(c *gh.Client) apitool.Tool {
 				mcp.WithString("sha", mcp.Required(), mcp.Description("Blob SHA of the file being deleted (from get_file_contents)")),
 				mcp.WithString("branch", mcp.Description("Branch; default: the default branch")),
 			})...),
-		Scopes:    writeScopes,
-		Resources: repoResource,
+		Scopes:     writeScopes,
+		Resources:  repoResource,
+		LookUpKind: policy.Branch,
+		LookUp: func(ctx context.Context, a apitool.Args) ([]policy.Resource, error) {
+			return writtenBranch(ctx, c, a.String("owner"), a.String("repo"), a.String("branch"))
+		},
 		Run: func(ctx context.Context, a apitool.Args) (*mcp.CallToolResult, error) {
 			p, err := repoPath(a.String("path"))
 			if err != nil {
