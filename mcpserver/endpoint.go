@@ -359,9 +359,21 @@ func (e *endpoint) execute(ctx context.Context, st *state, req callRequest, run 
 		msg := fmt.Sprintf("rate limit %s reached for %s; retry in %s", lim, limitScope(lim, name), retry.Round(time.Second))
 		return refuse(audit.RateLimited, msg, "AgentVault: "+msg)
 	}
-	if g, ok := e.guard(ctx, st, t, name, req.args); ok {
-		rec.Decision, rec.Rule = string(g.Decision), g.Rule
-		return refuse(audit.Blocked, g.Reason, "AgentVault refused this call: "+g.Reason)
+	guarded := func() (string, bool) {
+		g, ok := e.guard(ctx, st, t, name, req.args)
+		switch {
+		case ok && ctx.Err() != nil: // the agent left while the service was asked
+			msg, _ := refuse(audit.Cancelled, "the agent left before the call was decided", "")
+			return msg, true
+		case ok:
+			rec.Decision, rec.Rule = string(g.Decision), g.Rule
+			msg, _ := refuse(audit.Blocked, g.Reason, "AgentVault refused this call: "+g.Reason)
+			return msg, true
+		}
+		return "", false
+	}
+	if msg, refused := guarded(); refused {
+		return msg, ctx.Err()
 	}
 	if d.Decision == policy.Approve {
 		stop := e.reportWaiting(ctx, req.meta)
@@ -378,6 +390,11 @@ func (e *endpoint) execute(ctx context.Context, st *state, req callRequest, run 
 			}
 			return refuse(outcome, v.Reason, "Denied: "+v.Reason)
 		}
+		// What the service told the guards may have changed while the user
+		// looked (a folder's sharing, a pull request's base).
+		if msg, refused := guarded(); refused {
+			return msg, ctx.Err()
+		}
 	}
 
 	rec.Phase = audit.Intent
@@ -387,7 +404,7 @@ func (e *endpoint) execute(ctx context.Context, st *state, req callRequest, run 
 	}
 	if err := ctx.Err(); err != nil {
 		// The agent left while its intent was being made durable (a slow or
-		// stalled disk): the call does not run, and the log says so.
+		// stalled disk): the call does not run, and the audit log says so.
 		refuse(audit.Cancelled, "the agent left before the call ran", "")
 		return "", err
 	}
@@ -435,16 +452,23 @@ func (e *endpoint) guard(ctx context.Context, st *state, t exposedTool, name str
 	if err != nil {
 		return refuse(err)
 	}
-	if l, ok := p.(providers.LookingUp); ok {
-		more, err := l.LookUp(ctx, t.name, args, func(k policy.Kind) bool { return st.vault.Policy.Guarding(k, name) })
-		if err != nil {
-			return refuse(err)
-		}
-		resources = append(resources, more...)
-	}
 	pt := t.policyTool(name)
 	pt.Resources = resources
 	r = policy.Decide(st.vault.Policy, pt)
+	l, looksUp := p.(providers.LookingUp)
+	if r.Decision == policy.Block || !looksUp {
+		return r, r.Decision == policy.Block
+	}
+	// Only a call its arguments already allow makes the service be asked
+	// more, with the user's credential.
+	more, err := l.LookUp(ctx, t.name, args, func(k policy.Kind) bool { return st.vault.Policy.Guarding(k, name) })
+	if err != nil {
+		return refuse(err)
+	}
+	if len(more) > 0 {
+		pt.Resources = append(resources, more...)
+		r = policy.Decide(st.vault.Policy, pt)
+	}
 	return r, r.Decision == policy.Block
 }
 

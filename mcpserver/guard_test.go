@@ -126,32 +126,54 @@ func TestRemovedServiceToolsGoAtOnce(t *testing.T) {
 }
 
 // sharedFolder is the echo service as if each call also created something in
-// a folder shared with all of evil.com: what only a lookup can tell.
+// a folder shared with a whole domain (evil.com unless sharedWith says
+// otherwise): what only a lookup can tell.
 type sharedFolder struct {
 	*upstream.Provider
-	lookups atomic.Int32 // lookups a share guard asked for
+	lookups    atomic.Int32           // lookups a share guard asked for
+	sharedWith atomic.Pointer[string] // the folder's domain
+	during     atomic.Pointer[func()] // runs inside each lookup
 }
 
 func (s *sharedFolder) LookUp(ctx context.Context, _ string, _ any, guarded func(policy.Kind) bool) ([]policy.Resource, error) {
-	if ctx.Err() != nil || !guarded(policy.Share) {
-		return nil, ctx.Err()
+	if !guarded(policy.Share) {
+		return nil, nil
 	}
 	s.lookups.Add(1)
-	return []policy.Resource{{Kind: policy.Share, Value: "*@evil.com"}}, nil
+	if f := s.during.Load(); f != nil {
+		(*f)()
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	domain := "evil.com"
+	if d := s.sharedWith.Load(); d != nil {
+		domain = *d
+	}
+	return []policy.Resource{{Kind: policy.Share, Value: "*@" + domain}}, nil
 }
 
-func TestGuardsCheckWhatTheServiceLooksUp(t *testing.T) {
+// lookingUp is a fixture whose echo service is a sharedFolder, and a
+// vault maker.
+func lookingUp(t *testing.T, approver Approver) (*fixture, *sharedFolder, func(id string, p policy.Policy) string) {
 	var folder *sharedFolder
-	f := newFixture(t, nil, func(c *Config) {
+	f := newFixture(t, approver, func(c *Config) {
 		folder = &sharedFolder{Provider: c.Catalog.(catalog)["echo"].(*upstream.Provider)}
 		c.Catalog = catalog{"echo": folder}
 	})
-	vault := func(id string, g policy.Guard) string {
+	vault := func(id string, p policy.Policy) string {
 		tok, digest := vaulttoken.New()
-		f.srv.PutVault(Vault{ID: id, Name: id, TokenDigest: digest, Services: []string{"echo"}, Policy: policy.Policy{Guards: []policy.Guard{g}}})
+		f.srv.PutVault(Vault{ID: id, Name: id, TokenDigest: digest, Services: []string{"echo"}, Policy: p})
 		return tok
 	}
-	shared := f.connect(t, "a", vault("a", policy.Guard{Kind: policy.Share, Allow: []string{"acme.com"}}), modern)
+	return f, folder, vault
+}
+
+var acmeOnly = policy.Guard{Kind: policy.Share, Allow: []string{"acme.com"}}
+
+func TestGuardsCheckWhatTheServiceLooksUp(t *testing.T) {
+	f, folder, vault := lookingUp(t, nil)
+	shared := f.connect(t, "a", vault("a", policy.Policy{Guards: []policy.Guard{acmeOnly}}), modern)
 	res, err := callTool(t.Context(), shared, "echo_echo", map[string]any{"message": "hi"})
 	if err != nil || !res.IsError || !strings.Contains(providertest.ResultText(res), "sharing with *@evil.com is outside") {
 		t.Fatalf("a call into a folder shared outside the guard: %+v %v", res, err)
@@ -159,12 +181,63 @@ func TestGuardsCheckWhatTheServiceLooksUp(t *testing.T) {
 	if calls := f.rec.Calls(); len(calls) != 0 {
 		t.Fatalf("upstream received %v", calls)
 	}
-	// A vault whose guards check no sharing asks the service nothing.
-	paths := f.connect(t, "b", vault("b", policy.Guard{Kind: policy.Path, Allow: []string{"/"}}), modern)
+	// A vault whose guards check no sharing asks the service nothing, and a
+	// call its own arguments already put outside a guard is not looked up.
+	paths := f.connect(t, "b", vault("b", policy.Policy{Guards: []policy.Guard{{Kind: policy.Path, Allow: []string{"/"}}}}), modern)
 	if res, err := callTool(t.Context(), paths, "echo_echo", map[string]any{"message": "hi"}); err != nil || res.IsError {
 		t.Fatalf("a call no share guard covers: %+v %v", res, err)
 	}
+	both := f.connect(t, "c", vault("c", policy.Policy{Guards: []policy.Guard{{Kind: policy.Path, Allow: []string{"/srv"}}, acmeOnly}}), modern)
+	res, err = callTool(t.Context(), both, "echo_echo", map[string]any{"message": "hi", "path": "/etc/passwd"})
+	if err != nil || !res.IsError || !strings.Contains(providertest.ResultText(res), "path /etc/passwd is outside") {
+		t.Fatalf("a call outside the path guard: %+v %v", res, err)
+	}
 	if n := folder.lookups.Load(); n != 1 {
-		t.Fatalf("%d lookups, want 1 (only for the share guard)", n)
+		t.Fatalf("%d lookups, want 1 (only for the call the share guard had to look up)", n)
+	}
+}
+
+// approveAfter approves a call once it has run then, as the user can take
+// their time.
+type approveAfter func()
+
+func (a approveAfter) Approve(context.Context, ApprovalRequest) Verdict {
+	a()
+	return Verdict{Approved: true, Channel: "test"}
+}
+
+func TestGuardsLookAgainAfterApproval(t *testing.T) {
+	acme, evil := "acme.com", "evil.com"
+	var folder *sharedFolder
+	f, folder, vault := lookingUp(t, approveAfter(func() { folder.sharedWith.Store(&evil) })) // shared outside meanwhile
+	folder.sharedWith.Store(&acme)
+	c := f.connect(t, "a", vault("a", policy.Policy{Rules: []policy.Rule{{Pattern: "echo_echo", Decision: policy.Approve}},
+		Guards: []policy.Guard{acmeOnly}}), modern)
+	res, err := callTool(t.Context(), c, "echo_echo", map[string]any{"message": "hi"})
+	if err != nil || !res.IsError || !strings.Contains(providertest.ResultText(res), "*@evil.com is outside") {
+		t.Fatalf("approved call into a folder shared outside meanwhile: %+v %v", res, err)
+	}
+	if calls := f.rec.Calls(); len(calls) != 0 {
+		t.Fatalf("upstream received %v", calls)
+	}
+	recs := f.audit.records()
+	if last := recs[len(recs)-1]; last.Outcome != audit.Blocked || last.Channel != "test" {
+		t.Fatalf("audit %+v, want the approved call blocked by the guard", last)
+	}
+}
+
+func TestAnAgentLeavingDuringALookUpIsRecordedAsCancelled(t *testing.T) {
+	f, folder, vault := lookingUp(t, nil)
+	f.connect(t, "a", vault("a", policy.Policy{Guards: []policy.Guard{acmeOnly}}), modern)
+	ctx, cancel := context.WithCancel(t.Context())
+	leave := func() { cancel() }
+	folder.during.Store(&leave)
+	req := mcp.CallToolRequest{}
+	req.Params.Name, req.Params.Arguments = "echo_echo", map[string]any{"message": "x"}
+	if _, err := f.srv.endpoint("a").call(ctx, req); !errors.Is(err, context.Canceled) {
+		t.Fatalf("call whose agent left during the lookup: %v", err)
+	}
+	if recs := f.audit.records(); len(recs) != 1 || recs[0].Outcome != audit.Cancelled {
+		t.Fatalf("audit %+v, want one cancelled outcome", recs)
 	}
 }

@@ -158,6 +158,8 @@ func (p *Provider) Resources(tool string, args any) ([]policy.Resource, error) {
 	return t.Resources(a), nil
 }
 
+var _ providers.LookingUp = (*Provider)(nil)
+
 // LookUp implements providers.LookingUp.
 func (p *Provider) LookUp(ctx context.Context, tool string, args any, guarded func(policy.Kind) bool) ([]policy.Resource, error) {
 	t, err := p.find(tool)

@@ -98,10 +98,10 @@ func classify(err error) error {
 }
 
 // writtenBranch is which branch of owner/repo a call naming branch writes
-// to: none names the default branch. A named one is read from GitHub, so
-// that only the branch GitHub would write to is compared (not a spelling of
-// the default branch like refs/heads/main), and one GitHub cannot find
-// counts as the default: the call would fail on it anyway.
+// to: none names the default branch. A named one is read from GitHub and
+// counts as another branch only if GitHub knows it by exactly that name and
+// it is not the default; any other spelling (refs/heads/main, a different
+// case) or a branch GitHub cannot find counts as the default.
 func writtenBranch(ctx context.Context, c *gh.Client, owner, repo, branch string) ([]policy.Resource, error) {
 	if branch == "" {
 		return branchResource("", ""), nil
@@ -117,7 +117,10 @@ func writtenBranch(ctx context.Context, c *gh.Client, owner, repo, branch string
 		}
 		return nil, fmt.Errorf("reading branch %s: %w", branch, classify(err))
 	}
-	return branchResource(b.GetName(), r.GetDefaultBranch()), nil
+	if b.GetName() != branch {
+		return branchResource("", ""), nil
+	}
+	return branchResource(branch, r.GetDefaultBranch()), nil
 }
 
 // branchResource says whether a write to branch is a write to the default

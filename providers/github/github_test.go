@@ -209,6 +209,8 @@ func TestBranchWritesAreLookedUp(t *testing.T) {
 			io.WriteString(w, `{"name":"fix/flake"}`)
 		case "/repos/acme/widgets/branches/refs%2Fheads%2Fmain":
 			io.WriteString(w, `{"name":"main"}`) // how GitHub may resolve a spelling of main
+		case "/repos/acme/widgets/branches/Fix%2FFlake":
+			io.WriteString(w, `{"name":"fix/flake"}`) // GitHub's name for another spelling
 		default:
 			w.WriteHeader(http.StatusNotFound)
 			io.WriteString(w, `{"message":"Not Found"}`)
@@ -236,6 +238,7 @@ func TestBranchWritesAreLookedUp(t *testing.T) {
 		{"delete_file", del("fix/flake"), "other", []string{"GET /repos/acme/widgets", "GET /repos/acme/widgets/branches/fix%2Fflake"}},
 		{"delete_file", del("refs/heads/main"), "default", []string{"GET /repos/acme/widgets", "GET /repos/acme/widgets/branches/refs%2Fheads%2Fmain"}},
 		{"delete_file", del("gone"), "default", []string{"GET /repos/acme/widgets", "GET /repos/acme/widgets/branches/gone"}},
+		{"delete_file", del("Fix/Flake"), "default", []string{"GET /repos/acme/widgets", "GET /repos/acme/widgets/branches/Fix%2FFlake"}},
 	} {
 		mu.Lock()
 		asked = nil
@@ -252,6 +255,9 @@ func TestBranchWritesAreLookedUp(t *testing.T) {
 	if got, err := p.LookUp(t.Context(), "merge_pull_request", map[string]any{"owner": "acme", "repo": "widgets", "pull_number": 9.0},
 		func(policy.Kind) bool { return false }); got != nil || err != nil {
 		t.Errorf("without a branch guard: %v, %v", got, err)
+	}
+	if got, err := p.LookUp(t.Context(), "delete_file", del(".."), branch); err == nil {
+		t.Errorf("a branch named .. (a path out of /branches/): %v", got)
 	}
 	if _, err := p.LookUp(t.Context(), "merge_pull_request", map[string]any{"owner": "acme", "repo": "widgets", "pull_number": 404.0}, branch); err == nil ||
 		!strings.Contains(err.Error(), "reading the pull request's base branch") {

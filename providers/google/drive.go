@@ -218,6 +218,10 @@ func folderSharing(ctx context.Context, s *drive.Service, folder string) ([]poli
 	if err != nil {
 		return nil, failed(err)
 	}
+	me := ""
+	if about.User != nil {
+		me = about.User.EmailAddress
+	}
 	var out []policy.Resource
 	err = s.Permissions.List(folder).SupportsAllDrives(true).Fields("nextPageToken", "permissions(type,emailAddress,domain)").
 		Pages(ctx, func(l *drive.PermissionList) error {
@@ -225,7 +229,7 @@ func folderSharing(ctx context.Context, s *drive.Service, folder string) ([]poli
 				v := ""
 				switch p.Type {
 				case "user", "group":
-					if about.User != nil && strings.EqualFold(p.EmailAddress, about.User.EmailAddress) {
+					if me != "" && strings.EqualFold(p.EmailAddress, me) {
 						continue
 					}
 					v = p.EmailAddress
