@@ -168,3 +168,22 @@ func TestDriveCreateReportsWhoTheFolderIsSharedWith(t *testing.T) {
 		t.Fatalf("a folder Drive cannot find: %v", err)
 	}
 }
+
+// Without the signed-in user's address, no permission is taken for theirs:
+// one without an address is sharing without limit.
+func TestDriveFolderSharingWithoutTheUsersAddress(t *testing.T) {
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/drive/v3/about" {
+			io.WriteString(w, `{"user":{}}`)
+			return
+		}
+		io.WriteString(w, `{"permissions":[{"type":"user"}]}`)
+	}))
+	defer hs.Close()
+	p := newProvider(t, hs.URL).(providers.LookingUp)
+	got, err := p.LookUp(t.Context(), "drive_create_file", map[string]any{"name": "x", "parentId": "0AFolder"},
+		func(k policy.Kind) bool { return k == policy.Share })
+	if want := []policy.Resource{{Kind: policy.Share, Value: ""}}; err != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("LookUp = %v, %v; want %v", got, err, want)
+	}
+}
