@@ -134,16 +134,35 @@ func cmdService(args []string, stdin io.Reader, out io.Writer) error {
 	case "add-mcp":
 		c := newCommand("service add-mcp", true)
 		var spec core.ServiceSpec
-		var headers, env stringList
+		var headers, env, secretEnv, passEnv stringList
 		c.fs.StringVar(&spec.Command, "command", "", "command line of a stdio MCP server")
 		c.fs.StringVar(&spec.URL, "url", "", "URL of a streamable HTTP MCP server")
 		c.fs.Var(&headers, "header", `HTTP header "Name: value" (repeatable; kept in the keychain)`)
 		c.fs.Var(&env, "env", `environment variable NAME=value for the command (repeatable; kept in the keychain)`)
-		pos, err := c.parse(args[1:], 1, `NAME --command "CMD ARGS…" [--env NAME=VALUE]… | --url URL [--header "K: V"]…`)
+		c.fs.Var(&secretEnv, "secret-env", `like --env, and its value is redacted wherever it would leave AgentVault`)
+		c.fs.Var(&passEnv, "pass-env", `give the command this variable of AgentVault's environment (repeatable)`)
+		headerStdin := c.fs.Bool("header-stdin", false, `read headers from standard input, one "Name: value" a line`)
+		envStdin := c.fs.Bool("env-stdin", false, `read environment variables from standard input, one NAME=value a line`)
+		pos, err := c.parse(args[1:], 1, `NAME --command "CMD ARGS…" [--env NAME=VALUE]… [--secret-env NAME=VALUE]… [--pass-env NAME]… [--env-stdin]
+                 | --url URL [--header "K: V"]… [--header-stdin]`)
 		if err != nil {
 			return err
 		}
-		spec.Name, spec.Headers, spec.Env = pos[0], headers, env
+		if *headerStdin && *envStdin {
+			return usageError{"give --header-stdin or --env-stdin, not both"}
+		}
+		if *headerStdin || *envStdin {
+			lines, err := readLines(stdin)
+			if err != nil {
+				return err
+			}
+			if *headerStdin {
+				headers = append(headers, lines...)
+			} else {
+				env = append(env, lines...)
+			}
+		}
+		spec.Name, spec.Headers, spec.Env, spec.SecretEnv, spec.PassEnv = pos[0], headers, env, secretEnv, passEnv
 		api, done, err := c.openAPI()
 		if err != nil {
 			return err
@@ -238,8 +257,27 @@ func cmdService(args []string, stdin io.Reader, out io.Writer) error {
 	return usageError{fmt.Sprintf("unknown service command %q", args[0])}
 }
 
+// readLines reads the non-empty lines of r (secrets given on standard
+// input rather than in argv, where other processes can see them).
+func readLines(r io.Reader) ([]string, error) {
+	raw, err := io.ReadAll(io.LimitReader(r, 1<<20))
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, l := range strings.Split(string(raw), "\n") {
+		if l = strings.TrimRight(l, "\r"); strings.TrimSpace(l) != "" {
+			out = append(out, l)
+		}
+	}
+	return out, nil
+}
+
 func describeService(s core.ServiceInfo) string {
 	if s.Command != "" {
+		if len(s.PassEnv) > 0 {
+			return s.Command + " (passes " + strings.Join(s.PassEnv, ", ") + ")"
+		}
 		return s.Command
 	}
 	if len(s.Headers) > 0 {

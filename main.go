@@ -15,6 +15,10 @@ import (
 var version = "dev"
 
 func main() {
+	if err := harden(); err != nil {
+		fmt.Fprintln(os.Stderr, "agentvault: cannot protect this process's memory:", err)
+		os.Exit(1)
+	}
 	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		var u usageError
 		if errors.As(err, &u) {

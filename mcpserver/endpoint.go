@@ -211,6 +211,10 @@ func (e *endpoint) reload(ctx context.Context) {
 				e.srv.log.Warn("skipping tool with invalid annotations", "service", svc, "tool", t.Name, "err", err)
 				continue
 			}
+			if def, err = e.redactDefinition(def); err != nil {
+				e.srv.log.Warn("skipping tool whose definition holds a configured secret", "service", svc, "tool", t.Name, "err", err)
+				continue
+			}
 			if def, err = preEncoded(def); err != nil {
 				e.srv.log.Warn("skipping tool whose schema cannot be encoded", "service", svc, "tool", t.Name, "err", err)
 				continue
@@ -237,6 +241,27 @@ func (e *endpoint) reload(ctx context.Context) {
 		e.fingerprint = fp
 		e.mcp.SetTools(defs...) // notifies connected agents
 	}
+}
+
+// redactDefinition takes the configured secrets out of a tool's
+// definition (a description that repeats a credential).
+func (e *endpoint) redactDefinition(t mcp.Tool) (mcp.Tool, error) {
+	if e.srv.cfg.Redactor.Empty() {
+		return t, nil
+	}
+	raw, err := json.Marshal(t)
+	if err != nil {
+		return t, err
+	}
+	clean, found := e.srv.cfg.Redactor.Bytes(raw)
+	if !found {
+		return t, nil
+	}
+	var out mcp.Tool
+	if err := json.Unmarshal(clean, &out); err != nil {
+		return t, err
+	}
+	return out, nil
 }
 
 // preEncoded turns a tool's schemas into JSON once, so that listing tools
@@ -316,7 +341,9 @@ func (e *endpoint) call(ctx context.Context, req mcp.CallToolRequest) (*mcp.Call
 		client: clientName(ctx), session: sessionID(ctx)}
 	refusal, err := e.execute(ctx, e.state.Load(), cr, func(ctx context.Context, t exposedTool) (bool, error) {
 		var err error
-		res, err = e.run(ctx, t, cr.args, cr.meta)
+		if res, err = e.run(ctx, t, cr.args, cr.meta); err == nil {
+			res, err = e.redactResult(t, res)
+		}
 		return err == nil && res.IsError, err
 	})
 	if refusal != "" {
@@ -513,10 +540,48 @@ func (e *endpoint) run(ctx context.Context, t exposedTool, args any, meta *mcp.M
 	if meta != nil {
 		token = meta.ProgressToken
 	}
-	progress := providers.RelayProgress(token, func(params map[string]any) {
+	progress := e.relayProgress(token, func(params map[string]any) {
 		_ = e.mcp.SendNotificationToClient(ctx, string(mcp.MethodNotificationProgress), params)
 	})
 	return p.Call(ctx, t.name, args, progress)
+}
+
+// relayProgress is providers.RelayProgress with the configured secrets
+// taken out of each message.
+func (e *endpoint) relayProgress(token mcp.ProgressToken, send func(params map[string]any)) providers.ProgressFunc {
+	return providers.RelayProgress(token, func(params map[string]any) {
+		if msg, ok := params["message"].(string); ok {
+			params["message"] = e.srv.cfg.Redactor.String(msg)
+		}
+		send(params)
+	})
+}
+
+// redactResult takes the configured secrets out of a service's result.
+func (e *endpoint) redactResult(t exposedTool, res *mcp.CallToolResult) (*mcp.CallToolResult, error) {
+	if e.srv.cfg.Redactor.Empty() || res == nil {
+		return res, nil
+	}
+	raw, err := json.Marshal(res)
+	if err != nil {
+		return nil, fmt.Errorf("service %s sent a result that cannot be encoded: %w", t.service, err)
+	}
+	clean, err := e.redactRaw(t, raw)
+	if err != nil || len(clean) == len(raw) && bytes.Equal(clean, raw) {
+		return res, err
+	}
+	return mcp.ParseCallToolResult((*json.RawMessage)(&clean))
+}
+
+// redactRaw takes the configured secrets out of a service's JSON result. A
+// result that is no longer JSON after that (a secret spanned its structure)
+// is refused rather than sent.
+func (e *endpoint) redactRaw(t exposedTool, raw []byte) ([]byte, error) {
+	clean, found := e.srv.cfg.Redactor.Bytes(raw)
+	if found && !json.Valid(clean) {
+		return nil, fmt.Errorf("service %s sent a result holding a configured secret that could not be removed", t.service)
+	}
+	return clean, nil
 }
 
 // newRecord starts an audit record for a call of tool name by client.

@@ -85,7 +85,28 @@ type Config struct {
 	ApprovalProgressInterval time.Duration
 	// Now is the clock for vault expiry; nil: time.Now.
 	Now func() time.Time
+	// Redactor removes the configured secrets from results, progress and
+	// tool definitions before they reach an agent; nil: nothing is removed.
+	Redactor Redactor
 }
+
+// Redactor removes configured secret values from text leaving AgentVault;
+// *redact.Set implements it.
+type Redactor interface {
+	// Bytes returns b with every secret replaced, and whether any was.
+	Bytes(b []byte) ([]byte, bool)
+	// String returns s with every secret replaced.
+	String(s string) string
+	// Empty reports whether there is nothing to redact.
+	Empty() bool
+}
+
+// noSecrets is the Redactor with nothing to redact.
+type noSecrets struct{}
+
+func (noSecrets) Bytes(b []byte) ([]byte, bool) { return b, false }
+func (noSecrets) String(s string) string        { return s }
+func (noSecrets) Empty() bool                   { return true }
 
 // Server routes requests to vault endpoints. Its methods are safe for
 // concurrent use.
@@ -133,6 +154,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Redactor == nil {
+		cfg.Redactor = noSecrets{}
 	}
 	if cfg.ApprovalProgressInterval == 0 {
 		cfg.ApprovalProgressInterval = 5 * time.Second

@@ -116,7 +116,7 @@ func (e *endpoint) relay(w http.ResponseWriter, r *http.Request, call *request, 
 	out := &reply{w: w, id: call.ID}
 	var progress providers.ProgressFunc
 	if token != nil {
-		progress = providers.RelayProgress(token, out.progress)
+		progress = e.relayProgress(token, out.progress)
 	}
 	var result json.RawMessage
 	var head resultHead
@@ -124,6 +124,9 @@ func (e *endpoint) relay(w http.ResponseWriter, r *http.Request, call *request, 
 		func(ctx context.Context, t exposedTool) (bool, error) {
 			var err error
 			result, err = e.runRaw(ctx, t, args, progress)
+			if err == nil {
+				result, err = e.redactRaw(t, result)
+			}
 			if err != nil {
 				return false, err
 			}

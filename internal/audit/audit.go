@@ -81,11 +81,16 @@ type Record struct {
 	Error      string `json:"error,omitempty"`
 }
 
-// bound cuts the fields that carry text from outside (agents, services) so
-// that no record can outgrow the journal or crowd out others in a batch.
-func (r *Record) bound() {
-	for _, f := range []*string{&r.Client, &r.Vault, &r.Rule, &r.Approver, &r.Args, &r.Error} {
-		*f = cut(*f, maxField)
+// texts are the fields that carry text from outside (agents, services).
+func (r *Record) texts() []*string {
+	return []*string{&r.Client, &r.Vault, &r.Rule, &r.Approver, &r.Args, &r.Error}
+}
+
+// clean takes secrets out of r's text with redact, and cuts it so that no
+// record can outgrow the journal or crowd out others in a batch.
+func (r *Record) clean(redact func(string) string) {
+	for _, f := range r.texts() {
+		*f = cut(redact(*f), maxField)
 	}
 }
 
@@ -129,6 +134,7 @@ type Log struct {
 	backend Backend
 	key     []byte
 	now     func() time.Time
+	redact  func(string) string
 
 	mu         sync.Mutex // guards the fields below
 	closed     bool
@@ -145,13 +151,28 @@ type pending struct {
 	done chan struct{}
 }
 
-// New starts a log writing to backend, with key as the HMAC key for argument
-// digests. now may be nil (time.Now).
-func New(backend Backend, key []byte, now func() time.Time) *Log {
-	if now == nil {
-		now = time.Now
+// Config holds a log's dependencies.
+type Config struct {
+	// Backend keeps the records; required.
+	Backend Backend
+	// Key is the HMAC key for argument digests; required.
+	Key []byte
+	// Now stamps records; nil: time.Now.
+	Now func() time.Time
+	// Redact takes configured secrets out of a record's text as it is
+	// written and as it is read (records older than a secret); nil: none.
+	Redact func(string) string
+}
+
+// New starts a log.
+func New(cfg Config) *Log {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
-	l := &Log{backend: backend, key: key, now: now}
+	if cfg.Redact == nil {
+		cfg.Redact = func(s string) string { return s }
+	}
+	l := &Log{backend: cfg.Backend, key: cfg.Key, now: cfg.Now, redact: cfg.Redact}
 	l.idle.L = &l.mu
 	return l
 }
@@ -224,7 +245,7 @@ func (l *Log) encode(r Record) ([]byte, error) {
 	if r.Time.IsZero() {
 		r.Time = l.now().UTC()
 	}
-	r.bound()
+	r.clean(l.redact)
 	return json.Marshal(r)
 }
 
@@ -308,6 +329,7 @@ func (l *Log) List(f Filter) ([]Record, error) {
 			return false, err
 		}
 		r.Seq = seq
+		l.redactRead(&r)
 		if f.keep(&r) {
 			out = append(out, r)
 		}
@@ -331,6 +353,14 @@ func (l *Log) Scan(f Filter, fn func(Record) error) error {
 		if !f.keep(&r) {
 			return true, nil
 		}
+		l.redactRead(&r)
 		return true, fn(r)
 	})
+}
+
+// redactRead takes secrets configured after r was written out of it.
+func (l *Log) redactRead(r *Record) {
+	for _, f := range r.texts() {
+		*f = l.redact(*f)
+	}
 }

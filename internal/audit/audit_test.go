@@ -30,7 +30,7 @@ func newLog(t *testing.T) (*Log, *store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := New(j, key, nil)
+	l := New(Config{Backend: j, Key: key})
 	t.Cleanup(func() { l.Close(); j.Close(); st.Close() })
 	return l, st
 }
@@ -80,7 +80,7 @@ func (f failingBackend) ScanAudit(bool, func(uint64, []byte) (bool, error)) erro
 
 func TestRecordReportsBackendFailure(t *testing.T) {
 	want := errors.New("disk full")
-	l := New(failingBackend{want}, make([]byte, 32), nil)
+	l := New(Config{Backend: failingBackend{want}, Key: make([]byte, 32)})
 	defer l.Close()
 	if _, err := l.Record(Record{Tool: "x"}); !errors.Is(err, want) {
 		t.Fatalf("Record = %v, want %v", err, want)
@@ -109,8 +109,8 @@ func TestListFiltersByVaultAndLimitsToNewest(t *testing.T) {
 }
 
 func TestDigestIsKeyedAndStable(t *testing.T) {
-	a := New(failingBackend{}, bytes.Repeat([]byte{1}, 32), nil)
-	b := New(failingBackend{}, bytes.Repeat([]byte{2}, 32), nil)
+	a := New(Config{Backend: failingBackend{}, Key: bytes.Repeat([]byte{1}, 32)})
+	b := New(Config{Backend: failingBackend{}, Key: bytes.Repeat([]byte{2}, 32)})
 	defer a.Close()
 	defer b.Close()
 	args := map[string]any{"path": "/etc/passwd", "n": 1.0}
@@ -201,7 +201,7 @@ func BenchmarkRecord(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer j.Close()
-	l := New(j, key, nil)
+	l := New(Config{Backend: j, Key: key})
 	defer l.Close()
 	rec := Record{Phase: Intent, CallID: "c", VaultID: "v", Vault: "work", Tool: "fs_read_file", Decision: "allow", ArgsDigest: "d"}
 	b.RunParallel(func(pb *testing.PB) {
@@ -290,7 +290,7 @@ func (g gatedBackend) AppendAudit(_ [][]byte, durable bool) (uint64, error) {
 
 func TestWrittenRecordsDoNotWaitForASync(t *testing.T) {
 	g := gatedBackend{durable: make(chan bool, 2), release: make(chan struct{})}
-	l := New(g, make([]byte, 32), nil)
+	l := New(Config{Backend: g, Key: make([]byte, 32)})
 	intent := make(chan error, 1)
 	go func() { _, err := l.Record(Record{Phase: Intent, Tool: "t"}); intent <- err }()
 	if !<-g.durable {

@@ -99,6 +99,11 @@ type ServiceSpec struct {
 	URL     string   `json:"url,omitempty"`
 	Headers []string `json:"headers,omitempty"` // "Name: value"
 	Env     []string `json:"env,omitempty"`     // "NAME=value", for commands
+	// SecretEnv are "NAME=value" entries redacted wherever they would leave
+	// AgentVault, whatever their names.
+	SecretEnv []string `json:"secret_env,omitempty"`
+	// PassEnv names variables of AgentVault's environment the command gets.
+	PassEnv []string `json:"pass_env,omitempty"`
 }
 
 // ServiceInfo describes a configured service; header values are never shown.
@@ -109,6 +114,7 @@ type ServiceInfo struct {
 	URL     string   `json:"url,omitempty"`
 	Headers []string `json:"headers,omitempty"`
 	Env     []string `json:"env,omitempty"` // names only
+	PassEnv []string `json:"pass_env,omitempty"`
 	// Account, Scopes and Auth describe a first-party service's sign-in.
 	Account string   `json:"account,omitempty"`
 	Scopes  []string `json:"scopes,omitempty"`

@@ -39,6 +39,7 @@ func (c *Core) Auth0Setup(domain, clientID, clientSecret string) error {
 	if err := c.secrets.Delete(keyAuth0Refresh); err != nil {
 		return err
 	}
+	c.redactAuth0()
 	return c.updateAuth0(func(a **store.Auth0Settings) { *a = &store.Auth0Settings{Domain: domain, ClientID: clientID} })
 }
 
@@ -155,6 +156,7 @@ func (c *Core) StartPhoneApprovals(ctx context.Context) {
 		c.log.Warn("phone approvals off", "reason", err)
 		return
 	}
+	c.redactAuth0()
 	e, err := client.Endpoints(ctx)
 	if err != nil || e.Backchannel == "" {
 		c.log.Info("phone approvals off", "reason", fmt.Sprint(err, auth0.ErrNoCIBA))
@@ -176,4 +178,12 @@ func (c *Core) updateAuth0(f func(**store.Auth0Settings)) error {
 	}
 	f(&st.Auth0)
 	return c.store.PutSettings(st)
+}
+
+// redactAuth0 adds the Auth0 client secret and refresh token to the
+// secrets taken out of what leaves AgentVault.
+func (c *Core) redactAuth0() {
+	secret, _ := c.secrets.Get(keyAuth0Secret)
+	refresh, _ := c.secrets.Get(keyAuth0Refresh)
+	c.redact.Put("auth0", secret, refresh)
 }

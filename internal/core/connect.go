@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -178,6 +179,7 @@ func (c *Core) serviceClient(s store.Service) (*http.Client, error) {
 		return nil, fmt.Errorf("the %s credential in the keychain is damaged: connect it again", s.Name)
 	}
 	title := ServiceKinds[s.Kind]
+	c.redact.Put(redactGroup(s.Name)+"config", cred.ClientSecret, cred.APIToken)
 	var auth func(context.Context, *http.Request) error
 	switch s.Auth {
 	case "basic":
@@ -206,7 +208,8 @@ func (c *Core) serviceClient(s store.Service) (*http.Client, error) {
 	}
 	return &http.Client{
 		Timeout:   time.Minute,
-		Transport: &authTransport{service: title, auth: auth, next: http.DefaultTransport},
+		Transport: &authTransport{service: title, auth: auth, next: http.DefaultTransport,
+			sent: func(v string) { c.redact.Put(redactGroup(s.Name)+"sent", v) }},
 		// The credential goes only where the request was addressed, and a
 		// guard's decision holds only for what the call named: a redirect
 		// (a renamed repository, another host) is returned, not followed.
@@ -263,12 +266,22 @@ type authTransport struct {
 	service string
 	auth    func(context.Context, *http.Request) error
 	next    http.RoundTripper
+	// sent learns each new Authorization value (a refreshed token), so
+	// that an echo of it is redacted.
+	sent func(string)
+	last atomic.Pointer[string]
 }
 
 func (t *authTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	r = r.Clone(r.Context())
 	if err := t.auth(r.Context(), r); err != nil {
 		return nil, err
+	}
+	if v := r.Header.Get("Authorization"); v != "" {
+		if last := t.last.Load(); last == nil || *last != v {
+			t.last.Store(&v)
+			t.sent(v)
+		}
 	}
 	return t.next.RoundTrip(r)
 }
@@ -298,6 +311,9 @@ func (c *Core) deleteCredentials(s store.Service) {
 	}
 	for _, e := range s.EnvNames {
 		keys = append(keys, envKey(s.Name, e))
+	}
+	for _, part := range s.URLSecrets {
+		keys = append(keys, urlKey(s.Name, part))
 	}
 	for _, k := range slices.Compact(keys) {
 		_ = c.secrets.Delete(k)

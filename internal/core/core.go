@@ -26,6 +26,7 @@ import (
 
 	"github.com/agentvault/agentvault/internal/approval"
 	"github.com/agentvault/agentvault/internal/audit"
+	"github.com/agentvault/agentvault/internal/redact"
 	"github.com/agentvault/agentvault/internal/secrets"
 	"github.com/agentvault/agentvault/internal/store"
 	"github.com/agentvault/agentvault/internal/vaulttoken"
@@ -61,6 +62,9 @@ type Core struct {
 	log       *slog.Logger
 
 	secrets secrets.Store
+	// redact holds every configured secret value, to be taken out of what
+	// leaves AgentVault: results, audit records, the log.
+	redact *redact.Set
 
 	mu        sync.Mutex // serialises changes; guards providers, listen and phone
 	providers map[string]providers.Provider
@@ -82,6 +86,8 @@ func Open(cfg Config) (*Core, error) {
 	if cfg.Secrets == nil {
 		cfg.Secrets = secrets.Keychain{Service: "agentvault"}
 	}
+	out := &redact.Set{}
+	cfg.Logger = slog.New(redact.Handler(cfg.Logger.Handler(), out))
 	st, err := store.Open(cfg.DataDir, cfg.LockTimeout)
 	if err != nil {
 		return nil, err
@@ -96,7 +102,7 @@ func Open(cfg Config) (*Core, error) {
 		st.Close()
 		return nil, err
 	}
-	c := &Core{store: st, log: cfg.Logger, secrets: cfg.Secrets, providers: map[string]providers.Provider{}, listen: settings.Listen}
+	c := &Core{store: st, log: cfg.Logger, secrets: cfg.Secrets, redact: out, providers: map[string]providers.Provider{}, listen: settings.Listen}
 	if c.listen == "" {
 		c.listen = DefaultListen
 	}
@@ -106,9 +112,9 @@ func Open(cfg Config) (*Core, error) {
 		return nil, err
 	}
 	c.journal = journal
-	c.audit = audit.New(journal, key, nil)
+	c.audit = audit.New(audit.Config{Backend: journal, Key: key, Redact: out.String})
 	c.approvals = approval.New(approval.Config{Policy: c, Auditor: c.audit, Logger: cfg.Logger})
-	c.mcp = mcpserver.New(mcpserver.Config{Catalog: c, Auditor: c.audit, Approver: c.approvals, Logger: cfg.Logger})
+	c.mcp = mcpserver.New(mcpserver.Config{Catalog: c, Auditor: c.audit, Approver: c.approvals, Logger: cfg.Logger, Redactor: out})
 	if err := c.load(); err != nil {
 		c.Close()
 		return nil, err
@@ -187,6 +193,12 @@ func headerKey(service, header string) string { return "service/" + service + "/
 // envKey is where a stdio server's environment variable is kept.
 func envKey(service, name string) string { return "service/" + service + "/env/" + name }
 
+// urlKey is where a secret part of a service's URL is kept.
+func urlKey(service, part string) string { return "service/" + service + "/url/" + part }
+
+// redactGroup names a service's secrets in c.redact.
+func redactGroup(service string) string { return "service/" + service + "/" }
+
 func (c *Core) startProviderLocked(s store.Service) error {
 	name := s.Name
 	if _, ok := ServiceKinds[s.Kind]; ok {
@@ -197,6 +209,7 @@ func (c *Core) startProviderLocked(s store.Service) error {
 		c.providers[name] = p
 		return nil
 	}
+	var secretValues []string
 	headers := make(map[string]string, len(s.HeaderNames))
 	for _, h := range s.HeaderNames {
 		v, err := c.secrets.Get(headerKey(name, h))
@@ -204,6 +217,7 @@ func (c *Core) startProviderLocked(s store.Service) error {
 			return fmt.Errorf("reading the %s header of %s: %w", h, name, err)
 		}
 		headers[h] = v
+		secretValues = append(secretValues, v)
 	}
 	env := make([]string, 0, len(s.EnvNames))
 	for _, e := range s.EnvNames {
@@ -212,9 +226,22 @@ func (c *Core) startProviderLocked(s store.Service) error {
 			return fmt.Errorf("reading the %s variable of %s: %w", e, name, err)
 		}
 		env = append(env, e+"="+v)
+		if secretName(e) || slices.Contains(s.SecretEnv, e) {
+			secretValues = append(secretValues, v)
+		}
 	}
+	parts := map[string]string{}
+	for _, part := range s.URLSecrets {
+		v, err := c.secrets.Get(urlKey(name, part))
+		if err != nil {
+			return fmt.Errorf("reading the address of %s: %w", name, err)
+		}
+		parts[part] = v
+	}
+	secretValues = append(secretValues, urlSecretValues(parts)...)
+	c.redact.Put(redactGroup(name)+"config", secretValues...)
 	p, err := upstream.New(upstream.Config{
-		Name: name, Command: s.Command, URL: s.URL, Headers: headers, Env: env, Logger: c.log,
+		Name: name, Command: s.Command, URL: joinURLSecrets(s.URL, parts), Headers: headers, Env: env, PassEnv: s.PassEnv, Logger: c.log,
 		OnToolsChanged: func() { c.mcp.ServiceChanged(name) },
 	})
 	if err != nil {
@@ -238,16 +265,17 @@ var (
 // ErrNotFound means no vault or service matches the reference.
 var ErrNotFound = errors.New("not found")
 
-// AddService configures an upstream MCP server.
+// AddService configures an upstream MCP server. Header values, environment
+// values and the credentials in a URL go to the keychain.
 func (c *Core) AddService(spec ServiceSpec) (ServiceInfo, error) {
 	if !serviceName.MatchString(spec.Name) {
 		return ServiceInfo{}, fmt.Errorf("service name %q: use 1-32 letters, digits or '-' (it prefixes tool names)", spec.Name)
 	}
-	svc := store.Service{Name: spec.Name, URL: spec.URL, Created: time.Now().UTC()}
-	var secretValues map[string]string // keychain key → header or variable value
+	svc := store.Service{Name: spec.Name, Created: time.Now().UTC()}
+	secretValues := map[string]string{} // keychain key → header, variable or URL part
 	switch {
 	case spec.Command != "" && spec.URL != "":
-		return ServiceInfo{}, errors.New("give either --command or --url, not both")
+		return ServiceInfo{}, errors.New("give either a command or a URL, not both")
 	case spec.Command != "":
 		args, err := shellwords.Parse(spec.Command)
 		if err != nil || len(args) == 0 {
@@ -255,51 +283,66 @@ func (c *Core) AddService(spec ServiceSpec) (ServiceInfo, error) {
 		}
 		svc.Kind, svc.Command = "mcp-stdio", args
 		if len(spec.Headers) > 0 {
-			return ServiceInfo{}, errors.New("--header applies to --url services only")
+			return ServiceInfo{}, errors.New("headers apply to services reached by URL only")
 		}
-		for _, e := range spec.Env {
+		for _, e := range slices.Concat(spec.Env, spec.SecretEnv) {
 			k, v, ok := strings.Cut(e, "=")
 			if !ok || !envName.MatchString(k) {
-				return ServiceInfo{}, fmt.Errorf("environment variable %q: want NAME=value", e)
+				return ServiceInfo{}, fmt.Errorf("environment variable %q: want NAME=value", envShown(e))
 			}
-			if secretValues == nil {
-				secretValues = map[string]string{}
+			if upstream.Reserved(k) {
+				return ServiceInfo{}, fmt.Errorf("environment variable %s: AgentVault's own variables are never given to a service", k)
 			}
 			secretValues[envKey(spec.Name, k)] = v
 			svc.EnvNames = append(svc.EnvNames, k)
 		}
-	case spec.URL != "":
-		if !strings.HasPrefix(spec.URL, "http://") && !strings.HasPrefix(spec.URL, "https://") {
-			return ServiceInfo{}, fmt.Errorf("URL %q must start with http:// or https://", spec.URL)
+		for _, e := range spec.SecretEnv {
+			k, _, _ := strings.Cut(e, "=")
+			svc.SecretEnv = append(svc.SecretEnv, k)
 		}
-		svc.Kind = "mcp-http"
+		for _, k := range spec.PassEnv {
+			if !envName.MatchString(k) {
+				return ServiceInfo{}, fmt.Errorf("variable to pass %q: want a NAME", k)
+			}
+			if upstream.Reserved(k) {
+				return ServiceInfo{}, fmt.Errorf("variable to pass %s: AgentVault's own variables are never given to a service", k)
+			}
+			svc.PassEnv = append(svc.PassEnv, k)
+		}
+	case spec.URL != "":
+		shown, parts, err := splitURLSecrets(spec.URL)
+		if err != nil {
+			return ServiceInfo{}, err
+		}
+		svc.Kind, svc.URL = "mcp-http", shown
+		for part, v := range parts {
+			secretValues[urlKey(spec.Name, part)] = v
+			svc.URLSecrets = append(svc.URLSecrets, part)
+		}
 		for _, h := range spec.Headers {
 			k, v, ok := strings.Cut(h, ":")
 			if !ok || strings.TrimSpace(k) == "" {
-				return ServiceInfo{}, fmt.Errorf("header %q: want \"Name: value\"", h)
+				return ServiceInfo{}, errors.New(`a header must be "Name: value"`)
 			}
 			name := http.CanonicalHeaderKey(strings.TrimSpace(k))
-			if secretValues == nil {
-				secretValues = map[string]string{}
-			}
 			secretValues[headerKey(spec.Name, name)] = strings.TrimSpace(v)
 			svc.HeaderNames = append(svc.HeaderNames, name)
 		}
-		if len(spec.Env) > 0 {
-			return ServiceInfo{}, errors.New("--env applies to --command services only")
+		if len(spec.Env) > 0 || len(spec.SecretEnv) > 0 || len(spec.PassEnv) > 0 {
+			return ServiceInfo{}, errors.New("environment variables apply to services started as a command only")
 		}
 	default:
-		return ServiceInfo{}, errors.New("give --command \"CMD ARGS…\" or --url URL")
+		return ServiceInfo{}, errors.New("give a command or a URL")
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, err := c.store.Service(spec.Name); err == nil {
 		return ServiceInfo{}, fmt.Errorf("a service named %q already exists", spec.Name)
 	}
-	slices.Sort(svc.HeaderNames)
-	svc.HeaderNames = slices.Compact(svc.HeaderNames)
-	slices.Sort(svc.EnvNames)
-	svc.EnvNames = slices.Compact(svc.EnvNames)
+	for _, list := range []*[]string{&svc.HeaderNames, &svc.EnvNames, &svc.SecretEnv, &svc.PassEnv, &svc.URLSecrets} {
+		slices.Sort(*list)
+		*list = slices.Compact(*list)
+	}
 	for key, v := range secretValues {
 		if err := c.secrets.Set(key, v); err != nil {
 			return ServiceInfo{}, fmt.Errorf("saving a credential of %s in the keychain: %w", spec.Name, err)
@@ -312,6 +355,12 @@ func (c *Core) AddService(spec ServiceSpec) (ServiceInfo, error) {
 		return ServiceInfo{}, err
 	}
 	return serviceInfo(svc), nil
+}
+
+// envShown is an environment entry as an error may repeat it: its name only.
+func envShown(e string) string {
+	k, _, _ := strings.Cut(e, "=")
+	return k + "=…"
 }
 
 // Services lists the configured services with their status.
@@ -329,6 +378,7 @@ func (c *Core) Services() ([]ServiceInfo, error) {
 		} else {
 			info.Status = "cannot start: see the AgentVault log"
 		}
+		info.Status = c.redact.String(info.Status)
 		out = append(out, info)
 	}
 	return out, err
@@ -365,6 +415,7 @@ func (c *Core) RemoveService(name string) error {
 		delete(c.providers, name)
 	}
 	c.deleteCredentials(svc)
+	c.redact.Drop(redactGroup(name))
 	return nil
 }
 
@@ -373,7 +424,7 @@ func serviceInfo(s store.Service) ServiceInfo {
 	if len(s.Command) > 0 {
 		info.Command = shellJoin(s.Command)
 	}
-	info.Headers, info.Env = s.HeaderNames, s.EnvNames
+	info.Headers, info.Env, info.PassEnv = s.HeaderNames, s.EnvNames, s.PassEnv
 	info.Account, info.Scopes, info.Auth = s.Account, s.Scopes, s.Auth
 	return info
 }

@@ -36,12 +36,17 @@ func TestAddServiceValidates(t *testing.T) {
 	}{
 		{"fail/name with underscore", ServiceSpec{Name: "my_fs", Command: "x"}, "service name"},
 		{"fail/empty name", ServiceSpec{Name: "", Command: "x"}, "service name"},
-		{"fail/neither", ServiceSpec{Name: "a"}, "--command"},
+		{"fail/neither", ServiceSpec{Name: "a"}, "a command or a URL"},
 		{"fail/both", ServiceSpec{Name: "a", Command: "x", URL: "http://h"}, "not both"},
 		{"fail/unbalanced quote", ServiceSpec{Name: "a", Command: `x "y`}, "cannot parse"},
 		{"fail/bad url", ServiceSpec{Name: "a", URL: "ftp://h"}, "http://"},
 		{"fail/bad header", ServiceSpec{Name: "a", URL: "http://h", Headers: []string{"novalue"}}, "Name: value"},
-		{"fail/header on stdio", ServiceSpec{Name: "a", Command: "x", Headers: []string{"A: b"}}, "--url"},
+		{"fail/header on stdio", ServiceSpec{Name: "a", Command: "x", Headers: []string{"A: b"}}, "reached by URL"},
+		{"fail/agentvault variable", ServiceSpec{Name: "a", Command: "x", Env: []string{"AGENTVAULT_DATA=/x"}}, "never given"},
+		{"fail/passing an agentvault variable", ServiceSpec{Name: "a", Command: "x", PassEnv: []string{"agentvault_passphrase"}}, "never given"},
+		{"fail/env on url", ServiceSpec{Name: "a", URL: "http://h", PassEnv: []string{"X"}}, "started as a command"},
+		{"fail/url secret twice", ServiceSpec{Name: "a", URL: "http://h/?token=a&token=b"}, "twice"},
+		{"fail/bad env names only its name", ServiceSpec{Name: "a", Command: "x", Env: []string{"1BAD=hidden-value"}}, "1BAD=…"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

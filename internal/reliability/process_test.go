@@ -169,7 +169,7 @@ func TestCrashConsistency(t *testing.T) {
 		if err != nil {
 			t.Fatalf("audit journal after SIGKILL: %v", err)
 		}
-		log := audit.New(journal, key, nil)
+		log := audit.New(audit.Config{Backend: journal, Key: key})
 		recs, err := log.List(audit.Filter{})
 		if err != nil {
 			t.Fatalf("trial %d: reading the audit log: %v", trial, err)

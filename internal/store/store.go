@@ -121,6 +121,15 @@ type Service struct {
 	// EnvNames are environment variables set for a stdio server; their
 	// values are credentials and live in the keychain.
 	EnvNames []string `json:"env_names,omitempty"`
+	// SecretEnv are the EnvNames the user marked secret: their values are
+	// redacted wherever they would leave AgentVault, whatever their names.
+	SecretEnv []string `json:"secret_env,omitempty"`
+	// PassEnv names variables of AgentVault's own environment a stdio
+	// server also gets.
+	PassEnv []string `json:"pass_env,omitempty"`
+	// URLSecrets are the parts of URL kept in the keychain, shown here as
+	// [redacted]: query parameters by name, "@" for the user information.
+	URLSecrets []string `json:"url_secrets,omitempty"`
 	// Pins are the tool definitions the user accepted, by tool name: a tool
 	// whose definition differs, or that is not here, is offered to no vault
 	// until reviewed. Nil: nothing pinned yet (the first listing is pinned).

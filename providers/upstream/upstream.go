@@ -37,8 +37,14 @@ type Config struct {
 	Name string
 	// Command is the program and its arguments, for a stdio server.
 	Command []string
-	// Env holds extra KEY=VALUE entries for the command's environment.
+	// Env holds the command's own KEY=VALUE entries. The command gets these,
+	// the variables named in PassEnv, and a short list of AgentVault's own
+	// (PATH, HOME, the locale, proxies…), never anything else of
+	// AgentVault's environment.
 	Env []string
+	// PassEnv names variables of AgentVault's environment the command also
+	// gets (never an AGENTVAULT_* one).
+	PassEnv []string
 	// URL is the streamable HTTP endpoint, for a remote server.
 	URL string
 	// Headers are sent with every HTTP request (for example Authorization).
@@ -319,7 +325,7 @@ func (p *Provider) dial(ctx context.Context) (*client.Client, error) {
 	var t transport.Interface
 	if len(p.cfg.Command) > 0 {
 		t = transport.NewStdioWithOptions(p.cfg.Command[0], p.cfg.Env, p.cfg.Command[1:],
-			transport.WithCommandFunc(command),
+			transport.WithCommandFunc(p.command),
 			transport.WithCommandLogger(p.log),
 			transport.WithCommandStderrWriter(stderrLog{p.log}))
 	} else {
@@ -417,11 +423,11 @@ func (s stderrLog) Write(b []byte) (int, error) {
 
 var _ io.Writer = stderrLog{}
 
-// command builds the upstream process: the user's environment plus the
-// service's, and (on Linux) killed when AgentVault dies.
-func command(ctx context.Context, name string, env []string, args []string) (*exec.Cmd, error) {
+// command builds the upstream process: its own environment (see
+// Config.Env), and (on Linux) killed when AgentVault dies.
+func (p *Provider) command(ctx context.Context, name string, env []string, args []string) (*exec.Cmd, error) {
 	cmd := newCmd(ctx, name, args...)
-	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = environment(os.Environ(), p.cfg.PassEnv, env)
 	return cmd, nil
 }
 

@@ -35,6 +35,10 @@ func TestMain(m *testing.M) {
 				os.WriteFile(os.Getenv("UPSTREAM_TEST_CANCELLED"), []byte("cancelled"), 0o600)
 				return nil, ctx.Err()
 			})
+		s.AddTool(mcp.NewTool("environ", mcp.WithReadOnlyHintAnnotation(true), mcp.WithDestructiveHintAnnotation(false)),
+			func(context.Context, mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+				return mcp.NewToolResultText(strings.Join(os.Environ(), "\n")), nil
+			})
 		if err := server.ServeStdio(s); err != nil {
 			os.Exit(1)
 		}
@@ -89,7 +93,7 @@ func TestStdioServerIsStartedOnDemandAndProxied(t *testing.T) {
 			t.Errorf("tool %s lost its annotations", tl.Name)
 		}
 	}
-	if !slices.Equal(names, []string{"delete_note", "echo", "fail", "rich", "slow", "wait", "write_note"}) {
+	if !slices.Equal(names, []string{"delete_note", "echo", "environ", "fail", "rich", "slow", "wait", "write_note"}) {
 		t.Fatalf("tools %v", names)
 	}
 	res, err := echo(t, p, "hi")
@@ -238,7 +242,7 @@ func TestStatusSaysWhatIsGoingOn(t *testing.T) {
 		t.Fatalf("before use: %q", s)
 	}
 	p.Tools(t.Context())
-	if s := p.Status(); s != "connected, 7 tools" {
+	if s := p.Status(); s != "connected, 8 tools" {
 		t.Fatalf("after listing: %q", s)
 	}
 	broken, _ := New(Config{Name: "missing", Command: []string{filepath.Join(t.TempDir(), "nope")}, Logger: quiet})

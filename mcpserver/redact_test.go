@@ -1,0 +1,87 @@
+package mcpserver
+
+import (
+	"encoding/json"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/agentvault/agentvault/internal/redact"
+	"github.com/agentvault/agentvault/internal/vaulttoken"
+	"github.com/agentvault/agentvault/policy"
+	"github.com/agentvault/agentvault/providers/providertest"
+	"github.com/agentvault/agentvault/providers/upstream"
+)
+
+// A service that repeats its credential never gets it to the agent: not in
+// a relayed result, not in one mcp-go answers after an approval, not in a
+// tool error, a progress message or a protocol error.
+func TestConfiguredSecretsNeverReachTheAgent(t *testing.T) {
+	const secret = "s3cr3t-credential-0042"
+	up := httptest.NewServer(server.NewStreamableHTTPServer(providertest.NewLeakyServer()))
+	t.Cleanup(up.Close)
+	p, err := upstream.New(upstream.Config{Name: "leaky", URL: up.URL + "/mcp", Headers: map[string]string{"Authorization": "Bearer " + secret}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	set := &redact.Set{}
+	set.Put("leaky", "Bearer "+secret)
+	aud := &memAuditor{}
+	srv := New(Config{Catalog: catalog{"leaky": p}, Auditor: aud, Approver: approveAll{}, Redactor: set})
+	hs := httptest.NewServer(srv)
+	t.Cleanup(hs.Close)
+	t.Cleanup(srv.Close)
+	f := &fixture{srv: srv, url: hs.URL, audit: aud}
+	tok, digest := vaulttoken.New()
+	// leak_error asks for approval, so mcp-go answers it; the rest are relayed.
+	srv.PutVault(Vault{ID: "a", Name: "a", TokenDigest: digest, Services: []string{"leaky"},
+		Policy: policy.Policy{Rules: []policy.Rule{{Pattern: "leaky_leak_error", Decision: policy.Approve}}}})
+
+	for _, proto := range []string{legacy, modern} {
+		c := f.connect(t, "a", tok, proto)
+		var mu sync.Mutex
+		var progress []string
+		c.OnNotification(func(n mcp.JSONRPCNotification) {
+			raw, _ := json.Marshal(n)
+			mu.Lock()
+			progress = append(progress, string(raw))
+			mu.Unlock()
+		})
+		var seen []string
+		for _, tool := range []string{"leaky_leak", "leaky_leak_error", "leaky_leak_failure", "leaky_leak_progress"} {
+			req := mcp.CallToolRequest{}
+			req.Params.Name = tool
+			req.Params.Meta = &mcp.Meta{ProgressToken: "p-" + tool}
+			res, err := c.CallTool(t.Context(), req)
+			raw, _ := json.Marshal(res)
+			seen = append(seen, tool+": "+string(raw)+" "+errString(err))
+		}
+		mu.Lock()
+		seen = append(seen, progress...)
+		mu.Unlock()
+		all := strings.Join(seen, "\n")
+		if strings.Contains(all, secret) {
+			t.Fatalf("%s: the credential reached the agent:\n%s", proto, all)
+		}
+		for _, want := range []string{"my credential is [redacted]", `\"[redacted]\"`, "refused for credential [redacted]"} {
+			if !strings.Contains(all, want) {
+				t.Errorf("%s: %q missing from what the agent got:\n%s", proto, want, all)
+			}
+		}
+		if proto == legacy && !strings.Contains(all, "working with [redacted]") {
+			t.Errorf("progress not relayed redacted:\n%s", all)
+		}
+	}
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
