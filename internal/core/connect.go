@@ -207,7 +207,7 @@ func (c *Core) serviceClient(s store.Service) (*http.Client, error) {
 		}
 	}
 	return &http.Client{
-		Timeout:   time.Minute,
+		Timeout: time.Minute,
 		Transport: &authTransport{service: title, auth: auth, next: http.DefaultTransport,
 			sent: func(v string) { c.redact.Put(redactGroup(s.Name)+"sent", v) }},
 		// The credential goes only where the request was addressed, and a
