@@ -1,18 +1,25 @@
 package main
 
 import (
+	"bufio"
+	"context"
 	"fmt"
 	"io"
+	"os"
+	"strings"
 	"text/tabwriter"
 	"time"
+
+	"golang.org/x/term"
 
 	"github.com/agentvault/agentvault/internal/approval"
 )
 
-func cmdApprovals(args []string, out io.Writer) error {
+func cmdApprovals(args []string, stdin io.Reader, out io.Writer) error {
 	if len(args) == 0 {
-		return usageError{"usage: agentvault approvals list|approve|deny …"}
+		return usageError{"usage: agentvault approvals list|show|approve|deny …"}
 	}
+	ctx := context.Background()
 	switch args[0] {
 	case "list":
 		c := newCommand("approvals list", true)
@@ -33,18 +40,37 @@ func cmdApprovals(args []string, out io.Writer) error {
 			return nil
 		}
 		tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tCODE\tVAULT\tCLIENT\tTOOL\tARGUMENTS\tEXPIRES IN")
+		fmt.Fprintln(tw, "CODE\tVAULT\tCLIENT\tTOOL\tARGUMENTS\tEXPIRES IN")
 		for _, p := range q.Pending {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.ID, p.Code, p.Vault, p.Client, p.Tool, p.Summary,
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", p.Code, p.Vault, p.Client, p.Tool, p.Summary,
 				time.Until(p.Deadline).Round(time.Second))
 		}
-		return tw.Flush()
+		tw.Flush()
+		fmt.Fprintln(out, "\nSee a call's complete arguments with: agentvault approvals show CODE")
+		return nil
+	case "show":
+		c := newCommand("approvals show", true)
+		pos, api, done, err := c.open(args[1:], 1, "ID|CODE [--json]")
+		if err != nil {
+			return err
+		}
+		defer done()
+		r, err := api.Approval(ctx, pos[0])
+		if err != nil {
+			return err
+		}
+		if c.jsonOut() {
+			return printJSON(out, r)
+		}
+		printCall(out, r)
+		return nil
 	case "approve", "deny":
 		c := newCommand("approvals "+args[0], false)
-		session := c.fs.Bool("session", false, "approve this tool for the rest of the agent's session")
+		session := c.fs.Bool("session", false, "approve "+approval.SessionLabel)
 		always := c.fs.Bool("always", false, "always allow this tool in this vault (changes the policy)")
+		yes := c.fs.Bool("yes", false, "answer without asking, even in a terminal")
 		reason := c.fs.String("reason", "", "why, told to the agent")
-		pos, err := c.parse(args[1:], 1, "ID")
+		pos, err := c.parse(args[1:], 1, "ID|CODE [--session | --always] [--yes]   (deny: [--reason TEXT])")
 		if err != nil {
 			return err
 		}
@@ -66,15 +92,64 @@ func cmdApprovals(args []string, out io.Writer) error {
 			return err
 		}
 		defer done()
-		if err := api.AnswerApproval(pos[0], a); err != nil {
+		call, err := api.Approval(ctx, pos[0])
+		if err != nil {
 			return err
 		}
-		if a.Approve {
-			fmt.Fprintf(out, "Approved %s (%s).\n", pos[0], a.Scope)
-		} else {
-			fmt.Fprintf(out, "Denied %s.\n", pos[0])
+		// The answer is for exactly the arguments fetched here.
+		a.ArgsDigest = call.ArgsDigest
+		whole := false
+		if f, ok := stdin.(*os.File); ok && a.Approve && !*yes && term.IsTerminal(int(f.Fd())) {
+			printCall(out, call)
+			fmt.Fprintf(out, "\nApprove this call (%s)? [y/N] ", a.Scope)
+			line, _ := bufio.NewReader(stdin).ReadString('\n')
+			if answer := strings.ToLower(strings.TrimSpace(line)); answer != "y" && answer != "yes" {
+				fmt.Fprintln(out, "Not answered; the call still waits.")
+				return nil
+			}
+			whole = true
+		}
+		a.WholeCall = &whole
+		r, err := api.AnswerApproval(ctx, call.ID, a)
+		if err != nil {
+			return err
+		}
+		switch {
+		case !a.Approve:
+			fmt.Fprintf(out, "Denied %s: %s wanted %s.\n", r.Code, callerOf(r), r.Tool)
+		case whole:
+			fmt.Fprintf(out, "Approved %s (%s).\n", r.Code, scopeText(a.Scope))
+		default:
+			fmt.Fprintf(out, "Approved %s (%s). The call you approved:\n\n", r.Code, scopeText(a.Scope))
+			printCall(out, r)
 		}
 		return nil
 	}
 	return usageError{fmt.Sprintf("unknown approvals command %q", args[0])}
+}
+
+// printCall shows a call waiting for (or given) an answer, with its
+// complete arguments.
+func printCall(out io.Writer, r approval.Resolved) {
+	fmt.Fprintf(out, "%s  %s (vault %s) wants %s\n", r.Code, callerOf(r), r.Vault, r.Tool)
+	if r.Outcome == "" {
+		fmt.Fprintf(out, "Waiting for an answer, %s left. Id %s.\n", time.Until(r.Deadline).Round(time.Second), r.ID)
+	} else {
+		fmt.Fprintf(out, "%s by %s at %s.\n", r.Outcome, r.Answer.Channel, r.At.Local().Format("15:04:05"))
+	}
+	fmt.Fprintf(out, "Arguments (all %d fields):\n%s\n", len(r.Fields()), r.PrettyArguments())
+}
+
+func callerOf(r approval.Resolved) string {
+	if r.Client == "" {
+		return "An agent"
+	}
+	return r.Client
+}
+
+func scopeText(s approval.Scope) string {
+	if s == approval.Session {
+		return approval.SessionLabel
+	}
+	return string(s)
 }

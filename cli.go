@@ -104,8 +104,12 @@ func (c *command) openAPI() (core.API, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if cl, err := control.Dial(control.SocketPath(dir)); err == nil {
+	cl, err := control.Dial(control.SocketPath(dir))
+	if err == nil {
 		return cl, func() {}, nil
+	}
+	if !errors.Is(err, control.ErrNotRunning) {
+		return nil, nil, err
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	co, err := core.Open(core.Config{DataDir: dir, LockTimeout: 2 * time.Second, Logger: logger, Secrets: secretStore(dir)})
@@ -288,7 +292,7 @@ func describeService(s core.ServiceInfo) string {
 
 func cmdVault(args []string, out io.Writer) error {
 	if len(args) == 0 {
-		return usageError{"usage: agentvault vault create|list|show|policy|guard|preset|limit|timeout|rotate|renew|delete|export|import …"}
+		return usageError{"usage: agentvault vault create|list|show|policy|guard|preset|limit|timeout|grant-limit|rotate|renew|delete|export|import …"}
 	}
 	sub, rest := args[0], args[1:]
 	var c *command
@@ -328,6 +332,9 @@ func cmdVault(args []string, out io.Writer) error {
 	case "timeout":
 		c = newCommand("vault timeout", false)
 		pos, err = c.parse(rest, 2, "VAULT DURATION   (how long calls wait for approval, 1s-1h, e.g. 5m)")
+	case "grant-limit":
+		c = newCommand("vault grant-limit", false)
+		pos, err = c.parse(rest, 2, "VAULT DURATION   (how long \"approve for this session\" lasts at most, 1m-8h, e.g. 2h)")
 	case "preset":
 		c = newCommand("vault preset", false)
 		pos, err = c.parse(rest, 2, "VAULT PRESET   ("+presetNames()+")")
@@ -405,6 +412,16 @@ func cmdVault(args []string, out io.Writer) error {
 			return err
 		}
 		fmt.Fprintf(out, "Vault %s: calls wait %s for approval.\n", pos[0], d)
+		return nil
+	case "grant-limit":
+		d, err := time.ParseDuration(pos[1])
+		if err != nil {
+			return usageError{fmt.Sprintf("duration %q: want e.g. 30m or 2h", pos[1])}
+		}
+		if err := api.SetGrantLimit(context.Background(), pos[0], d); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "Vault %s: \"approve for this session\" lasts at most %s, and ends with the session.\n", pos[0], d)
 		return nil
 	case "preset":
 		if err := api.ApplyPreset(context.Background(), pos[0], pos[1]); err != nil {

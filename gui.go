@@ -33,9 +33,12 @@ func runGUI(ctx context.Context, dir, listen string, stdout, stderr io.Writer) e
 	}
 	ui := app.New(a, cfg)
 	defer ui.Stop()
-	if !s.notifications {
+	if s.notifier == nil {
 		// Notifications cannot carry buttons here: ask in a window instead.
 		s.co.Broker().AddChannel(ui.Prompts())
+	} else {
+		// A call too large for a notification is reviewed in a prompt.
+		s.notifier.SetReview(ui.Review)
 	}
 	// Without a session bus there is no tray (and systray would panic on
 	// quit), so the window is the app.

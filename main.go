@@ -48,7 +48,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	case "audit":
 		return cmdAudit(rest, stdout)
 	case "approvals":
-		return cmdApprovals(rest, stdout)
+		return cmdApprovals(rest, os.Stdin, stdout)
 	case "bench":
 		return cmdBench(rest, stdout)
 	case "auth0":
@@ -99,7 +99,8 @@ Usage:
   agentvault [--listen ADDR]      start the desktop app (or the server, without a display)
   agentvault init                 a guided first run in the terminal
   agentvault serve [--listen 127.0.0.1:7878]
-  agentvault service add-mcp NAME --command "CMD ARGS…" | --url URL [--header "K: V"]…
+  agentvault service add-mcp NAME --command "CMD ARGS…" [--env K=V]… [--secret-env K=V]… [--pass-env NAME]… [--env-stdin]
+                                 | --url URL [--header "K: V"]… [--header-stdin]
   agentvault service list [--json]
   agentvault service review NAME [--accept] [--json]
   agentvault service remove NAME
@@ -110,14 +111,17 @@ Usage:
   agentvault vault rotate VAULT [--json]
   agentvault vault preset VAULT read-only|ask-for-writes|developer|public-bot|full-access
   agentvault vault timeout VAULT DURATION   (how long calls wait for approval)
+  agentvault vault grant-limit VAULT DURATION   (how long "approve for this session" lasts, at most 8h)
   agentvault vault limit VAULT TOOL-OR-PATTERN|'*' 60/min|500/day|off
   agentvault vault renew VAULT --expires 2h | --until TIME | --never
   agentvault vault delete VAULT
   agentvault vault export VAULT > template.json
   agentvault vault import FILE|- [--name NAME] [--json]
   agentvault approvals list [--json]
-  agentvault approvals approve ID [--session | --always]
-  agentvault approvals deny ID [--reason TEXT]
+  agentvault approvals show ID|CODE [--json]      (the complete call)
+  agentvault approvals approve ID|CODE [--session | --always] [--yes]
+        (--session: this tool, any arguments, for this agent's session)
+  agentvault approvals deny ID|CODE [--reason TEXT]
   agentvault audit list [--vault VAULT] [--limit N] [--json]
   agentvault audit export --format jsonl|csv [--out FILE] [--vault VAULT]
   agentvault auth0 setup --domain DOMAIN --client-id ID   (client secret on standard input)

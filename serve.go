@@ -77,7 +77,7 @@ type instance struct {
 	co            *core.Core
 	http          *http.Server
 	logger        *slog.Logger
-	notifications bool // desktop notifications with buttons are on
+	notifier      *notify.Channel // desktop notifications with buttons; nil: off
 	cleanup       []func()
 	failed        chan error // the listener or the control socket stopped
 	cancel        context.CancelFunc
@@ -100,8 +100,8 @@ func startServer(dir, listen string, stdout io.Writer, logger *slog.Logger) (_ *
 			s.close()
 		}
 	}()
-	if stop := startNotifications(co, logger); stop != nil {
-		s.notifications = true
+	if ch, stop := startNotifications(co, logger); ch != nil {
+		s.notifier = ch
 		s.cleanup = append(s.cleanup, stop)
 	}
 	co.StartPhoneApprovals(ctx)
@@ -164,35 +164,36 @@ func (s *instance) close() {
 }
 
 // startNotifications adds the desktop notification channel to the approval
-// broker when a session bus with a notification server is there. Without
-// one, approvals still work through the queue and the CLI.
-func startNotifications(co *core.Core, logger *slog.Logger) (stop func()) {
+// broker when a session bus with a notification server is there, and
+// returns it when it has buttons. Without one, approvals still work through
+// the queue and the CLI.
+func startNotifications(co *core.Core, logger *slog.Logger) (ch *notify.Channel, stop func()) {
 	if runtime.GOOS == "darwin" || runtime.GOOS == "windows" {
 		// No buttons through beeep there: announce, and answer in the app.
 		co.Broker().AddChannel(notify.Plain{Logger: logger})
-		return nil
+		return nil, nil
 	}
 	conn, err := notify.SessionBus()
 	if err != nil {
 		logger.Info("desktop notifications off", "reason", err)
-		return nil
+		return nil, nil
 	}
-	ch, err := notify.New(conn, logger)
+	ch, err = notify.New(conn, logger)
 	if errors.Is(err, notify.ErrNoActions) {
 		// Announce approvals anyway; the answer comes from another channel.
 		co.Broker().AddChannel(notify.Plain{Logger: logger})
 		logger.Info("desktop notifications without buttons: answer in the app or with `agentvault approvals`")
 		conn.Close()
-		return nil
+		return nil, nil
 	}
 	if err != nil {
 		logger.Info("desktop notifications off", "reason", err)
 		conn.Close()
-		return nil
+		return nil, nil
 	}
 	co.Broker().AddChannel(ch)
 	logger.Info("approvals also ask through desktop notifications")
-	return func() { ch.Close(); conn.Close() }
+	return ch, func() { ch.Close(); conn.Close() }
 }
 
 // listenLoopback listens on addr, which must be a loopback address:

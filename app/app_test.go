@@ -23,7 +23,6 @@ import (
 	"github.com/agentvault/agentvault/internal/approval"
 	"github.com/agentvault/agentvault/internal/audit"
 	"github.com/agentvault/agentvault/internal/core"
-	"github.com/agentvault/agentvault/mcpserver"
 	"github.com/agentvault/agentvault/policy"
 	"github.com/agentvault/agentvault/providers/providertest"
 )
@@ -161,9 +160,9 @@ func TestFlippingAPolicyChangesTheCore(t *testing.T) {
 func TestApproveFromTheQueue(t *testing.T) {
 	co := realCore(t)
 	u := window(t, co)
-	verdict := make(chan mcpserver.Verdict, 1)
+	verdict := make(chan approval.Verdict, 1)
 	go func() {
-		verdict <- co.Broker().Approve(context.Background(), mcpserver.ApprovalRequest{VaultID: "v", Vault: "work", Tool: "echo_write_note", ArgsDigest: "d"})
+		verdict <- co.Broker().Approve(context.Background(), approval.Request{VaultID: "v", Vault: "work", Tool: "echo_write_note", ArgsDigest: "d"})
 	}()
 	for len(co.Broker().Pending()) == 0 {
 		time.Sleep(5 * time.Millisecond)
@@ -171,7 +170,7 @@ func TestApproveFromTheQueue(t *testing.T) {
 	// In the app a broker event triggers this refresh on the UI thread.
 	u.Refresh()
 	u.ShowTab("Approvals")
-	test.Tap(button(t, u, "Approve for this session"))
+	test.Tap(button(t, u, "Approve "+approval.SessionLabel))
 	select {
 	case v := <-verdict:
 		if !v.Approved || v.Channel != "queue" {
@@ -202,9 +201,9 @@ func TestDenyFromAPromptWindowPassesTheReason(t *testing.T) {
 	u := window(t, co)
 	opened := make(chan struct{})
 	co.Broker().AddChannel(openSignal{u.Prompts(), opened})
-	verdict := make(chan mcpserver.Verdict, 1)
+	verdict := make(chan approval.Verdict, 1)
 	go func() {
-		verdict <- co.Broker().Approve(context.Background(), mcpserver.ApprovalRequest{VaultID: "v", Vault: "work", Tool: "echo_write_note", ArgsDigest: "d"})
+		verdict <- co.Broker().Approve(context.Background(), approval.Request{VaultID: "v", Vault: "work", Tool: "echo_write_note", ArgsDigest: "d"})
 	}()
 	<-opened
 	var prompt fyne.Window
@@ -270,7 +269,7 @@ func TestTrayItems(t *testing.T) {
 	pending := func(n int) []approval.Pending {
 		var out []approval.Pending
 		for i := range n {
-			out = append(out, approval.Pending{Code: "AV-000" + string(rune('0'+i)), ApprovalRequest: mcpserver.ApprovalRequest{Vault: "work", Tool: "gh_x"}})
+			out = append(out, approval.Pending{Code: "AV-000" + string(rune('0'+i)), Request: approval.Request{Vault: "work", Tool: "gh_x"}})
 		}
 		return out
 	}

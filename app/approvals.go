@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"fmt"
 	"sync"
 
@@ -47,27 +48,37 @@ func (u *UI) approvalCard(p approval.Pending) fyne.CanvasObject {
 	return widget.NewCard(approvalTitle(p), p.Code+" · "+remaining(u.cfg.Now(), p.Deadline), u.answerBox(p, nil))
 }
 
-// answerBox is the arguments and the four answers; after is called once an
-// answer was accepted (the prompt window closes itself with it).
+// answerBox is the complete arguments and the four answers; after is
+// called once an answer was accepted (the prompt window closes itself with
+// it).
 func (u *UI) answerBox(p approval.Pending, after func()) fyne.CanvasObject {
-	args := widget.NewLabel(argsText(p.Summary))
-	args.Wrapping = fyne.TextWrapWord
 	reason := widget.NewEntry()
 	reason.SetPlaceHolder("Reason for a denial (optional, told to the agent)")
+	whole := true // this window shows every argument before any answer
 	answer := func(a approval.Answer) {
-		a.Channel = queueChannel
-		a.ArgsDigest = p.ArgsDigest
-		if u.do(func() error { return u.cfg.API.AnswerApproval(p.ID, a) }) && after != nil {
+		a.Channel, a.ArgsDigest, a.WholeCall = queueChannel, p.ArgsDigest, &whole
+		if u.do(func() error { _, err := u.cfg.API.AnswerApproval(context.Background(), p.ID, a); return err }) && after != nil {
 			after()
 		}
 	}
 	approve := widget.NewButton("Approve once", func() { answer(approval.Answer{Approve: true, Scope: approval.Once}) })
 	approve.Importance = widget.HighImportance
-	session := widget.NewButton("Approve for this session", func() { answer(approval.Answer{Approve: true, Scope: approval.Session}) })
+	session := widget.NewButton("Approve "+approval.SessionLabel, func() { answer(approval.Answer{Approve: true, Scope: approval.Session}) })
 	always := widget.NewButton("Always allow", func() { answer(approval.Answer{Approve: true, Scope: approval.Always}) })
 	deny := widget.NewButton("Deny", func() { answer(approval.Answer{Reason: reason.Text}) })
 	deny.Importance = widget.DangerImportance
-	return container.NewVBox(args, reason, container.NewHBox(approve, session, always, deny))
+	return container.NewVBox(argumentsView(p.Request), reason, container.NewHBox(approve, always, deny), session)
+}
+
+// argumentsView shows a call's complete arguments, scrolling when long:
+// nothing is cut.
+func argumentsView(r approval.Request) fyne.CanvasObject {
+	args := widget.NewLabel(r.PrettyArguments())
+	args.TextStyle = fyne.TextStyle{Monospace: true}
+	args.Wrapping = fyne.TextWrapBreak
+	scroll := container.NewVScroll(args)
+	scroll.SetMinSize(fyne.NewSize(0, min(args.MinSize().Height, 240)))
+	return container.NewVBox(widget.NewLabel(fmt.Sprintf("Arguments (all %d fields):", len(r.Fields()))), scroll)
 }
 
 func approvalTitle(p approval.Pending) string {
@@ -76,13 +87,6 @@ func approvalTitle(p approval.Pending) string {
 		who = "An agent"
 	}
 	return fmt.Sprintf("%s (vault %s) wants %s", who, p.Vault, p.Tool)
-}
-
-func argsText(summary string) string {
-	if summary == "" {
-		return "No arguments."
-	}
-	return "Arguments: " + summary
 }
 
 func resolvedLine(r approval.Resolved) string {
@@ -100,6 +104,10 @@ func (u *UI) Prompts() PromptChannel { return PromptChannel{u} }
 
 // Name implements approval.Channel; answers count as the in-app queue.
 func (PromptChannel) Name() string { return queueChannel }
+
+// Review opens the prompt window for p, showing the whole call: what a
+// notification too small for it sends the user to.
+func (u *UI) Review(p approval.Pending) { u.Prompts().Open(p, nil) }
 
 // Open implements approval.Channel.
 func (c PromptChannel) Open(p approval.Pending, _ func(approval.Answer) error) func() {

@@ -77,7 +77,13 @@ func (f *fixedAPI) DeleteVault(string) error                        { return f.e
 func (f *fixedAPI) AuditList(string, int) ([]audit.Record, error)   { return f.records, f.err }
 func (f *fixedAPI) AuditExport(io.Writer, string, string) error     { return f.err }
 func (f *fixedAPI) Approvals() (core.Approvals, error)              { return f.approvals, f.err }
-func (f *fixedAPI) AnswerApproval(string, approval.Answer) error    { return f.err }
+func (f *fixedAPI) AnswerApproval(context.Context, string, approval.Answer) (approval.Resolved, error) {
+	return approval.Resolved{}, f.err
+}
+func (f *fixedAPI) Approval(context.Context, string) (approval.Resolved, error) {
+	return approval.Resolved{}, f.err
+}
+func (f *fixedAPI) SetGrantLimit(context.Context, string, time.Duration) error { return f.err }
 
 func (f *fixedAPI) Auth0Setup(string, string, string) error { return f.err }
 func (f *fixedAPI) Auth0Status() (core.Auth0Status, error)  { return core.Auth0Status{}, f.err }
@@ -110,7 +116,7 @@ var t0 = time.Date(2026, 11, 27, 9, 30, 0, 0, time.UTC)
 
 func populated() *fixedAPI {
 	work := core.VaultInfo{ID: "vwork", Name: "claude-work", URL: "http://127.0.0.1:7878/v/vwork/mcp", Services: []string{"fs", "github"}, Created: t0}
-	req := mcpserver.ApprovalRequest{VaultID: "vwork", Vault: "claude-work", Client: "Claude Code 2.1", Tool: "github_create_issue", Summary: `repo="acme/api" title="Fix login"`}
+	req := approval.Request{VaultID: "vwork", Vault: "claude-work", Client: "Claude Code 2.1", Tool: "github_create_issue", Summary: `repo="acme/api" title="Fix login"`}
 	return &fixedAPI{
 		vaults: []core.VaultInfo{work, {ID: "vrev", Name: "reviewer", URL: "http://127.0.0.1:7878/v/vrev/mcp", Services: []string{"fs"}, Created: t0}},
 		detail: core.VaultDetail{VaultInfo: work, Guards: []policy.Guard{{Kind: policy.Repo, Allow: []string{"acme/*", "me/dotfiles"}}}, Tools: []mcpserver.ToolDecision{
@@ -127,8 +133,8 @@ func populated() *fixedAPI {
 				Unavailable: []apitool.Missing{{Tool: "post_message", Scopes: []string{"chat:write"}}}},
 		},
 		approvals: core.Approvals{
-			Pending: []approval.Pending{{ID: "p1", Code: "AV-7F3K", ApprovalRequest: req, Created: t0, Deadline: t0.Add(90 * time.Second)}},
-			Recent: []approval.Resolved{{Pending: approval.Pending{ID: "p0", Code: "AV-2M9Q", ApprovalRequest: mcpserver.ApprovalRequest{Vault: "reviewer", Tool: "fs_write_file"}},
+			Pending: []approval.Pending{{ID: "p1", Code: "AV-7F3K", Request: req, Created: t0, Deadline: t0.Add(90 * time.Second)}},
+			Recent: []approval.Resolved{{Pending: approval.Pending{ID: "p0", Code: "AV-2M9Q", Request: approval.Request{Vault: "reviewer", Tool: "fs_write_file"}},
 				Answer: approval.Answer{Channel: "notification"}, Outcome: "denied", At: t0.Add(-time.Minute)}},
 		},
 		records: []audit.Record{

@@ -19,6 +19,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
+	"github.com/agentvault/agentvault/internal/approval"
 	"github.com/agentvault/agentvault/internal/audit"
 	"github.com/agentvault/agentvault/policy"
 	"github.com/agentvault/agentvault/providers"
@@ -84,7 +85,12 @@ type endpoint struct {
 }
 
 func newEndpoint(s *Server, v Vault) *endpoint {
-	e := &endpoint{srv: s, ids: newSessionIDs()}
+	e := &endpoint{srv: s}
+	e.ids = newSessionIDs(func(id string) {
+		if s.cfg.OnSessionEnd != nil {
+			s.cfg.OnSessionEnd(v.ID, id)
+		}
+	})
 	e.state.Store(newState(v, nil))
 	e.stale.Store(true)
 	hooks := &server.Hooks{}
@@ -404,12 +410,17 @@ func (e *endpoint) execute(ctx context.Context, st *state, req callRequest, run 
 	}
 	if d.Decision == policy.Approve {
 		stop := e.reportWaiting(ctx, req.meta)
-		v := e.srv.cfg.Approver.Approve(ctx, ApprovalRequest{
+		args, err := shownArguments(req.args)
+		if err != nil {
+			return refuse(audit.Denied, "the arguments cannot be shown", "AgentVault refused this call: its arguments cannot be shown to the user")
+		}
+		v := e.srv.cfg.Approver.Approve(ctx, approval.Request{
 			VaultID: st.vault.ID, Vault: st.vault.Name, Client: rec.Client, Session: req.session,
-			Tool: name, ArgsDigest: rec.ArgsDigest, Summary: rec.Args, Timeout: st.vault.ApprovalTimeout,
+			Tool: name, ArgsDigest: rec.ArgsDigest, Summary: rec.Args, Arguments: args,
+			Timeout: st.vault.ApprovalTimeout, GrantLimit: st.vault.GrantLimit,
 		})
 		stop()
-		rec.Channel, rec.Approver = v.Channel, v.Approver
+		rec.Channel, rec.Approver, rec.WholeCall = v.Channel, v.Approver, v.WholeCall
 		if !v.Approved {
 			outcome := v.Outcome
 			if outcome == "" {
@@ -459,6 +470,18 @@ func (e *endpoint) execute(ctx context.Context, st *state, req callRequest, run 
 		return "", fmt.Errorf("service %s did not answer; see the AgentVault log", t.service)
 	}
 	return "", nil
+}
+
+// shownArguments encodes a call's arguments for the approver, without
+// turning <, > and & into escapes.
+func shownArguments(args any) (json.RawMessage, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(args); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
 // guard decides the call again with what it touches, when the vault has

@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/agentvault/agentvault/internal/approval"
+
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
@@ -201,9 +203,9 @@ func TestGuardsCheckWhatTheServiceLooksUp(t *testing.T) {
 // their time.
 type approveAfter func()
 
-func (a approveAfter) Approve(context.Context, ApprovalRequest) Verdict {
+func (a approveAfter) Approve(context.Context, approval.Request) approval.Verdict {
 	a()
-	return Verdict{Approved: true, Channel: "test"}
+	return approval.Verdict{Approved: true, Channel: "test"}
 }
 
 func TestGuardsLookAgainAfterApproval(t *testing.T) {

@@ -44,6 +44,9 @@ type Vault struct {
 	Expires time.Time
 	// RateLimits cap the vault's calls.
 	RateLimits []policy.RateLimit
+	// GrantLimit bounds how long an "approve for this session" lasts; 0:
+	// the approver's default.
+	GrantLimit time.Duration
 }
 
 // Catalog resolves service names to providers.
@@ -85,6 +88,10 @@ type Config struct {
 	ApprovalProgressInterval time.Duration
 	// Now is the clock for vault expiry; nil: time.Now.
 	Now func() time.Time
+	// OnSessionEnd, if set, hears that an MCP session of a vault ended (the
+	// agent closed it, it was idle too long, or AgentVault ended it), so
+	// that what was granted to it ends too. It must not block.
+	OnSessionEnd func(vaultID, session string)
 	// Redactor removes the configured secrets from results, progress and
 	// tool definitions before they reach an agent; nil: nothing is removed.
 	Redactor Redactor

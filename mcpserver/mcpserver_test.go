@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agentvault/agentvault/internal/approval"
+
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
@@ -268,8 +270,8 @@ func TestApproveToolIsRefusedWithoutApprover(t *testing.T) {
 
 type approveAll struct{}
 
-func (approveAll) Approve(context.Context, ApprovalRequest) Verdict {
-	return Verdict{Approved: true, Channel: "test"}
+func (approveAll) Approve(context.Context, approval.Request) approval.Verdict {
+	return approval.Verdict{Approved: true, Channel: "test"}
 }
 
 func TestApprovedCallRunsAndRecordsChannel(t *testing.T) {

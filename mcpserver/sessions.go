@@ -19,8 +19,9 @@ import (
 // must let mcp-go see the session now and then. And it keeps the agent's
 // name from the session's initialize, for the audit records of those requests.
 type sessionIDs struct {
-	mu   sync.Mutex
-	live map[string]*liveSession
+	mu    sync.Mutex
+	live  map[string]*liveSession
+	ended func(id string) // hears of each session that ends
 }
 
 type liveSession struct {
@@ -32,7 +33,11 @@ var _ server.SessionIdManager = (*sessionIDs)(nil)
 
 var errUnknownSession = errors.New("unknown session")
 
-func newSessionIDs() *sessionIDs { return &sessionIDs{live: map[string]*liveSession{}} }
+// newSessionIDs returns the sessions of one vault; ended hears of each
+// session that ends.
+func newSessionIDs(ended func(id string)) *sessionIDs {
+	return &sessionIDs{live: map[string]*liveSession{}, ended: ended}
+}
 
 func (s *sessionIDs) Generate() string {
 	var b [16]byte
@@ -90,8 +95,12 @@ func (s *sessionIDs) Validate(id string) (isTerminated bool, err error) {
 
 func (s *sessionIDs) Terminate(id string) (isNotAllowed bool, err error) {
 	s.mu.Lock()
+	_, ok := s.live[id]
 	delete(s.live, id)
 	s.mu.Unlock()
+	if ok {
+		s.ended(id)
+	}
 	return false, nil
 }
 

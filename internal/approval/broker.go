@@ -12,13 +12,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/agentvault/agentvault/internal/audit"
-	"github.com/agentvault/agentvault/mcpserver"
 )
 
 // Scope says how far an approval reaches.
@@ -27,12 +27,27 @@ type Scope string
 const (
 	// Once approves this call only.
 	Once Scope = "once"
-	// Session approves the same tool for the rest of the agent's session
-	// (under the stateless protocol: the same vault, client and tool for
-	// SessionGrantTTL).
+	// Session approves the same tool, with any arguments, for the rest of
+	// the agent's session: the MCP session, or for a stateless client the
+	// vault with the client's name and version, until SessionIdle passes
+	// without a call that needs approval. It ends with the session and
+	// after the request's GrantLimit at most.
 	Session Scope = "session"
 	// Always changes the vault's policy to allow the tool.
 	Always Scope = "always"
+)
+
+// SessionLabel is how every channel names a Session answer.
+const SessionLabel = "this tool, any arguments, for this agent's session"
+
+// Limits on session grants.
+const (
+	// DefaultGrantLimit is the longest a session grant lasts unless a vault
+	// sets a shorter one.
+	DefaultGrantLimit = 8 * time.Hour
+	// SessionIdle ends a stateless client's "session" (and its grants) that
+	// long after its last call that needed approval.
+	SessionIdle = 30 * time.Minute
 )
 
 // Answer is a person's reply to a pending call.
@@ -48,6 +63,9 @@ type Answer struct {
 	// ArgsDigest, when set, must equal the pending call's: an answer given
 	// for other arguments is refused.
 	ArgsDigest string `json:"args_digest,omitempty"`
+	// WholeCall says whether the channel showed the complete call before
+	// this answer (a phone's few characters do not); nil: not reported.
+	WholeCall *bool `json:"whole_call,omitempty"`
 
 	outcome string // set for the broker's own resolutions: timeout, cancelled
 }
@@ -58,7 +76,7 @@ type Pending struct {
 	// Code is the short code every channel shows, so a person can match a
 	// phone push to a desktop prompt (AV-7F3K).
 	Code string `json:"code"`
-	mcpserver.ApprovalRequest
+	Request
 	Created  time.Time `json:"created"`
 	Deadline time.Time `json:"deadline"`
 }
@@ -110,9 +128,6 @@ type Config struct {
 	Auditor Auditor
 	// DefaultTimeout applies when a request has none; 0: 120 s.
 	DefaultTimeout time.Duration
-	// SessionGrantTTL bounds "approve for this session"; 0: 30 minutes for
-	// stateless clients, 24 hours for sessions (which end sooner).
-	SessionGrantTTL time.Duration
 	// Now; nil: time.Now.
 	Now func() time.Time
 	// Logger; nil: slog.Default().
@@ -121,7 +136,7 @@ type Config struct {
 
 // Errors returned by Answer.
 var (
-	ErrUnknown  = errors.New("no such pending approval")
+	ErrUnknown  = errors.New("no such approval")
 	ErrResolved = errors.New("approval already answered")
 	ErrMismatch = errors.New("answer does not match the pending call's arguments")
 )
@@ -129,7 +144,7 @@ var (
 // historySize bounds the remembered resolutions.
 const historySize = 200
 
-// Broker implements mcpserver.Approver.
+// Broker is the approval broker; its Approve implements mcpserver.Approver.
 type Broker struct {
 	cfg Config
 
@@ -137,11 +152,9 @@ type Broker struct {
 	channels []Channel
 	pending  map[string]*waiting
 	history  []Resolved // newest last, at most historySize
-	grants   map[grantKey]time.Time
+	grants   map[grantKey]grant
 	subs     map[chan Event]struct{}
 }
-
-var _ mcpserver.Approver = (*Broker)(nil)
 
 type waiting struct {
 	p         Pending
@@ -151,6 +164,21 @@ type waiting struct {
 }
 
 type grantKey struct{ vault, holder, tool string }
+
+// grant is one "approve for this session".
+type grant struct {
+	until    time.Time // the latest it can last (GrantLimit)
+	lastUsed time.Time // stateless holders: ends SessionIdle after this
+}
+
+// holder names the session a request comes from: the MCP session, or for
+// a stateless client the client's name and version within the vault.
+func holder(r Request) string {
+	if r.Session == "" {
+		return "client:" + r.Client
+	}
+	return "session:" + r.Session
+}
 
 // New returns a broker.
 func New(cfg Config) *Broker {
@@ -164,7 +192,7 @@ func New(cfg Config) *Broker {
 		cfg.Logger = slog.Default()
 	}
 	return &Broker{cfg: cfg, channels: slices.Clone(cfg.Channels), pending: map[string]*waiting{},
-		grants: map[grantKey]time.Time{}, subs: map[chan Event]struct{}{}}
+		grants: map[grantKey]grant{}, subs: map[chan Event]struct{}{}}
 }
 
 // AddChannel starts asking on ch too (for calls that arrive from now on),
@@ -184,22 +212,22 @@ func (b *Broker) RemoveChannel(name string) {
 	b.channels = slices.DeleteFunc(b.channels, func(c Channel) bool { return c.Name() == name })
 }
 
-// Approve implements mcpserver.Approver: it blocks until the call is
-// answered, its deadline passes or ctx ends.
-func (b *Broker) Approve(ctx context.Context, req mcpserver.ApprovalRequest) mcpserver.Verdict {
+// Approve blocks until the call is answered, its deadline passes or ctx
+// ends; mcpserver calls it for every call whose decision is Approve.
+func (b *Broker) Approve(ctx context.Context, req Request) Verdict {
 	now := b.cfg.Now()
 	if b.granted(req, now) {
-		return mcpserver.Verdict{Approved: true, Channel: "session"}
+		return Verdict{Approved: true, Channel: "session"}
 	}
 	timeout := req.Timeout
 	if timeout <= 0 {
 		timeout = b.cfg.DefaultTimeout
 	}
+	b.mu.Lock()
 	w := &waiting{
-		p:    Pending{ID: newID(), Code: newCode(), ApprovalRequest: req, Created: now, Deadline: now.Add(timeout)},
+		p:    Pending{ID: newID(), Code: b.newCodeLocked(), Request: req, Created: now, Deadline: now.Add(timeout)},
 		done: make(chan Resolved, 1),
 	}
-	b.mu.Lock()
 	b.pending[w.p.ID] = w
 	channels := slices.Clone(b.channels)
 	b.mu.Unlock()
@@ -236,22 +264,26 @@ func (b *Broker) Approve(ctx context.Context, req mcpserver.ApprovalRequest) mcp
 		b.resolve(w.p.ID, Answer{Channel: "agent", outcome: audit.Cancelled, Reason: "the agent cancelled the call"})
 		r = <-w.done
 	}
+	v := Verdict{Channel: r.Answer.Channel, Approver: r.Answer.Approver, WholeCall: r.Answer.WholeCall}
 	if r.Outcome == audit.Approved {
-		return mcpserver.Verdict{Approved: true, Channel: r.Answer.Channel, Approver: r.Answer.Approver}
+		v.Approved = true
+		return v
 	}
-	reason := r.Answer.Reason
-	if reason == "" {
-		reason = "the user denied this call"
+	v.Outcome, v.Reason = r.Outcome, r.Answer.Reason
+	if v.Reason == "" {
+		v.Reason = "the user denied this call"
 	}
-	return mcpserver.Verdict{Channel: r.Answer.Channel, Outcome: r.Outcome, Reason: reason, Approver: r.Answer.Approver}
+	return v
 }
 
-// Answer settles pending call id. It fails, and the refusal is audited, when
-// the call is unknown, already settled, or the answer names other arguments.
-func (b *Broker) Answer(id string, a Answer) error {
+// Answer settles the pending call ref names (its id or its code). It
+// fails, and the refusal is audited, when the call is unknown, already
+// settled, or the answer names other arguments.
+func (b *Broker) Answer(ref string, a Answer) error {
 	if a.Approve && a.Scope == "" {
 		a.Scope = Once
 	}
+	id := b.id(ref)
 	err := b.resolve(id, a)
 	if err != nil && b.cfg.Auditor != nil {
 		rec := audit.Record{Phase: "answer", CallID: id, Outcome: "rejected", Channel: a.Channel, Decision: "approve", Error: err.Error()}
@@ -300,7 +332,7 @@ func (b *Broker) resolve(id string, a Answer) error {
 		b.history = slices.Delete(b.history, 0, len(b.history)-historySize)
 	}
 	if a.Approve && a.Scope == Session {
-		b.grantLocked(w.p.ApprovalRequest, r.At)
+		b.grantLocked(w.p.Request, r.At)
 	}
 	b.mu.Unlock()
 
@@ -318,34 +350,32 @@ func (b *Broker) resolve(id string, a Answer) error {
 }
 
 // grantLocked remembers a session approval.
-func (b *Broker) grantLocked(req mcpserver.ApprovalRequest, now time.Time) {
-	ttl := b.cfg.SessionGrantTTL
-	key := grantKey{req.VaultID, "session:" + req.Session, req.Tool}
-	if req.Session == "" {
-		key.holder = "client:" + req.Client
-		if ttl == 0 {
-			ttl = 30 * time.Minute
-		}
-	} else if ttl == 0 {
-		ttl = 24 * time.Hour
+func (b *Broker) grantLocked(req Request, now time.Time) {
+	limit := req.GrantLimit
+	if limit <= 0 || limit > DefaultGrantLimit {
+		limit = DefaultGrantLimit
 	}
-	b.grants[key] = now.Add(ttl)
-	for k, until := range b.grants {
-		if !now.Before(until) {
-			delete(b.grants, k)
-		}
-	}
+	b.grants[grantKey{req.VaultID, holder(req), req.Tool}] = grant{until: now.Add(limit), lastUsed: now}
+	maps.DeleteFunc(b.grants, func(k grantKey, g grant) bool { return !live(k, g, now) })
 }
 
-func (b *Broker) granted(req mcpserver.ApprovalRequest, now time.Time) bool {
-	holder := "session:" + req.Session
-	if req.Session == "" {
-		holder = "client:" + req.Client
-	}
+// live reports whether grant g of k still holds at now.
+func live(k grantKey, g grant, now time.Time) bool {
+	stateless := strings.HasPrefix(k.holder, "client:")
+	return now.Before(g.until) && (!stateless || now.Sub(g.lastUsed) < SessionIdle)
+}
+
+func (b *Broker) granted(req Request, now time.Time) bool {
+	key := grantKey{req.VaultID, holder(req), req.Tool}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	until, ok := b.grants[grantKey{req.VaultID, holder, req.Tool}]
-	return ok && now.Before(until)
+	g, ok := b.grants[key]
+	if !ok || !live(key, g, now) {
+		return false
+	}
+	g.lastUsed = now
+	b.grants[key] = g
+	return true
 }
 
 // RevokeGrants forgets the session approvals of a vault (its token changed
@@ -353,11 +383,55 @@ func (b *Broker) granted(req mcpserver.ApprovalRequest, now time.Time) bool {
 func (b *Broker) RevokeGrants(vaultID string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	for k := range b.grants {
-		if k.vault == vaultID {
-			delete(b.grants, k)
+	maps.DeleteFunc(b.grants, func(k grantKey, _ grant) bool { return k.vault == vaultID })
+}
+
+// EndSession forgets the session approvals of an MCP session that ended
+// (closed by the agent, idle too long, or ended by AgentVault).
+func (b *Broker) EndSession(vaultID, session string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	maps.DeleteFunc(b.grants, func(k grantKey, _ grant) bool {
+		return k.vault == vaultID && k.holder == "session:"+session
+	})
+}
+
+// Find returns the pending or recently answered call ref names: its id, or
+// its code (AV-7F3K, in any case, with or without "AV-").
+func (b *Broker) Find(ref string) (Resolved, bool) {
+	id := b.id(ref)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if w, ok := b.pending[id]; ok {
+		return Resolved{Pending: w.p}, true
+	}
+	for _, h := range slices.Backward(b.history) {
+		if h.ID == id {
+			return h, true
 		}
 	}
+	return Resolved{}, false
+}
+
+// id resolves a code to the id of its call; anything else is taken as an id.
+func (b *Broker) id(ref string) string {
+	code := strings.ToUpper(strings.TrimSpace(ref))
+	if !strings.HasPrefix(code, "AV-") {
+		code = "AV-" + code
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for id, w := range b.pending {
+		if w.p.Code == code {
+			return id
+		}
+	}
+	for _, h := range slices.Backward(b.history) {
+		if h.Code == code {
+			return h.ID
+		}
+	}
+	return ref
 }
 
 // Pending lists the calls waiting for an answer, oldest first.
@@ -418,6 +492,21 @@ func newID() string {
 
 // codeAlphabet avoids look-alike characters (0/O, 1/I/L).
 const codeAlphabet = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+
+// newCodeLocked returns a code no pending or remembered call has, so that
+// a code names one call wherever it is typed.
+func (b *Broker) newCodeLocked() string {
+	for {
+		code := newCode()
+		taken := slices.ContainsFunc(b.history, func(h Resolved) bool { return h.Code == code })
+		for _, w := range b.pending {
+			taken = taken || w.p.Code == code
+		}
+		if !taken {
+			return code
+		}
+	}
+}
 
 func newCode() string {
 	var b [4]byte

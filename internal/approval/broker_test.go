@@ -5,13 +5,13 @@ import (
 	"errors"
 	"math/rand/v2"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/agentvault/agentvault/internal/audit"
-	"github.com/agentvault/agentvault/mcpserver"
 )
 
 // testChannel records what it was shown and lets the test answer.
@@ -86,13 +86,13 @@ func (p *policyRecorder) AllowTool(vault, tool string) error {
 	return nil
 }
 
-var req = mcpserver.ApprovalRequest{VaultID: "v1", Vault: "work", Client: "agent 1", Session: "s1", Tool: "gh_create_issue", ArgsDigest: "d1", Summary: `title="x"`}
+var req = Request{VaultID: "v1", Vault: "work", Client: "agent 1", Session: "s1", Tool: "gh_create_issue", ArgsDigest: "d1", Summary: `title="x"`}
 
 // ask runs Approve in the background and returns its verdict channel and
 // the pending call as the channel saw it.
-func ask(t *testing.T, b *Broker, ch *testChannel, ctx context.Context, r mcpserver.ApprovalRequest) (chan mcpserver.Verdict, Pending) {
+func ask(t *testing.T, b *Broker, ch *testChannel, ctx context.Context, r Request) (chan Verdict, Pending) {
 	t.Helper()
-	out := make(chan mcpserver.Verdict, 1)
+	out := make(chan Verdict, 1)
 	go func() { out <- b.Approve(ctx, r) }()
 	select {
 	case p := <-ch.seen:
@@ -264,7 +264,7 @@ func TestRacingAnswers(t *testing.T) {
 			r.Session = "s"
 			r.Tool = "t"
 			r.Timeout = time.Duration(1+rand.IntN(3)) * time.Millisecond
-			done := make(chan mcpserver.Verdict, 1)
+			done := make(chan Verdict, 1)
 			go func() { done <- b.Approve(ctx, r) }()
 			p := <-ch.seen
 			var racers sync.WaitGroup
@@ -316,4 +316,134 @@ func TestRacingAnswers(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Logf("%d calls: %d approved, %d winning answers, %d resolved events", n, approved.Load(), wins.Load(), resolvedEvents.Load())
+}
+
+// A session grant ends with its session, after the vault's limit (8 hours
+// at most), and for a stateless client 30 minutes after its last call that
+// needed approval — each step of that is a fresh grant's sliding window.
+func TestSessionGrantsEnd(t *testing.T) {
+	ch := newTestChannel("queue")
+	var clock atomic.Int64
+	clock.Store(time.Unix(1000, 0).UnixNano())
+	advance := func(d time.Duration) { clock.Add(int64(d)) }
+	b := New(Config{Channels: []Channel{ch}, Now: func() time.Time { return time.Unix(0, clock.Load()) }})
+	grant := func(r Request) {
+		verdict, p := ask(t, b, ch, t.Context(), r)
+		ch.answer(p.ID, Answer{Approve: true, Scope: Session})
+		<-verdict
+	}
+	// held reports whether r runs without asking; a call that asks is denied.
+	held := func(r Request) bool {
+		verdict, p := func() (chan Verdict, Pending) {
+			out := make(chan Verdict, 1)
+			go func() { out <- b.Approve(t.Context(), r) }()
+			select {
+			case v := <-out:
+				return chanOf(v), Pending{}
+			case p := <-ch.seen:
+				return out, p
+			}
+		}()
+		if p.ID != "" {
+			ch.answer(p.ID, Answer{Approve: false})
+		}
+		return (<-verdict).Channel == "session"
+	}
+
+	grant(req)
+	b.EndSession("v1", "s1")
+	if held(req) {
+		t.Fatal("a grant outlived its session")
+	}
+
+	limited := req
+	limited.GrantLimit = time.Hour
+	grant(limited)
+	advance(59 * time.Minute)
+	if !held(limited) {
+		t.Fatal("a grant ended before its limit")
+	}
+	advance(2 * time.Minute)
+	if held(limited) {
+		t.Fatal("a grant outlived the vault's limit")
+	}
+
+	unlimited := req
+	unlimited.Session, unlimited.GrantLimit = "s9", 48*time.Hour // more than allowed
+	grant(unlimited)
+	for range 7 {
+		advance(time.Hour)
+		if !held(unlimited) {
+			t.Fatal("a session grant ended early")
+		}
+	}
+	advance(time.Hour + time.Second)
+	if held(unlimited) {
+		t.Fatal("a session grant outlived 8 hours")
+	}
+
+	stateless := req
+	stateless.Session = ""
+	grant(stateless)
+	for range 4 { // each call keeps the stateless session alive
+		advance(25 * time.Minute)
+		if !held(stateless) {
+			t.Fatal("a stateless grant ended while its client kept calling")
+		}
+	}
+	advance(31 * time.Minute)
+	if held(stateless) {
+		t.Fatal("a stateless grant outlived 30 idle minutes")
+	}
+}
+
+func chanOf(v Verdict) chan Verdict {
+	c := make(chan Verdict, 1)
+	c <- v
+	return c
+}
+
+// Codes name one call: unique among pending and remembered calls, found in
+// any case, with or without "AV-", and good for answering.
+func TestCodesFindCalls(t *testing.T) {
+	ch := newTestChannel("queue")
+	b := New(Config{Channels: []Channel{ch}})
+	codes := map[string]bool{}
+	var verdicts []chan Verdict
+	for range 40 {
+		v, p := ask(t, b, ch, t.Context(), req)
+		if codes[p.Code] {
+			t.Fatalf("code %s given twice", p.Code)
+		}
+		codes[p.Code] = true
+		verdicts = append(verdicts, v)
+	}
+	p := b.Pending()[0]
+	for _, ref := range []string{p.ID, p.Code, strings.ToLower(p.Code), strings.TrimPrefix(p.Code, "AV-")} {
+		if got, ok := b.Find(ref); !ok || got.ID != p.ID {
+			t.Fatalf("Find(%q) = %+v, %v", ref, got, ok)
+		}
+	}
+	whole := true
+	if err := b.Answer(strings.ToLower(p.Code), Answer{Approve: true, Channel: "cli", WholeCall: &whole}); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := b.Find(p.Code); !ok || got.Outcome != audit.Approved {
+		t.Fatalf("an answered call is not found by its code: %+v", got)
+	}
+	for _, q := range b.Pending() {
+		b.Answer(q.ID, Answer{Approve: false, Channel: "cli"})
+	}
+	approved := 0
+	for _, v := range verdicts {
+		if got := <-v; got.Approved {
+			approved++
+			if got.WholeCall == nil || !*got.WholeCall {
+				t.Fatalf("verdict %+v lost whether the whole call was shown", got)
+			}
+		}
+	}
+	if approved != 1 {
+		t.Fatalf("%d approved, want 1", approved)
+	}
 }

@@ -73,7 +73,10 @@ type Record struct {
 	// Channel is who answered an approval, or "policy" when none was needed.
 	Channel string `json:"channel,omitempty"`
 	// Approver identifies the person who answered, where the channel knows.
-	Approver   string `json:"approver,omitempty"`
+	Approver string `json:"approver,omitempty"`
+	// WholeCall says whether the channel that answered an approval showed
+	// the complete call first; absent when no person answered.
+	WholeCall  *bool  `json:"whole_call,omitempty"`
 	ArgsDigest string `json:"args_digest,omitempty"`
 	// Args is a redacted summary of the arguments for people to read.
 	Args       string `json:"args,omitempty"`

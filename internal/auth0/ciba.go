@@ -38,14 +38,16 @@ type CIBARequest struct {
 // bindingSafe is what Auth0 accepts in a binding message.
 var bindingUnsafe = regexp.MustCompile(`[^A-Za-z0-9+\-_.,:#]`)
 
-// BindingMessage is the text shown on the phone for p: its code and tool,
-// at most 64 allowed characters, the same code as on the desktop.
+// BindingMessage is the text shown on the phone for p, in at most 64 of
+// the characters Auth0 allows: its code (the same as on the desktop) and
+// tool, and "+N" when the call has N arguments, which the phone cannot show.
 func BindingMessage(p approval.Pending) string {
-	m := bindingUnsafe.ReplaceAllString(p.Code+":"+p.Tool, "_")
-	if len(m) > 64 {
-		m = m[:64]
+	suffix := ""
+	if n := len(p.Fields()); n > 0 {
+		suffix = fmt.Sprintf("+%d", n)
 	}
-	return m
+	m := bindingUnsafe.ReplaceAllString(p.Code+":"+p.Tool, "_")
+	return m[:min(len(m), 64-len(suffix))] + suffix
 }
 
 // StartCIBA asks the user with Auth0 id sub to approve on their phone.
@@ -181,7 +183,8 @@ func (ch *Channel) Open(p approval.Pending, answer func(approval.Answer) error) 
 			return
 		}
 		sub, err := ch.Client.PollCIBA(ctx, req, sleep)
-		a := approval.Answer{Approver: sub, ArgsDigest: p.ArgsDigest}
+		whole := len(p.Fields()) == 0 // the phone shows no arguments
+		a := approval.Answer{Approver: sub, ArgsDigest: p.ArgsDigest, WholeCall: &whole}
 		switch {
 		case err == nil:
 			a.Approve, a.Scope = true, approval.Once

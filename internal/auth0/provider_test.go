@@ -13,7 +13,6 @@ import (
 
 	"github.com/agentvault/agentvault/internal/approval"
 	"github.com/agentvault/agentvault/internal/auth0/auth0test"
-	"github.com/agentvault/agentvault/mcpserver"
 )
 
 type provider struct {
@@ -113,13 +112,13 @@ func TestPhoneApprovalThroughTheBroker(t *testing.T) {
 	p := startProvider(t)
 	ch := &Channel{Client: p.client, Subject: auth0test.User, Sleep: fastSleep}
 	b := approval.New(approval.Config{Channels: []approval.Channel{ch}})
-	req := mcpserver.ApprovalRequest{VaultID: "v", Vault: "work", Tool: "github_create_issue", ArgsDigest: "d", Timeout: 20 * time.Second}
+	req := approval.Request{VaultID: "v", Vault: "work", Tool: "github_create_issue", ArgsDigest: "d", Timeout: 20 * time.Second}
 
 	for _, tc := range []struct {
 		action  string
 		approve bool
 	}{{"approve", true}, {"deny", false}} {
-		verdict := make(chan mcpserver.Verdict, 1)
+		verdict := make(chan approval.Verdict, 1)
 		go func() { verdict <- b.Approve(context.Background(), req) }()
 		var pending approval.Pending
 		for len(b.Pending()) == 0 {
@@ -138,7 +137,7 @@ func TestPhoneRequestThatExpiresIsATimeout(t *testing.T) {
 	p := startProvider(t)
 	ch := &Channel{Client: p.client, Subject: auth0test.User, Sleep: fastSleep}
 	b := approval.New(approval.Config{Channels: []approval.Channel{ch}})
-	v := b.Approve(context.Background(), mcpserver.ApprovalRequest{VaultID: "v", Tool: "github_merge", ArgsDigest: "d", Timeout: 2 * time.Second})
+	v := b.Approve(context.Background(), approval.Request{VaultID: "v", Tool: "github_merge", ArgsDigest: "d", Timeout: 2 * time.Second})
 	if v.Approved || v.Outcome != "timeout" {
 		t.Fatalf("expired push: %+v", v)
 	}
@@ -152,7 +151,7 @@ func TestWithdrawStopsPolling(t *testing.T) {
 		return fastSleep(ctx, d)
 	}}
 	answered := make(chan struct{}, 1)
-	withdraw := ch.Open(approval.Pending{ID: "x", Code: "AV-WXYZ", ApprovalRequest: mcpserver.ApprovalRequest{Tool: "t"}, Deadline: time.Now().Add(30 * time.Second)},
+	withdraw := ch.Open(approval.Pending{ID: "x", Code: "AV-WXYZ", Request: approval.Request{Tool: "t"}, Deadline: time.Now().Add(30 * time.Second)},
 		func(approval.Answer) error { answered <- struct{}{}; return nil })
 	for polls.Load() < 2 {
 		time.Sleep(10 * time.Millisecond)

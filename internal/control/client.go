@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/agentvault/agentvault/internal/approval"
 	"github.com/agentvault/agentvault/internal/audit"
 	"github.com/agentvault/agentvault/internal/core"
+	"github.com/agentvault/agentvault/internal/private"
 	"github.com/agentvault/agentvault/policy"
 )
 
@@ -25,19 +27,45 @@ type Client struct {
 var _ core.API = (*Client)(nil)
 
 // Dial connects to the control socket at path; it fails at once when no
-// server is listening there.
+// server is listening there. Before anything is sent it checks that the
+// socket is the user's own and open to no one else, and that the process
+// listening runs as the user (a socket another user planted would
+// otherwise receive the user's secrets); ErrNotRunning means nothing
+// listens there.
 func Dial(path string) (*Client, error) {
-	conn, err := net.DialTimeout("unix", path, time.Second)
-	if err != nil {
+	if err := private.Socket(path); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, ErrNotRunning
+		}
 		return nil, err
 	}
-	conn.Close()
 	dial := func(ctx context.Context, _, _ string) (net.Conn, error) {
 		var d net.Dialer
-		return d.DialContext(ctx, "unix", path)
+		c, err := d.DialContext(ctx, "unix", path)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := trusted(c); err != nil {
+			c.Close()
+			return nil, err
+		}
+		return c, nil
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	conn, err := dial(ctx, "", "")
+	if errors.Is(err, errForeignPeer) {
+		return nil, err
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w (%v)", ErrNotRunning, err)
+	}
+	conn.Close()
 	return &Client{http: &http.Client{Transport: &http.Transport{DialContext: dial}, Timeout: 5 * time.Minute}}, nil
 }
+
+// ErrNotRunning means no AgentVault listens on the control socket.
+var ErrNotRunning = errors.New("AgentVault is not running")
 
 func (c *Client) post(ctx context.Context, method string, params any) (*http.Response, error) {
 	body, err := json.Marshal(params)
@@ -153,9 +181,19 @@ func (c *Client) Approvals() (out core.Approvals, err error) {
 	return out, c.call(context.Background(), "approvals", struct{}{}, &out)
 }
 
+// Approval implements core.API.
+func (c *Client) Approval(ctx context.Context, ref string) (out approval.Resolved, err error) {
+	return out, c.call(ctx, "approval", refParams{ref}, &out)
+}
+
 // AnswerApproval implements core.API.
-func (c *Client) AnswerApproval(id string, a approval.Answer) error {
-	return c.call(context.Background(), "answer_approval", answerParams{id, a}, &struct{}{})
+func (c *Client) AnswerApproval(ctx context.Context, ref string, a approval.Answer) (out approval.Resolved, err error) {
+	return out, c.call(ctx, "answer_approval", answerParams{ref, a}, &out)
+}
+
+// SetGrantLimit implements core.API.
+func (c *Client) SetGrantLimit(ctx context.Context, ref string, d time.Duration) error {
+	return c.call(ctx, "set_grant_limit", timeoutParams{ref, d}, &struct{}{})
 }
 
 // ReplacePolicy implements core.API.

@@ -25,6 +25,7 @@ import (
 	"github.com/agentvault/agentvault/internal/approval"
 	"github.com/agentvault/agentvault/internal/audit"
 	"github.com/agentvault/agentvault/internal/core"
+	"github.com/agentvault/agentvault/internal/private"
 	"github.com/agentvault/agentvault/policy"
 )
 
@@ -88,14 +89,19 @@ type (
 )
 
 // Serve answers control requests on a new socket at path until ctx ends.
-// A stale socket file left by a crashed process is replaced.
+// A stale socket file left by a crashed process is replaced. The socket is
+// mode 0600 in the private data folder, and a connection from a process of
+// another user is closed before anything is read (SO_PEERCRED).
 func Serve(ctx context.Context, path string, api core.API) error {
+	if err := private.Dir(filepath.Dir(path)); err != nil {
+		return err
+	}
 	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
-	old := umask(0o177)
+	// Created with the process's umask, then narrowed: inside the private
+	// data folder no other user can reach it meanwhile.
 	ln, err := net.Listen("unix", path)
-	umask(old)
 	if err != nil {
 		return fmt.Errorf("control socket: %w", err)
 	}
@@ -103,13 +109,19 @@ func Serve(ctx context.Context, path string, api core.API) error {
 		ln.Close()
 		return err
 	}
-	srv := &http.Server{Handler: Handler(api), ReadHeaderTimeout: 5 * time.Second}
+	defer os.Remove(path)
+	return serve(ctx, ln, api)
+}
+
+// serve answers control requests on ln until ctx ends, from processes of
+// this user only.
+func serve(ctx context.Context, ln net.Listener, api core.API) error {
+	srv := &http.Server{Handler: Handler(api), ReadHeaderTimeout: 5 * time.Second, ConnContext: withPeer}
 	go func() {
 		<-ctx.Done()
 		srv.Close()
-		os.Remove(path)
 	}()
-	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	if err := srv.Serve(peerListener{ln}); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
 	return nil
@@ -283,14 +295,29 @@ func Handler(api core.API) http.Handler {
 		return api.AuditList(p.Ref, p.Limit)
 	})
 	handle("approvals", func(*http.Request, []byte) (any, error) { return api.Approvals() })
-	handle("answer_approval", func(_ *http.Request, b []byte) (any, error) {
+	handle("approval", func(r *http.Request, b []byte) (any, error) {
+		var p refParams
+		if err := decode(b, &p); err != nil {
+			return nil, err
+		}
+		return api.Approval(r.Context(), p.Ref)
+	})
+	handle("answer_approval", func(r *http.Request, b []byte) (any, error) {
 		var p answerParams
 		if err := decode(b, &p); err != nil {
 			return nil, err
 		}
-		// Whoever answers over the socket is, for the audit log, the CLI.
-		p.Answer.Channel = "cli"
-		return struct{}{}, api.AnswerApproval(p.ID, p.Answer)
+		// Who answered is what the server knows of its peer, not what the
+		// client says.
+		p.Answer.Channel, p.Answer.Approver = "cli", peerFrom(r.Context())
+		return api.AnswerApproval(r.Context(), p.ID, p.Answer)
+	})
+	handle("set_grant_limit", func(r *http.Request, b []byte) (any, error) {
+		var p timeoutParams
+		if err := decode(b, &p); err != nil {
+			return nil, err
+		}
+		return struct{}{}, api.SetGrantLimit(r.Context(), p.Ref, p.Timeout)
 	})
 	handle("auth0_setup", func(_ *http.Request, b []byte) (any, error) {
 		var p auth0SetupParams

@@ -14,14 +14,21 @@ import (
 	"time"
 
 	"github.com/agentvault/agentvault/internal/core"
+	"github.com/agentvault/agentvault/internal/secrets/secretstest"
 	"github.com/agentvault/agentvault/policy"
 )
 
 // serveCore runs a real Core behind the control socket and returns a client.
 func serveCore(t *testing.T) (*Client, string) {
+	c, path, _ := serveCoreWith(t)
+	return c, path
+}
+
+// serveCoreWith is serveCore, returning the core too.
+func serveCoreWith(t *testing.T) (*Client, string, *core.Core) {
 	t.Helper()
 	dir := t.TempDir()
-	co, err := core.Open(core.Config{DataDir: dir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	co, err := core.Open(core.Config{DataDir: dir, Secrets: &secretstest.Memory{}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +41,7 @@ func serveCore(t *testing.T) (*Client, string) {
 	for {
 		c, err := Dial(path)
 		if err == nil {
-			return c, path
+			return c, path, co
 		}
 		if time.Now().After(deadline) {
 			t.Fatal(err)

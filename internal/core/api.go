@@ -65,9 +65,16 @@ type API interface {
 	AuditExport(w io.Writer, format, ref string) error
 	// Approvals lists calls waiting for approval and recent answers.
 	Approvals() (Approvals, error)
-	// AnswerApproval answers a waiting call; answering one that is settled
-	// or unknown fails and says why.
-	AnswerApproval(id string, a approval.Answer) error
+	// Approval returns a waiting or recently answered call, by id or code,
+	// with its complete arguments.
+	Approval(ctx context.Context, ref string) (approval.Resolved, error)
+	// AnswerApproval answers a waiting call (by id or code) and returns the
+	// call it settled; answering one that is settled or unknown fails and
+	// says why.
+	AnswerApproval(ctx context.Context, ref string, a approval.Answer) (approval.Resolved, error)
+	// SetGrantLimit sets how long a vault's "approve for this session"
+	// answers last at most (0: 8 hours, the most allowed).
+	SetGrantLimit(ctx context.Context, ref string, d time.Duration) error
 	// Auth0Setup records the user's tenant; the secret goes to the keychain.
 	Auth0Setup(domain, clientID, clientSecret string) error
 	// Auth0Status describes the Auth0 setup.
@@ -155,6 +162,9 @@ type VaultInfo struct {
 	Expires time.Time `json:"expires,omitzero"`
 	// ApprovalTimeout is how long calls wait for approval; 0: 2 minutes.
 	ApprovalTimeout time.Duration `json:"approval_timeout,omitempty"`
+	// GrantLimit is how long "approve for this session" lasts at most; 0:
+	// 8 hours.
+	GrantLimit time.Duration `json:"grant_limit,omitempty"`
 }
 
 // VaultDetail is a vault with its rules and every tool it could offer.

@@ -15,10 +15,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agentvault/agentvault/internal/approval"
+
 	"github.com/agentvault/agentvault/internal/auth0"
 	"github.com/agentvault/agentvault/internal/auth0/auth0test"
 	"github.com/agentvault/agentvault/internal/secrets/secretstest"
-	"github.com/agentvault/agentvault/mcpserver"
 )
 
 func TestAuth0SetupLoginAndPhoneApprovals(t *testing.T) {
@@ -70,9 +71,9 @@ func TestAuth0SetupLoginAndPhoneApprovals(t *testing.T) {
 	}
 
 	// A call needing approval now also asks on the phone; the phone answers.
-	verdict := make(chan mcpserver.Verdict, 1)
+	verdict := make(chan approval.Verdict, 1)
 	go func() {
-		verdict <- c.Broker().Approve(context.Background(), mcpserver.ApprovalRequest{VaultID: "v", Vault: "work", Tool: "github_create_issue", ArgsDigest: "d", Timeout: 30 * time.Second})
+		verdict <- c.Broker().Approve(context.Background(), approval.Request{VaultID: "v", Vault: "work", Tool: "github_create_issue", ArgsDigest: "d", Timeout: 30 * time.Second})
 	}()
 	for len(c.Broker().Pending()) == 0 {
 		time.Sleep(5 * time.Millisecond)

@@ -114,7 +114,8 @@ func Open(cfg Config) (*Core, error) {
 	c.journal = journal
 	c.audit = audit.New(audit.Config{Backend: journal, Key: key, Redact: out.String})
 	c.approvals = approval.New(approval.Config{Policy: c, Auditor: c.audit, Logger: cfg.Logger})
-	c.mcp = mcpserver.New(mcpserver.Config{Catalog: c, Auditor: c.audit, Approver: c.approvals, Logger: cfg.Logger, Redactor: out})
+	c.mcp = mcpserver.New(mcpserver.Config{Catalog: c, Auditor: c.audit, Approver: c.approvals, Logger: cfg.Logger, Redactor: out,
+		OnSessionEnd: c.approvals.EndSession})
 	if err := c.load(); err != nil {
 		c.Close()
 		return nil, err
@@ -253,7 +254,7 @@ func (c *Core) startProviderLocked(s store.Service) error {
 
 func served(v store.Vault) mcpserver.Vault {
 	return mcpserver.Vault{ID: v.ID, Name: v.Name, TokenDigest: v.TokenDigest, Services: v.Services,
-		Policy: v.Policy, ApprovalTimeout: v.ApprovalTimeout, Expires: v.Expires, RateLimits: v.RateLimits}
+		Policy: v.Policy, ApprovalTimeout: v.ApprovalTimeout, Expires: v.Expires, RateLimits: v.RateLimits, GrantLimit: v.GrantLimit}
 }
 
 var (
@@ -489,7 +490,7 @@ func (c *Core) Vaults() ([]VaultInfo, error) {
 
 func (c *Core) vaultInfoLocked(v store.Vault) VaultInfo {
 	return VaultInfo{ID: v.ID, Name: v.Name, URL: c.urlLocked(v.ID), Services: v.Services, Created: v.Created,
-		Expires: v.Expires, ApprovalTimeout: v.ApprovalTimeout}
+		Expires: v.Expires, ApprovalTimeout: v.ApprovalTimeout, GrantLimit: v.GrantLimit}
 }
 
 // ApplyPreset replaces a vault's rules (and rate limits) with a built-in
@@ -769,9 +770,30 @@ func (c *Core) Approvals() (Approvals, error) {
 	return Approvals{Pending: nonNil(c.approvals.Pending()), Recent: nonNil(c.approvals.History())}, nil
 }
 
-// AnswerApproval answers a pending call.
-func (c *Core) AnswerApproval(id string, a approval.Answer) error {
-	return c.approvals.Answer(id, a)
+// Approval returns a waiting or recently answered call.
+func (c *Core) Approval(_ context.Context, ref string) (approval.Resolved, error) {
+	r, ok := c.approvals.Find(ref)
+	if !ok {
+		return r, fmt.Errorf("approval %s: %w", ref, ErrNotFound)
+	}
+	return r, nil
+}
+
+// AnswerApproval answers a pending call and returns the call it settled.
+func (c *Core) AnswerApproval(ctx context.Context, ref string, a approval.Answer) (approval.Resolved, error) {
+	if err := c.approvals.Answer(ref, a); err != nil {
+		return approval.Resolved{}, err
+	}
+	return c.Approval(ctx, ref)
+}
+
+// SetGrantLimit sets how long a vault's session grants last at most.
+func (c *Core) SetGrantLimit(_ context.Context, ref string, d time.Duration) error {
+	if d < 0 || d > approval.DefaultGrantLimit || (d > 0 && d < time.Minute) {
+		return fmt.Errorf("a session grant lasts between 1m and %s", approval.DefaultGrantLimit)
+	}
+	_, err := c.updateVault(ref, func(v *store.Vault) error { v.GrantLimit = d; return nil })
+	return err
 }
 
 func nonNil[T any](s []T) []T {

@@ -12,7 +12,6 @@ import (
 
 	"github.com/agentvault/agentvault/internal/approval"
 	"github.com/agentvault/agentvault/internal/dbustest"
-	"github.com/agentvault/agentvault/mcpserver"
 )
 
 // startXvfb runs a virtual display and returns its DISPLAY value.
@@ -77,9 +76,9 @@ func TestRealDunst(t *testing.T) {
 	defer ch.Close()
 
 	b := approval.New(approval.Config{Channels: []approval.Channel{ch}})
-	verdict := make(chan mcpserver.Verdict, 1)
+	verdict := make(chan approval.Verdict, 1)
 	go func() {
-		verdict <- b.Approve(context.Background(), mcpserver.ApprovalRequest{VaultID: "v", Vault: "work", Tool: "fs_write_file", ArgsDigest: "d"})
+		verdict <- b.Approve(context.Background(), approval.Request{VaultID: "v", Vault: "work", Tool: "fs_write_file", ArgsDigest: "d"})
 	}()
 	for len(b.Pending()) == 0 {
 		time.Sleep(20 * time.Millisecond)

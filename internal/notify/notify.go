@@ -1,7 +1,10 @@
 // Package notify asks for approvals through actionable desktop notifications
 // (org.freedesktop.Notifications over D-Bus): each pending call becomes a
 // critical, resident notification with Approve and Deny buttons, closed again
-// when the call is settled elsewhere.
+// when the call is settled elsewhere. A notification has room for little:
+// Approve is offered only when the whole call fits (Budget); otherwise the
+// notification says what it leaves out and offers Review, which opens a
+// prompt that shows everything, and Deny.
 //
 // Signals are trusted only from the current owner of the notification
 // service's name, and a failure to notify never blocks a call: the other
@@ -15,6 +18,7 @@ import (
 	"log/slog"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -36,6 +40,14 @@ const (
 const (
 	actionApprove = "approve"
 	actionDeny    = "deny"
+	actionReview  = "review"
+)
+
+// What a notification's body may hold of a call's arguments: more is left
+// to a channel that shows all of it.
+const (
+	BudgetLines = 6
+	BudgetChars = 300
 )
 
 // Channel is an approval.Channel on a D-Bus session bus.
@@ -44,11 +56,14 @@ type Channel struct {
 	obj  dbus.BusObject
 	log  *slog.Logger
 
-	mu   sync.Mutex
-	open map[uint32]func(approve bool) // notification id → answer
+	markup bool // the server reads the body as markup: escape it
+
+	mu     sync.Mutex
+	review func(approval.Pending) // opens a prompt showing the whole call; nil: none
+	open   map[uint32]func(action string) (done bool) // notification id → what a button does
 	// early holds button presses that arrived before Notify's reply told us
 	// the notification's id (a server may signal first).
-	early map[uint32]bool
+	early map[uint32]string
 	done  chan struct{}
 }
 
@@ -65,7 +80,7 @@ func New(conn *dbus.Conn, logger *slog.Logger) (*Channel, error) {
 		logger = slog.Default()
 	}
 	c := &Channel{conn: conn, obj: conn.Object(busName, objPath), log: logger,
-		open: map[uint32]func(bool){}, early: map[uint32]bool{}, done: make(chan struct{})}
+		open: map[uint32]func(string) bool{}, early: map[uint32]string{}, done: make(chan struct{})}
 	ctx, cancel := context.WithTimeout(context.Background(), callLimit)
 	defer cancel()
 	var caps []string
@@ -75,6 +90,7 @@ func New(conn *dbus.Conn, logger *slog.Logger) (*Channel, error) {
 	if !slices.Contains(caps, "actions") {
 		return nil, ErrNoActions
 	}
+	c.markup = slices.Contains(caps, "body-markup")
 	if err := conn.AddMatchSignal(dbus.WithMatchObjectPath(objPath), dbus.WithMatchInterface(iface)); err != nil {
 		return nil, err
 	}
@@ -98,6 +114,16 @@ func (c *Channel) Close() {
 // Name implements approval.Channel.
 func (c *Channel) Name() string { return "notification" }
 
+// SetReview makes the Review button of a call too large to show call
+// open, which should show the whole call where it can be answered (the
+// desktop app's prompt). Without it the notification names the command
+// that shows the call.
+func (c *Channel) SetReview(open func(approval.Pending)) {
+	c.mu.Lock()
+	c.review = open
+	c.mu.Unlock()
+}
+
 // Open implements approval.Channel: it shows p and returns at once.
 func (c *Channel) Open(p approval.Pending, answer func(approval.Answer) error) func() {
 	var (
@@ -105,11 +131,23 @@ func (c *Channel) Open(p approval.Pending, answer func(approval.Answer) error) f
 		id        uint32
 		withdrawn bool
 	)
+	c.mu.Lock()
+	review := c.review
+	c.mu.Unlock()
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), callLimit)
 		defer cancel()
-		title, body := Text(p)
+		title, body, whole := Text(p, review != nil)
+		if c.markup {
+			title, body = escapeMarkup(title), escapeMarkup(body)
+		}
 		actions := []string{actionApprove, "Approve", actionDeny, "Deny"}
+		if !whole {
+			actions = []string{actionDeny, "Deny"}
+			if review != nil {
+				actions = []string{actionReview, "Review", actionDeny, "Deny"}
+			}
+		}
 		hints := map[string]dbus.Variant{
 			"urgency":  dbus.MakeVariant(byte(2)), // critical: stays until answered
 			"resident": dbus.MakeVariant(true),
@@ -129,24 +167,38 @@ func (c *Channel) Open(p approval.Pending, answer func(approval.Answer) error) f
 			return
 		}
 		id = got
-		respond := func(approve bool) {
-			a := approval.Answer{Approve: approve, Scope: approval.Once, ArgsDigest: p.ArgsDigest}
-			if !approve {
+		respond := func(action string) (done bool) {
+			switch {
+			case action == actionReview && review != nil:
+				review(p)
+				return false // the call stays open here too
+			case action == actionReview, action == actionApprove && !whole:
+				return false // a button this notification never offered
+			}
+			a := approval.Answer{Approve: action == actionApprove, Scope: approval.Once, ArgsDigest: p.ArgsDigest, WholeCall: &whole}
+			if !a.Approve {
 				a.Reason = "the user denied this call from the desktop notification"
 			}
 			if err := answer(a); err != nil {
 				c.log.Info("notification answer refused", "approval", p.ID, "err", err)
 			}
+			return true
 		}
 		c.mu.Lock()
-		approve, pressed := c.early[id]
+		action, pressed := c.early[id]
 		delete(c.early, id)
 		if !pressed {
 			c.open[id] = respond
 		}
 		c.mu.Unlock()
 		if pressed {
-			go respond(approve)
+			go func() {
+				if !respond(action) {
+					c.mu.Lock()
+					c.open[id] = respond
+					c.mu.Unlock()
+				}
+			}()
 		}
 	}()
 	return func() {
@@ -207,7 +259,7 @@ func (c *Channel) handle(sig *dbus.Signal) {
 	switch sig.Name {
 	case iface + ".ActionInvoked":
 		action, _ := sig.Body[1].(string)
-		if action != actionApprove && action != actionDeny {
+		if action != actionApprove && action != actionDeny && action != actionReview {
 			return
 		}
 		// Only the notification server may press our buttons.
@@ -216,14 +268,15 @@ func (c *Channel) handle(sig *dbus.Signal) {
 			return
 		}
 		c.mu.Lock()
-		answer := c.open[id]
-		delete(c.open, id)
-		if answer == nil && len(c.early) < maxEarly {
-			c.early[id] = action == actionApprove
+		press := c.open[id]
+		if press == nil && len(c.early) < maxEarly {
+			c.early[id] = action
 		}
 		c.mu.Unlock()
-		if answer != nil {
-			answer(action == actionApprove)
+		if press != nil && press(action) {
+			c.mu.Lock()
+			delete(c.open, id)
+			c.mu.Unlock()
 		}
 	case iface + ".NotificationClosed":
 		// Dismissed without an answer: the call stays pending elsewhere.
@@ -234,19 +287,40 @@ func (c *Channel) handle(sig *dbus.Signal) {
 }
 
 // Text is the notification's title and body for p, shared with other
-// channels that show the same prompt.
-func Text(p approval.Pending) (title, body string) {
+// channels that show the same prompt, and whether the body shows the whole
+// call: at most BudgetLines fields and BudgetChars characters of them. What
+// does not fit is counted, and the body says where to see it: the app's
+// prompt (review) or the CLI.
+func Text(p approval.Pending, review bool) (title, body string, whole bool) {
 	who := p.Client
 	if who == "" {
 		who = "An agent"
 	}
 	title = fmt.Sprintf("%s (vault %s) wants %s", who, p.Vault, p.Tool)
-	body = p.Summary
-	if body != "" {
-		body += "\n"
+	shown, missing := p.Budget(BudgetLines, BudgetChars)
+	lines := shown
+	if len(p.Fields()) == 0 {
+		lines = []string{"No arguments."}
 	}
-	body += "Code " + p.Code
-	return title, body
+	if missing > 0 {
+		more := fmt.Sprintf("%d more field%s", missing, map[bool]string{true: "s"}[missing > 1])
+		if len(shown) == 0 {
+			more = fmt.Sprintf("%d field%s too long to show here", missing, map[bool]string{true: "s"}[missing > 1])
+		}
+		where := "review in AgentVault"
+		if !review {
+			where = "see them with: agentvault approvals show " + p.Code
+		}
+		lines = append(lines, more+" — "+where)
+	}
+	return title, strings.Join(append(lines, "Code "+p.Code), "\n"), missing == 0
+}
+
+// escapeMarkup keeps text from a call (anything an agent sent) from
+// becoming markup in a server that reads bodies as markup, where a tag
+// could hide part of what the approver should read.
+func escapeMarkup(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
 }
 
 // SessionBus connects to the user's session bus, but only one that is

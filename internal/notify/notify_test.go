@@ -2,6 +2,7 @@ package notify
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,7 +15,6 @@ import (
 
 	"github.com/agentvault/agentvault/internal/approval"
 	"github.com/agentvault/agentvault/internal/dbustest"
-	"github.com/agentvault/agentvault/mcpserver"
 )
 
 // fakeServer is a notification server on the test bus that records what it
@@ -95,7 +95,8 @@ func newChannel(t *testing.T, bus *dbustest.Bus) *Channel {
 	return ch
 }
 
-var call = mcpserver.ApprovalRequest{VaultID: "v1", Vault: "work", Client: "Claude Code 2.0", Session: "s", Tool: "github_create_issue", ArgsDigest: "d", Summary: `repo="acme/api"`}
+var call = approval.Request{VaultID: "v1", Vault: "work", Client: "Claude Code 2.0", Session: "s", Tool: "github_create_issue",
+	ArgsDigest: "d", Summary: `repo="acme/api"`, Arguments: json.RawMessage(`{"repo":"acme/api"}`)}
 
 func waitNotice(t *testing.T, f *fakeServer) uint32 {
 	t.Helper()
@@ -115,7 +116,7 @@ func TestButtonsAnswerTheCall(t *testing.T) {
 		action  string
 		approve bool
 	}{{actionApprove, true}, {actionDeny, false}} {
-		verdict := make(chan mcpserver.Verdict, 1)
+		verdict := make(chan approval.Verdict, 1)
 		go func() { verdict <- b.Approve(context.Background(), call) }()
 		id := waitNotice(t, f)
 		f.mu.Lock()
@@ -125,7 +126,7 @@ func TestButtonsAnswerTheCall(t *testing.T) {
 		if len(pending) != 1 {
 			t.Fatalf("pending %+v", pending)
 		}
-		if shown[0] != "Claude Code 2.0 (vault work) wants github_create_issue" || shown[1] != `repo="acme/api"`+"\nCode "+pending[0].Code {
+		if shown[0] != "Claude Code 2.0 (vault work) wants github_create_issue" || shown[1] != `repo: "acme/api"`+"\nCode "+pending[0].Code {
 			t.Fatalf("notification text %q", shown[:2])
 		}
 		if len(shown) != 6 || shown[2] != "approve" || shown[4] != "deny" {
@@ -146,7 +147,7 @@ func TestButtonsAnswerTheCall(t *testing.T) {
 func TestWithdrawClosesTheNotification(t *testing.T) {
 	bus, f := startFake(t, "actions")
 	b := approval.New(approval.Config{Channels: []approval.Channel{newChannel(t, bus)}})
-	verdict := make(chan mcpserver.Verdict, 1)
+	verdict := make(chan approval.Verdict, 1)
 	go func() { verdict <- b.Approve(context.Background(), call) }()
 	id := waitNotice(t, f)
 	if err := b.Answer(b.Pending()[0].ID, approval.Answer{Approve: true, Channel: "cli"}); err != nil {
@@ -177,7 +178,7 @@ func TestWithdrawClosesTheNotification(t *testing.T) {
 func TestSignalsFromOthersAreIgnored(t *testing.T) {
 	bus, f := startFake(t, "actions")
 	b := approval.New(approval.Config{Channels: []approval.Channel{newChannel(t, bus)}, DefaultTimeout: 300 * time.Millisecond})
-	verdict := make(chan mcpserver.Verdict, 1)
+	verdict := make(chan approval.Verdict, 1)
 	go func() { verdict <- b.Approve(context.Background(), call) }()
 	id := waitNotice(t, f)
 	intruder, err := bus.Connect()
@@ -206,14 +207,14 @@ func TestPlainNotificationNamesTheWayToAnswer(t *testing.T) {
 	bus, f := startFake(t, "body") // no "actions"
 	t.Setenv("DBUS_SESSION_BUS_ADDRESS", bus.Address)
 	b := approval.New(approval.Config{Channels: []approval.Channel{Plain{}}, DefaultTimeout: 2 * time.Second})
-	verdict := make(chan mcpserver.Verdict, 1)
+	verdict := make(chan approval.Verdict, 1)
 	go func() { verdict <- b.Approve(context.Background(), call) }()
 	id := waitNotice(t, f)
 	f.mu.Lock()
 	shown := f.shown[id]
 	f.mu.Unlock()
 	p := b.Pending()
-	if len(p) != 1 || !strings.Contains(shown[1], "agentvault approvals approve "+p[0].ID) || !strings.Contains(shown[1], p[0].Code) {
+	if len(p) != 1 || !strings.Contains(shown[1], "agentvault approvals show "+p[0].Code) || !strings.Contains(shown[1], p[0].Code) {
 		t.Fatalf("plain notification %q for %+v", shown, p)
 	}
 	if err := b.Answer(p[0].ID, approval.Answer{Approve: true, Channel: "cli"}); err != nil {
@@ -221,5 +222,70 @@ func TestPlainNotificationNamesTheWayToAnswer(t *testing.T) {
 	}
 	if v := <-verdict; !v.Approved || v.Channel != "cli" {
 		t.Fatalf("verdict %+v", v)
+	}
+}
+
+// A call too large for a notification gets no Approve button: the body says
+// what it leaves out, Review opens the prompt that shows everything, and a
+// forged "approve" action (never offered) answers nothing.
+func TestLargeCallsAreReviewedNotApproved(t *testing.T) {
+	bus, f := startFake(t, "actions", "body", "body-markup")
+	ch := newChannel(t, bus)
+	reviewed := make(chan approval.Pending, 1)
+	ch.SetReview(func(p approval.Pending) { reviewed <- p })
+	b := approval.New(approval.Config{Channels: []approval.Channel{ch}, DefaultTimeout: 3 * time.Second})
+	big := call
+	big.Arguments = json.RawMessage(`{"path":"/tmp/a","content":"` + strings.Repeat("x", 400) + `","mode":"<b>w</b>","a":1,"b":2,"c":3,"d":4}`)
+	verdict := make(chan approval.Verdict, 1)
+	go func() { verdict <- b.Approve(context.Background(), big) }()
+	id := waitNotice(t, f)
+	f.mu.Lock()
+	shown := f.shown[id]
+	f.mu.Unlock()
+	if len(shown) != 6 || shown[2] != actionReview || shown[4] != actionDeny {
+		t.Fatalf("actions %q, want review and deny only", shown[2:])
+	}
+	if !strings.Contains(shown[1], "more fields — review in AgentVault") || strings.Contains(shown[1], "xxxx") {
+		t.Fatalf("body %q does not say what it leaves out, or shows part of a value", shown[1])
+	}
+	f.press(id, actionApprove)
+	f.press(id, actionReview)
+	select {
+	case p := <-reviewed:
+		if p.ArgsDigest != "d" {
+			t.Fatalf("reviewed %+v", p)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Review did not open the prompt")
+	}
+	f.press(id, actionDeny)
+	v := <-verdict
+	if v.Approved || v.WholeCall == nil || *v.WholeCall {
+		t.Fatalf("verdict %+v: want a denial that says the whole call was not shown", v)
+	}
+}
+
+func TestTextEscapesMarkupAndCountsWhatItLeavesOut(t *testing.T) {
+	for _, tc := range []struct {
+		name, args string
+		whole      bool
+		want       string
+	}{
+		{"ok/fits", `{"a":"<i>x</i>","b":2}`, true, `a: "<i>x</i>"` + "\nb: 2\nCode AV-TEST"},
+		{"ok/no-arguments", `{}`, true, "No arguments.\nCode AV-TEST"},
+		{"fail/seven-fields", `{"a":1,"b":2,"c":3,"d":4,"e":5,"f":6,"g":7}`, false, "a: 1\nb: 2\nc: 3\nd: 4\ne: 5\nf: 6\n1 more field — see them with: agentvault approvals show AV-TEST\nCode AV-TEST"},
+		{"fail/one-long-field", `{"t":"` + strings.Repeat("y", 300) + `"}`, false, "1 field too long to show here — see them with: agentvault approvals show AV-TEST\nCode AV-TEST"},
+		{"ok/hidden-characters-are-shown", `{"p":"/home/me/` + "\u202e" + `txt.exe"}`, true, `p: "/home/me/\u202etxt.exe"` + "\nCode AV-TEST"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := approval.Pending{Code: "AV-TEST", Request: approval.Request{Tool: "t", Arguments: json.RawMessage(tc.args)}}
+			_, body, whole := Text(p, false)
+			if body != tc.want || whole != tc.whole {
+				t.Fatalf("body %q whole %v, want %q %v", body, whole, tc.want, tc.whole)
+			}
+		})
+	}
+	if got := escapeMarkup(`<b>a&b</b>`); got != "&lt;b&gt;a&amp;b&lt;/b&gt;" {
+		t.Fatalf("escaped %q", got)
 	}
 }

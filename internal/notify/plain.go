@@ -34,8 +34,8 @@ func (p Plain) Open(pending approval.Pending, _ func(approval.Answer) error) fun
 	if log == nil {
 		log = slog.Default()
 	}
-	title, body := Text(pending)
-	body += "\nAnswer in AgentVault, or run: agentvault approvals approve " + pending.ID
+	title, body, _ := Text(pending, false)
+	body += "\nAnswer in AgentVault, or see it with: agentvault approvals show " + pending.Code
 	go func() {
 		if err := notifyFn(title, body); err != nil {
 			log.Warn("desktop notification failed", "err", err)

@@ -31,6 +31,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
 
+	"github.com/agentvault/agentvault/internal/private"
 	"github.com/agentvault/agentvault/policy"
 )
 
@@ -91,6 +92,8 @@ type Vault struct {
 	Expires time.Time `json:"expires,omitzero"`
 	// RateLimits cap the vault's calls.
 	RateLimits []policy.RateLimit `json:"rate_limits,omitempty"`
+	// GrantLimit bounds "approve for this session"; 0: 8 hours.
+	GrantLimit time.Duration `json:"grant_limit,omitempty"`
 }
 
 // Service is one configured source of tools. Kind says which fields apply.
@@ -160,10 +163,11 @@ type Store struct {
 }
 
 // Open opens (creating if needed) the database in dir, waiting at most
-// timeout for another process to release it.
+// timeout for another process to release it. dir must be private to the
+// user (see package private); it is created 0700 when missing.
 func Open(dir string, timeout time.Duration) (*Store, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("creating data directory: %w", err)
+	if err := private.Dir(dir); err != nil {
+		return nil, err
 	}
 	path := filepath.Join(dir, FileName)
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, FreelistType: bolt.FreelistMapType})

@@ -2,10 +2,12 @@ package mcpserver
 
 import (
 	"encoding/json"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
@@ -61,6 +63,14 @@ func TestConfiguredSecretsNeverReachTheAgent(t *testing.T) {
 			raw, _ := json.Marshal(res)
 			seen = append(seen, tool+": "+string(raw)+" "+errString(err))
 		}
+		for deadline := time.Now().Add(2 * time.Second); proto == legacy; time.Sleep(10 * time.Millisecond) {
+			mu.Lock()
+			n := len(progress)
+			mu.Unlock()
+			if n > 0 || time.Now().After(deadline) {
+				break
+			}
+		}
 		mu.Lock()
 		seen = append(seen, progress...)
 		mu.Unlock()
@@ -84,4 +94,33 @@ func errString(err error) string {
 		return ""
 	}
 	return err.Error()
+}
+
+// The approver hears when a session ends, so that its grants end with it.
+func TestSessionEndIsReported(t *testing.T) {
+	ended := make(chan string, 4)
+	f := newFixture(t, nil, func(c *Config) {
+		c.OnSessionEnd = func(vault, session string) { ended <- vault + "/" + session }
+	})
+	tok := f.vault(t, "a")
+	id := f.connect(t, "a", tok, legacy).GetSessionId()
+	// mcp-go's client sends its DELETE without the vault's token; real
+	// clients send it with.
+	req, _ := http.NewRequest(http.MethodDelete, f.url+"/v/a/mcp", nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set(server.HeaderKeySessionID, id)
+	req.Header.Set(mcp.HeaderProtocolVersion, legacy)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("DELETE: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	select {
+	case got := <-ended:
+		if got != "a/"+id {
+			t.Fatalf("ended %q, want a/%s", got, id)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the end of the session was not reported")
+	}
 }

@@ -1,0 +1,137 @@
+package approval
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// Request describes one call waiting for a person: what every channel
+// shows. It carries the call's complete arguments, so that an approval
+// approves exactly what the approver could see.
+type Request struct {
+	VaultID string `json:"vault_id"`
+	Vault   string `json:"vault"`
+	Client  string `json:"client"`
+	// Session is the MCP session id; empty under the stateless protocol.
+	Session    string `json:"session,omitempty"`
+	Tool       string `json:"tool"`
+	ArgsDigest string `json:"args_digest"`
+	// Summary is a redacted, one-line rendering of the arguments.
+	Summary string `json:"summary"`
+	// Arguments are the call's complete arguments as JSON (null: none).
+	Arguments json.RawMessage `json:"arguments,omitempty"`
+	// Timeout is how long to wait for an answer; 0: the broker's default.
+	Timeout time.Duration `json:"-"`
+	// GrantLimit bounds an "approve for this session" answer; 0: the
+	// broker's default (8 hours).
+	GrantLimit time.Duration `json:"-"`
+}
+
+// Verdict is the answer to a Request.
+type Verdict struct {
+	Approved bool
+	// Channel says who answered: "notification", "queue", "cli", "ciba",
+	// "session" (a session grant), "timeout", …
+	Channel string
+	// Outcome is the audit outcome of a refusal: denied, timeout or cancelled.
+	Outcome string
+	// Reason is told to the agent when the call is refused.
+	Reason string
+	// Approver identifies who answered, where the channel knows (CIBA: the
+	// Auth0 user id; the socket: the peer's uid, pid and program).
+	Approver string
+	// WholeCall says whether the channel that answered showed the complete
+	// call before the answer; nil when no person answered.
+	WholeCall *bool
+}
+
+// Fields are the arguments, one top-level field a line as "name: value",
+// the value as compact JSON (a string in quotes, escapes shown), names in
+// order. Arguments that are not an object are one line.
+func (r Request) Fields() []string {
+	if len(r.Arguments) == 0 || string(r.Arguments) == "null" {
+		return nil
+	}
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(r.Arguments, &fields) != nil {
+		return []string{"arguments: " + compact(r.Arguments)}
+	}
+	names := slices.Sorted(maps.Keys(fields))
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = n + ": " + compact(fields[n])
+	}
+	return out
+}
+
+// Budget renders the arguments for a channel that shows at most maxLines
+// lines and maxChars characters: whole fields, in order, as many as fit.
+// missing counts the fields left out; 0 means the channel shows the whole
+// call.
+func (r Request) Budget(maxLines, maxChars int) (shown []string, missing int) {
+	fields := r.Fields()
+	chars := 0
+	for i, f := range fields {
+		n := utf8.RuneCountInString(f)
+		if i >= maxLines || chars+n > maxChars {
+			return shown, len(fields) - i
+		}
+		chars += n + 1
+		shown = append(shown, f)
+	}
+	return shown, 0
+}
+
+// PrettyArguments is the complete arguments as indented JSON, for people.
+func (r Request) PrettyArguments() string {
+	if len(r.Arguments) == 0 || string(r.Arguments) == "null" {
+		return "(no arguments)"
+	}
+	var b bytes.Buffer
+	if json.Indent(&b, r.Arguments, "", "  ") != nil {
+		return visible(string(r.Arguments))
+	}
+	return visible(b.String())
+}
+
+func compact(raw json.RawMessage) string {
+	var b bytes.Buffer
+	if json.Compact(&b, raw) != nil {
+		return visible(string(raw))
+	}
+	return visible(b.String())
+}
+
+// visible writes the characters that would not show, or would change how
+// the text around them shows (zero-width characters, direction overrides),
+// as JSON escapes: what the approver reads is what the call holds. They can
+// only occur inside JSON strings, where the escape means the same.
+func visible(s string) string {
+	hidden := func(r rune) bool {
+		return r != ' ' && r != '\n' && (!unicode.IsGraphic(r) || unicode.Is(unicode.Cf, r))
+	}
+	if !strings.ContainsFunc(s, hidden) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case !hidden(r):
+			b.WriteRune(r)
+		case r > 0xFFFF:
+			r1, r2 := utf16.EncodeRune(r)
+			fmt.Fprintf(&b, "\\u%04x\\u%04x", r1, r2)
+		default:
+			fmt.Fprintf(&b, "\\u%04x", r)
+		}
+	}
+	return b.String()
+}

@@ -1,5 +1,0 @@
-//go:build !unix
-
-package control
-
-func umask(m int) int { return m }
