@@ -74,13 +74,13 @@ func newLogger(w io.Writer) *slog.Logger {
 // instance is a running AgentVault: the core, its MCP listener, its control
 // socket and its approval channels.
 type instance struct {
-	co            *core.Core
-	http          *http.Server
-	logger        *slog.Logger
-	notifier      *notify.Channel // desktop notifications with buttons; nil: off
-	cleanup       []func()
-	failed        chan error // the listener or the control socket stopped
-	cancel        context.CancelFunc
+	co       *core.Core
+	http     *http.Server
+	logger   *slog.Logger
+	notifier *notify.Channel // desktop notifications with buttons; nil: off
+	cleanup  []func()
+	failed   chan error // the listener or the control socket stopped
+	cancel   context.CancelFunc
 }
 
 // startServer opens the data folder and starts serving on listen.

@@ -59,7 +59,7 @@ type Channel struct {
 	markup bool // the server reads the body as markup: escape it
 
 	mu     sync.Mutex
-	review func(approval.Pending) // opens a prompt showing the whole call; nil: none
+	review func(approval.Pending)                     // opens a prompt showing the whole call; nil: none
 	open   map[uint32]func(action string) (done bool) // notification id → what a button does
 	// early holds button presses that arrived before Notify's reply told us
 	// the notification's id (a server may signal first).
