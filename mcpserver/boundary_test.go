@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -12,12 +14,25 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
+	"github.com/agentvault/agentvault/internal/audit"
 	"github.com/agentvault/agentvault/internal/redact"
 	"github.com/agentvault/agentvault/internal/vaulttoken"
 	"github.com/agentvault/agentvault/policy"
 	"github.com/agentvault/agentvault/providers/providertest"
 	"github.com/agentvault/agentvault/providers/upstream"
 )
+
+// The test binary doubles as a stdio echo upstream, for what only a server
+// on this machine can show (paths through symbolic links).
+func TestMain(m *testing.M) {
+	if os.Getenv("MCPSERVER_TEST_ROLE") == "echo" {
+		if err := server.ServeStdio(providertest.NewEchoServer(providertest.NewRecorder())); err != nil {
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
 
 // A service that repeats its credential never gets it to the agent: not in
 // a relayed result, not in one mcp-go answers after an approval, not in a
@@ -122,5 +137,66 @@ func TestSessionEndIsReported(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("the end of the session was not reported")
+	}
+}
+
+// For a server on this machine a path guard follows symbolic links: a link
+// inside an allowed folder does not lead a call outside it, a dangling link
+// (where a write would create the file) is followed too, and an allowlist
+// entry reached through a link allows what it leads to.
+func TestPathGuardFollowsSymbolicLinksOfLocalServers(t *testing.T) {
+	root, err := filepath.EvalSymlinks(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	allowed, outside := filepath.Join(root, "allowed"), filepath.Join(root, "outside")
+	os.Mkdir(allowed, 0o700)
+	os.Mkdir(outside, 0o700)
+	os.WriteFile(filepath.Join(outside, "secret.txt"), []byte("x"), 0o600)
+	os.Symlink(outside, filepath.Join(allowed, "escape"))
+	os.Symlink(filepath.Join(outside, "new.txt"), filepath.Join(allowed, "dangling"))
+	os.Symlink(allowed, filepath.Join(root, "via-link"))
+
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := upstream.New(upstream.Config{Name: "echo", Command: []string{self}, Env: []string{"MCPSERVER_TEST_ROLE=echo"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	aud := &memAuditor{}
+	srv := New(Config{Catalog: catalog{"echo": p}, Auditor: aud})
+	hs := httptest.NewServer(srv)
+	t.Cleanup(hs.Close)
+	t.Cleanup(srv.Close)
+	f := &fixture{srv: srv, url: hs.URL, audit: aud}
+	tok, digest := vaulttoken.New()
+	srv.PutVault(Vault{ID: "a", Name: "a", TokenDigest: digest, Services: []string{"echo"}, Policy: policy.Policy{
+		Guards: []policy.Guard{{Kind: policy.Path, Allow: []string{filepath.Join(root, "via-link")}}}}})
+	c := f.connect(t, "a", tok, legacy)
+
+	for _, tc := range []struct {
+		path, refusal string
+	}{
+		{filepath.Join(allowed, "notes.txt"), ""},
+		{filepath.Join(root, "via-link", "notes.txt"), ""},
+		{filepath.Join(allowed, "escape", "secret.txt"), "leads to " + filepath.Join(outside, "secret.txt") + " through a symbolic link"},
+		{filepath.Join(allowed, "dangling"), "leads to " + filepath.Join(outside, "new.txt") + " through a symbolic link"},
+		{filepath.Join(outside, "secret.txt"), "outside this vault's allowlist"},
+	} {
+		res, err := callTool(t.Context(), c, "echo_echo", map[string]any{"message": "hi", "path": tc.path})
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := providertest.ResultText(res)
+		if tc.refusal == "" && res.IsError || tc.refusal != "" && (!res.IsError || !strings.Contains(text, tc.refusal)) {
+			t.Errorf("%s: %q, want refusal %q", tc.path, text, tc.refusal)
+		}
+	}
+	recs := aud.records()
+	if last := recs[len(recs)-1]; last.Outcome != audit.Blocked || last.Rule != "guard:path" {
+		t.Fatalf("refusal audited as %+v", last)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"path"
 	"slices"
 	"sort"
 	"sync"
@@ -502,9 +503,19 @@ func (e *endpoint) guard(ctx context.Context, st *state, t exposedTool, name str
 	if err != nil {
 		return refuse(err)
 	}
+	pol := st.vault.Policy
 	pt := t.policyTool(name)
 	pt.Resources = resources
-	r = policy.Decide(st.vault.Policy, pt)
+	var written map[string]string // resolved path → as the call wrote it
+	if rp, local := p.(providers.PathResolving); local && pol.Guarding(policy.Path, name) {
+		if pol, written, err = resolvePaths(rp, pol, pt.Resources); err != nil {
+			return refuse(err)
+		}
+	}
+	r = policy.Decide(pol, pt)
+	if r.Decision == policy.Block && len(written) > 0 {
+		r.Reason = throughLinks(pol, pt, written, r.Reason)
+	}
 	l, looksUp := p.(providers.LookingUp)
 	if r.Decision == policy.Block || !looksUp {
 		return r, r.Decision == policy.Block
@@ -516,10 +527,59 @@ func (e *endpoint) guard(ctx context.Context, st *state, t exposedTool, name str
 		return refuse(err)
 	}
 	if len(more) > 0 {
-		pt.Resources = append(resources, more...)
-		r = policy.Decide(st.vault.Policy, pt)
+		pt.Resources = append(pt.Resources, more...)
+		r = policy.Decide(pol, pt)
 	}
 	return r, r.Decision == policy.Block
+}
+
+// resolvePaths turns, for a server on this machine, the call's paths and
+// the vault's path allowlist into where they lead, symbolic links followed:
+// a link inside an allowed folder cannot lead a call outside it, and an
+// allowlist entry reached through a link allows what it leads to. Only
+// clean absolute paths are resolved; any other is refused as written.
+// written maps each resolved path that changed to the path as written.
+func resolvePaths(rp providers.PathResolving, pol policy.Policy, resources []policy.Resource) (_ policy.Policy, written map[string]string, err error) {
+	resolved := pol.MapAllow(policy.Path, func(entry string) string {
+		if real, err := rp.ResolvePath(entry); err == nil {
+			return real
+		}
+		return entry
+	})
+	for i, res := range resources {
+		if res.Kind != policy.Path || !path.IsAbs(res.Value) || path.Clean(res.Value) != res.Value {
+			continue
+		}
+		real, err := rp.ResolvePath(res.Value)
+		if err != nil {
+			return pol, nil, fmt.Errorf("path %s cannot be resolved: %w", res.Value, err)
+		}
+		if real != res.Value {
+			if written == nil {
+				written = map[string]string{}
+			}
+			written[real] = res.Value
+			resources[i].Value = real
+		}
+	}
+	return resolved, written, nil
+}
+
+// throughLinks explains a refusal of a path that a symbolic link led
+// outside the allowlist; reason is the refusal as Decide gives it.
+func throughLinks(pol policy.Policy, pt policy.Tool, written map[string]string, reason string) string {
+	for _, res := range pt.Resources {
+		w, ok := written[res.Value]
+		if !ok || res.Kind != policy.Path {
+			continue
+		}
+		one := pt
+		one.Resources = []policy.Resource{res}
+		if d := policy.Decide(pol, one); d.Decision == policy.Block {
+			return fmt.Sprintf("path %s leads to %s through a symbolic link: %s", w, res.Value, d.Reason)
+		}
+	}
+	return reason
 }
 
 // reportWaiting sends the agent progress notifications while its call waits

@@ -326,3 +326,25 @@ func clip(s string) string {
 	}
 	return s[:cut] + "…"
 }
+
+// MapAllow returns a copy of p whose guards of kind k allow f of each of
+// their entries ("*" stays as it is): for a provider that knows what an
+// entry names on this machine (a folder reached through a symbolic link).
+func (p Policy) MapAllow(k Kind, f func(string) string) Policy {
+	guards := slices.Clone(p.Guards)
+	for i, g := range guards {
+		if g.Kind != k {
+			continue
+		}
+		allow := make([]string, len(g.Allow))
+		for j, a := range g.Allow {
+			allow[j] = a
+			if a != "*" {
+				allow[j] = f(a)
+			}
+		}
+		guards[i].Allow = allow
+	}
+	p.Guards = guards
+	return p
+}

@@ -65,6 +65,18 @@ type LookingUp interface {
 	LookUp(ctx context.Context, tool string, args any, guarded func(policy.Kind) bool) ([]policy.Resource, error)
 }
 
+// PathResolving is implemented by providers whose servers run on this
+// machine, so that a path argument names a file here: a path guard then
+// checks where a path leads, through symbolic links, not only how it is
+// written.
+type PathResolving interface {
+	// ResolvePath returns where the absolute, clean path leads on this
+	// machine: its longest existing prefix with every symbolic link
+	// followed (a dangling link too), the rest as written. Servers reached
+	// over the network return path unchanged.
+	ResolvePath(path string) (string, error)
+}
+
 // RelayProgress returns a ProgressFunc that turns a provider's progress into
 // notifications/progress parameters under the caller's token, handed to
 // send; nil when the caller asked for no progress (token nil).

@@ -13,8 +13,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/agentvault/agentvault/internal/loopback"
 	"golang.org/x/oauth2"
+
+	"github.com/agentvault/agentvault/internal/loopback"
 )
 
 // Connected Accounts (Auth0 My Account API) links the user's account at a

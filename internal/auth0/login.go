@@ -5,8 +5,9 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/agentvault/agentvault/internal/loopback"
 	"golang.org/x/oauth2"
+
+	"github.com/agentvault/agentvault/internal/loopback"
 )
 
 // CallbackPorts are the loopback ports the tenant must allow as callback

@@ -11,8 +11,9 @@ import (
 	"path/filepath"
 	"sync"
 
-	"github.com/agentvault/agentvault/internal/atomicfile"
 	"golang.org/x/crypto/scrypt"
+
+	"github.com/agentvault/agentvault/internal/atomicfile"
 )
 
 // File keeps secrets in one file encrypted with a key derived from a

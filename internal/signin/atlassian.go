@@ -13,8 +13,9 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/agentvault/agentvault/internal/secrets"
 	"golang.org/x/oauth2"
+
+	"github.com/agentvault/agentvault/internal/secrets"
 )
 
 // Atlassian signs in to Atlassian (Jira Cloud) with OAuth 2.0 (3LO) through

@@ -7,9 +7,10 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/agentvault/agentvault/internal/secrets"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/endpoints"
+
+	"github.com/agentvault/agentvault/internal/secrets"
 )
 
 // GitHub signs in to GitHub with the device flow (RFC 8628), checks pasted

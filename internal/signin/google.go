@@ -6,9 +6,10 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/agentvault/agentvault/internal/secrets"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/endpoints"
+
+	"github.com/agentvault/agentvault/internal/secrets"
 )
 
 // Google signs in to Google Workspace through the system browser with a

@@ -12,9 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/oauth2"
+
 	"github.com/agentvault/agentvault/internal/secrets"
 	"github.com/agentvault/agentvault/internal/secrets/secretstest"
-	"golang.org/x/oauth2"
 )
 
 // memStore is a secrets.Store in memory whose saves are logged, with the

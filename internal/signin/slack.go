@@ -8,9 +8,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/agentvault/agentvault/internal/secrets"
 	"github.com/slack-go/slack"
 	"golang.org/x/oauth2"
+
+	"github.com/agentvault/agentvault/internal/secrets"
 )
 
 // Slack signs in to Slack through the system browser with OAuth v2 and PKCE

@@ -30,8 +30,9 @@ func isPathArgument(name string) bool {
 // known in advance, so every value at any depth counts: a string under a
 // path-like name, and any string that looks like a path (starting with '/'
 // or '~') or a file: URI, is a policy.Path; a value of another type under a
-// path-like name cannot be checked and counts as unbounded. The check is
-// lexical: symbolic links are not followed.
+// path-like name cannot be checked and counts as unbounded. For a stdio
+// server the guard then checks where each path leads (ResolvePath); an HTTP
+// server's paths are compared as written.
 func (p *Provider) Resources(_ string, args any) ([]policy.Resource, error) {
 	var out []policy.Resource
 	var walk func(key string, v any)
