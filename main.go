@@ -59,6 +59,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return cmdClient(rest, stdout)
 	case "init":
 		return cmdInit(rest, os.Stdin, stdout)
+	case "settings":
+		return cmdSettings(rest, stdout)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "agentvault", version)
 		return nil
@@ -122,6 +124,8 @@ Usage:
   agentvault approvals approve ID|CODE [--session | --always] [--yes]
         (--session: this tool, any arguments, for this agent's session)
   agentvault approvals deny ID|CODE [--reason TEXT]
+  agentvault settings [--max-pending N] [--max-sessions N] [--body-timeout D] [--json]
+        (per vault: calls waiting for approval, open sessions, time to send a request)
   agentvault audit list [--vault VAULT] [--limit N] [--json]
   agentvault audit export --format jsonl|csv [--out FILE] [--vault VAULT]
   agentvault auth0 setup --domain DOMAIN --client-id ID   (client secret on standard input)

@@ -84,6 +84,10 @@ func (f *fixedAPI) Approval(context.Context, string) (approval.Resolved, error) 
 	return approval.Resolved{}, f.err
 }
 func (f *fixedAPI) SetGrantLimit(context.Context, string, time.Duration) error { return f.err }
+func (f *fixedAPI) Limits(context.Context) (core.Limits, error) {
+	return core.Limits{MaxPending: 16, MaxSessions: 256, BodyTimeout: 30 * time.Second}, f.err
+}
+func (f *fixedAPI) SetLimits(context.Context, core.Limits) error { return f.err }
 
 func (f *fixedAPI) Auth0Setup(string, string, string) error { return f.err }
 func (f *fixedAPI) Auth0Status() (core.Auth0Status, error)  { return core.Auth0Status{}, f.err }

@@ -1,14 +1,19 @@
 package app
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/widget"
+
+	"github.com/agentvault/agentvault/internal/core"
 )
 
 // Autostart turns starting at login on and off.
@@ -94,5 +99,38 @@ func (u *UI) settingsView() fyne.CanvasObject {
 	timeout := widget.NewLabel("Calls wait 2 minutes for approval unless their vault sets its own timeout (Vaults → Approvals wait).")
 	timeout.Wrapping = fyne.TextWrapWord
 	items = append(items, widget.NewFormItem("Approvals", timeout))
+	if l, err := u.cfg.API.Limits(context.Background()); err == nil {
+		items = append(items, u.limitItems(l)...)
+	}
 	return container.NewVBox(widget.NewForm(items...))
+}
+
+// limitItems edit the limits that keep one agent from starving the others.
+func (u *UI) limitItems(l core.Limits) []*widget.FormItem {
+	pending, sessions, body := widget.NewEntry(), widget.NewEntry(), widget.NewEntry()
+	pending.SetText(strconv.Itoa(l.MaxPending))
+	sessions.SetText(strconv.Itoa(l.MaxSessions))
+	body.SetText(l.BodyTimeout.String())
+	save := widget.NewButton("Save limits", func() {
+		u.do(func() error {
+			var next core.Limits
+			var err error
+			if next.MaxPending, err = strconv.Atoi(pending.Text); err != nil {
+				return fmt.Errorf("calls waiting for approval: %q is not a number", pending.Text)
+			}
+			if next.MaxSessions, err = strconv.Atoi(sessions.Text); err != nil {
+				return fmt.Errorf("open sessions: %q is not a number", sessions.Text)
+			}
+			if next.BodyTimeout, err = time.ParseDuration(body.Text); err != nil {
+				return fmt.Errorf("time to send a request: %q is not a duration like 30s", body.Text)
+			}
+			return u.cfg.API.SetLimits(context.Background(), next)
+		})
+	})
+	return []*widget.FormItem{
+		widget.NewFormItem("Per vault: calls waiting", pending),
+		widget.NewFormItem("Per vault: open sessions", sessions),
+		widget.NewFormItem("Time to send a request", body),
+		widget.NewFormItem("", save),
+	}
 }

@@ -1,7 +1,11 @@
 package mcpserver
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -11,9 +15,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
+	"github.com/agentvault/agentvault/internal/approval"
 	"github.com/agentvault/agentvault/internal/audit"
 	"github.com/agentvault/agentvault/internal/redact"
 	"github.com/agentvault/agentvault/internal/vaulttoken"
@@ -198,5 +204,141 @@ func TestPathGuardFollowsSymbolicLinksOfLocalServers(t *testing.T) {
 	recs := aud.records()
 	if last := recs[len(recs)-1]; last.Outcome != audit.Blocked || last.Rule != "guard:path" {
 		t.Fatalf("refusal audited as %+v", last)
+	}
+}
+
+// An unknown vault answers exactly as a known one with a wrong token.
+func TestUnknownVaultIsAWrongToken(t *testing.T) {
+	f := newFixture(t, nil)
+	f.vault(t, "known")
+	answer := func(id string) string {
+		req, _ := http.NewRequest(http.MethodPost, f.url+"/v/"+id+"/mcp", strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"tools/list"}`))
+		req.Header.Set("Authorization", "Bearer avt_wrong")
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return fmt.Sprint(resp.StatusCode, resp.Header.Get("WWW-Authenticate"), string(body))
+	}
+	if known, unknown := answer("known"), answer("vnosuchvault"); known != unknown || !strings.HasPrefix(known, "401") {
+		t.Fatalf("known vault, wrong token: %s\nunknown vault: %s", known, unknown)
+	}
+}
+
+// waitingApprover holds every call until release is closed.
+type waitingApprover struct {
+	waiting chan struct{}
+	release chan struct{}
+}
+
+func (a waitingApprover) Approve(ctx context.Context, _ approval.Request) approval.Verdict {
+	a.waiting <- struct{}{}
+	select {
+	case <-a.release:
+		return approval.Verdict{Approved: true, Channel: "test"}
+	case <-ctx.Done():
+		return approval.Verdict{Channel: "agent", Outcome: audit.Cancelled, Reason: "gone"}
+	}
+}
+
+// A vault's agents cannot hold more than MaxPending calls waiting for
+// approval: the next is refused at once, and audited.
+func TestPendingApprovalsAreCapped(t *testing.T) {
+	a := waitingApprover{waiting: make(chan struct{}, 8), release: make(chan struct{})}
+	f := newFixture(t, a, func(c *Config) { c.Limits.MaxPending = 2 })
+	c := f.connect(t, "a", f.vault(t, "a"), legacy)
+	results := make(chan *mcp.CallToolResult, 2)
+	for range 2 {
+		go func() {
+			res, _ := callTool(t.Context(), c, "echo_write_note", map[string]any{"text": "x"})
+			results <- res
+		}()
+		<-a.waiting
+	}
+	res, err := callTool(t.Context(), c, "echo_write_note", map[string]any{"text": "x"})
+	if err != nil || !res.IsError || !strings.Contains(providertest.ResultText(res), "2 calls of this vault already wait for approval") {
+		t.Fatalf("third call: %+v %v", res, err)
+	}
+	recs := f.audit.records()
+	if last := recs[len(recs)-1]; last.Outcome != audit.RateLimited {
+		t.Fatalf("refusal audited as %+v", last)
+	}
+	close(a.release)
+	for range 2 {
+		if res := <-results; res == nil || res.IsError {
+			t.Fatalf("a waiting call failed: %+v", res)
+		}
+	}
+	if res, err := callTool(t.Context(), c, "echo_write_note", nil); err != nil || res.IsError {
+		t.Fatalf("after the waiting calls were answered: %+v %v", res, err)
+	}
+}
+
+// Beyond MaxSessions a new session ends the one idle longest.
+func TestOpenSessionsAreCapped(t *testing.T) {
+	ended := make(chan string, 8)
+	f := newFixture(t, nil, func(c *Config) {
+		c.Limits.MaxSessions = 2
+		c.OnSessionEnd = func(_, session string) { ended <- session }
+	})
+	tok := f.vault(t, "a")
+	first := f.connect(t, "a", tok, legacy)
+	second := f.connect(t, "a", tok, legacy)
+	toolNames(t, first) // first is now the more recently used
+	third := f.connect(t, "a", tok, legacy)
+	select {
+	case id := <-ended:
+		if id != second.GetSessionId() {
+			t.Fatalf("ended %s, want the idle one %s", id, second.GetSessionId())
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no session ended")
+	}
+	if _, err := second.ListTools(t.Context(), mcp.ListToolsRequest{}); err == nil {
+		t.Fatal("the evicted session still works")
+	}
+	for _, c := range []*client.Client{first, third} {
+		if len(toolNames(t, c)) == 0 {
+			t.Fatal("a kept session lost its tools")
+		}
+	}
+	if n := f.srv.Sessions(); n != 2 {
+		t.Fatalf("%d sessions open, want 2", n)
+	}
+}
+
+// A body that does not arrive within BodyTimeout ends the connection; a
+// call whose body arrived may still wait for approval longer than that.
+func TestSlowBodiesAreCutButApprovalWaitsAreNot(t *testing.T) {
+	a := waitingApprover{waiting: make(chan struct{}, 1), release: make(chan struct{})}
+	f := newFixture(t, a, func(c *Config) { c.Limits.BodyTimeout = 200 * time.Millisecond })
+	tok := f.vault(t, "a")
+	c := f.connect(t, "a", tok, legacy)
+	done := make(chan *mcp.CallToolResult, 1)
+	go func() {
+		res, _ := callTool(t.Context(), c, "echo_write_note", map[string]any{"text": "x"})
+		done <- res
+	}()
+	<-a.waiting
+	time.Sleep(500 * time.Millisecond) // well past the body timeout
+	close(a.release)
+	if res := <-done; res == nil || res.IsError {
+		t.Fatalf("a call waiting for approval was cut: %+v", res)
+	}
+
+	conn, err := net.Dial("tcp", strings.TrimPrefix(f.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /v/a/mcp HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"jsonrpc\":", tok)
+	start := time.Now()
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	io.ReadAll(conn) // returns when the server gives up on the body
+	if waited := time.Since(start); waited > 3*time.Second {
+		t.Fatalf("the server waited %s for a body that never came", waited)
 	}
 }

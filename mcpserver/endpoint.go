@@ -79,6 +79,7 @@ type endpoint struct {
 	// id, for notifications/cancelled.
 	relayed sync.Map
 	stale   atomic.Bool // tools must be reloaded before the next request
+	waiting atomic.Int64 // calls waiting for approval now
 
 	mu          sync.Mutex // serialises state changes and tool reloads
 	fingerprint []byte     // of the registered tool definitions
@@ -87,11 +88,16 @@ type endpoint struct {
 
 func newEndpoint(s *Server, v Vault) *endpoint {
 	e := &endpoint{srv: s}
-	e.ids = newSessionIDs(func(id string) {
-		if s.cfg.OnSessionEnd != nil {
-			s.cfg.OnSessionEnd(v.ID, id)
-		}
-	})
+	e.ids = newSessionIDs(func() int { return s.currentLimits().MaxSessions },
+		func(id string, evicted bool) {
+			if evicted {
+				// Ended by AgentVault to make room: mcp-go forgets it too.
+				e.mcp.UnregisterSession(context.Background(), id)
+			}
+			if s.cfg.OnSessionEnd != nil {
+				s.cfg.OnSessionEnd(v.ID, id)
+			}
+		})
 	e.state.Store(newState(v, nil))
 	e.stale.Store(true)
 	hooks := &server.Hooks{}
@@ -410,6 +416,11 @@ func (e *endpoint) execute(ctx context.Context, st *state, req callRequest, run 
 		return msg, ctx.Err()
 	}
 	if d.Decision == policy.Approve {
+		if max := e.srv.currentLimits().MaxPending; e.waiting.Add(1) > int64(max) {
+			e.waiting.Add(-1)
+			msg := fmt.Sprintf("%d calls of this vault already wait for approval", max)
+			return refuse(audit.RateLimited, msg, "AgentVault: "+msg+"; try again once the user has answered them")
+		}
 		stop := e.reportWaiting(ctx, req.meta)
 		args, err := shownArguments(req.args)
 		if err != nil {
@@ -421,6 +432,7 @@ func (e *endpoint) execute(ctx context.Context, st *state, req callRequest, run 
 			Timeout: st.vault.ApprovalTimeout, GrantLimit: st.vault.GrantLimit,
 		})
 		stop()
+		e.waiting.Add(-1)
 		rec.Channel, rec.Approver, rec.WholeCall = v.Channel, v.Approver, v.WholeCall
 		if !v.Approved {
 			outcome := v.Outcome

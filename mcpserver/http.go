@@ -14,7 +14,6 @@ import (
 const (
 	codeParseError   = -32700
 	codeUnauthorized = -32001
-	codeUnknownVault = -32002
 )
 
 // loopbackHost reports whether a Host header names this machine by a

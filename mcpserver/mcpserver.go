@@ -16,6 +16,7 @@ package mcpserver
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -88,6 +89,9 @@ type Config struct {
 	ApprovalProgressInterval time.Duration
 	// Now is the clock for vault expiry; nil: time.Now.
 	Now func() time.Time
+	// Limits keep one agent from starving the others; SetLimits changes
+	// them while serving.
+	Limits Limits
 	// OnSessionEnd, if set, hears that an MCP session of a vault ended (the
 	// agent closed it, it was idle too long, or AgentVault ended it), so
 	// that what was granted to it ends too. It must not block.
@@ -115,16 +119,61 @@ func (noSecrets) Bytes(b []byte) ([]byte, bool) { return b, false }
 func (noSecrets) String(s string) string        { return s }
 func (noSecrets) Empty() bool                   { return true }
 
+// Limits bound what one vault's agents can hold of AgentVault, so that one
+// agent cannot starve the rest. Zero fields take the defaults.
+type Limits struct {
+	// MaxPending is how many calls of one vault may wait for approval at
+	// once; a call beyond it is refused at once. 0: 16.
+	MaxPending int `json:"max_pending,omitempty"`
+	// MaxSessions is how many sessions one vault may have open; a new one
+	// beyond it ends the one idle longest. 0: 256.
+	MaxSessions int `json:"max_sessions,omitempty"`
+	// BodyTimeout is how long a request's body may take to arrive (an
+	// approval wait, after it, is not cut). 0: 30 s.
+	BodyTimeout time.Duration `json:"body_timeout,omitempty"`
+}
+
+// The defaults of Limits.
+const (
+	DefaultMaxPending  = 16
+	DefaultMaxSessions = 256
+	DefaultBodyTimeout = 30 * time.Second
+)
+
+// withDefaults fills the zero fields of l.
+func (l Limits) withDefaults() Limits {
+	if l.MaxPending <= 0 {
+		l.MaxPending = DefaultMaxPending
+	}
+	if l.MaxSessions <= 0 {
+		l.MaxSessions = DefaultMaxSessions
+	}
+	if l.BodyTimeout <= 0 {
+		l.BodyTimeout = DefaultBodyTimeout
+	}
+	return l
+}
+
 // Server routes requests to vault endpoints. Its methods are safe for
 // concurrent use.
 type Server struct {
-	cfg Config
-	log *slog.Logger
+	cfg    Config
+	log    *slog.Logger
+	limits atomic.Pointer[Limits]
 
 	mu     sync.RWMutex
 	vaults map[string]*endpoint
 	paused atomic.Bool
 }
+
+// SetLimits changes the limits for what follows (open sessions and waiting
+// calls stay).
+func (s *Server) SetLimits(l Limits) {
+	l = l.withDefaults()
+	s.limits.Store(&l)
+}
+
+func (s *Server) currentLimits() Limits { return *s.limits.Load() }
 
 // SetPaused pauses (or resumes) every agent: while paused, every tool call
 // is refused and audited as denied; listing still works.
@@ -168,7 +217,9 @@ func New(cfg Config) *Server {
 	if cfg.ApprovalProgressInterval == 0 {
 		cfg.ApprovalProgressInterval = 5 * time.Second
 	}
-	return &Server{cfg: cfg, log: cfg.Logger, vaults: map[string]*endpoint{}}
+	s := &Server{cfg: cfg, log: cfg.Logger, vaults: map[string]*endpoint{}}
+	s.SetLimits(cfg.Limits)
+	return s
 }
 
 // PutVault starts serving v, or updates a served vault: a new policy reaches
@@ -264,13 +315,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusNotFound, "not found: vault endpoints are /v/{vault}/mcp")
 		return
 	}
+	// An unknown vault answers exactly as a wrong token does, so that vault
+	// ids cannot be probed without a token.
 	e := s.endpoint(id)
-	if e == nil {
-		jsonRPCError(w, http.StatusNotFound, codeUnknownVault, "unknown vault "+quote(id))
-		return
-	}
 	token, ok := vaulttoken.FromHeader(r.Header.Get("Authorization"))
-	if !ok || !vaulttoken.Matches(token, e.tokenDigest()) {
+	if e == nil || !ok || !vaulttoken.Matches(token, e.tokenDigest()) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="agentvault"`)
 		jsonRPCError(w, http.StatusUnauthorized, codeUnauthorized, "unauthorized: a valid bearer token for this vault is required")
 		return
@@ -284,8 +333,37 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		jsonRPCError(w, http.StatusRequestEntityTooLarge, codeParseError, "request body too large")
 		return
 	}
-	if r.Body != nil {
-		r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
+	if r.Body != nil && r.Body != http.NoBody {
+		r.Body = readWithin(w, http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes), s.currentLimits().BodyTimeout)
 	}
 	e.serveHTTP(w, r)
+}
+
+// readWithin gives a request's body timeout to arrive: a client that sends
+// it slowly holds no connection for long. The deadline ends with the body,
+// so a call that then waits for approval is not cut.
+func readWithin(w http.ResponseWriter, body io.ReadCloser, timeout time.Duration) io.ReadCloser {
+	rc := http.NewResponseController(w)
+	if rc.SetReadDeadline(time.Now().Add(timeout)) != nil {
+		return body // a writer without deadlines (tests); nothing to end
+	}
+	return &deadlineBody{ReadCloser: body, rc: rc}
+}
+
+// deadlineBody clears the read deadline once the whole body is read; a
+// body cut short keeps it, so the connection ends instead of waiting for
+// the rest.
+type deadlineBody struct {
+	io.ReadCloser
+	rc   *http.ResponseController
+	done bool
+}
+
+func (b *deadlineBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF && !b.done {
+		b.done = true
+		b.rc.SetReadDeadline(time.Time{})
+	}
+	return n, err
 }

@@ -390,8 +390,8 @@ func TestRotationRejectsOldTokenAndEndsSessions(t *testing.T) {
 	}
 	f.connect(t, "a", newTok, modern)
 	f.srv.RemoveVault("a")
-	if got := post(t, f.url+"/v/a/mcp", newTok, initialize, nil); got.StatusCode != http.StatusNotFound {
-		t.Fatalf("deleted vault: %d, want 404", got.StatusCode)
+	if got := post(t, f.url+"/v/a/mcp", newTok, initialize, nil); got.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("deleted vault: %d, want 401 (as any unknown vault)", got.StatusCode)
 	}
 }
 
@@ -493,7 +493,7 @@ func TestRequestsAreRejectedBeforeTheVault(t *testing.T) {
 		{"browser/null origin", url, tokA, map[string]string{"Origin": "null"}, 403},
 		{"network/foreign host", url, tokA, map[string]string{"Host": "evil.example"}, 403},
 		{"network/rebinding host with port", url, tokA, map[string]string{"Host": "evil.example:80"}, 403},
-		{"route/unknown vault", f.url + "/v/nope/mcp", tokA, nil, 404},
+		{"route/unknown vault answers as a wrong token", f.url + "/v/nope/mcp", tokA, nil, 401},
 		{"route/no vault", f.url + "/v//mcp", tokA, nil, 404},
 		{"ok/loopback origin", url, tokA, map[string]string{"Origin": "http://localhost:3000"}, 200},
 		{"ok/localhost host", url, tokA, map[string]string{"Host": "localhost:1"}, 200},

@@ -21,11 +21,13 @@ import (
 type sessionIDs struct {
 	mu    sync.Mutex
 	live  map[string]*liveSession
-	ended func(id string) // hears of each session that ends
+	max   func() int                     // how many may be open at once
+	ended func(id string, evicted bool) // hears of each session that ends
 }
 
 type liveSession struct {
-	seen   atomic.Int64 // Unix nanoseconds
+	seen   atomic.Int64 // when mcp-go last handled a request of it, Unix nanoseconds
+	used   atomic.Int64 // when any request of it last came
 	client atomic.Pointer[string]
 }
 
@@ -33,21 +35,40 @@ var _ server.SessionIdManager = (*sessionIDs)(nil)
 
 var errUnknownSession = errors.New("unknown session")
 
-// newSessionIDs returns the sessions of one vault; ended hears of each
-// session that ends.
-func newSessionIDs(ended func(id string)) *sessionIDs {
-	return &sessionIDs{live: map[string]*liveSession{}, ended: ended}
+// newSessionIDs returns the sessions of one vault, at most max() open at
+// once; ended hears of each session that ends, and whether it was evicted
+// to make room for a new one.
+func newSessionIDs(max func() int, ended func(id string, evicted bool)) *sessionIDs {
+	return &sessionIDs{live: map[string]*liveSession{}, max: max, ended: ended}
 }
 
+// Generate implements server.SessionIdManager. When the vault has its
+// maximum of sessions open, the one idle longest ends first.
 func (s *sessionIDs) Generate() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
 	id := "av-" + hex.EncodeToString(b[:])
 	ls := new(liveSession)
-	ls.seen.Store(time.Now().UnixNano())
+	now := time.Now().UnixNano()
+	ls.seen.Store(now)
+	ls.used.Store(now)
+	var evicted []string
 	s.mu.Lock()
+	for len(s.live) >= s.max() {
+		oldest, at := "", int64(0)
+		for lid, l := range s.live {
+			if u := l.used.Load(); oldest == "" || u < at {
+				oldest, at = lid, u
+			}
+		}
+		delete(s.live, oldest)
+		evicted = append(evicted, oldest)
+	}
 	s.live[id] = ls
 	s.mu.Unlock()
+	for _, old := range evicted {
+		s.ended(old, true)
+	}
 	return id
 }
 
@@ -60,7 +81,9 @@ func (s *sessionIDs) get(id string) *liveSession {
 // seen records that mcp-go is handling a request of session id now.
 func (s *sessionIDs) seen(id string) {
 	if ls := s.get(id); ls != nil {
-		ls.seen.Store(time.Now().UnixNano())
+		now := time.Now().UnixNano()
+		ls.seen.Store(now)
+		ls.used.Store(now)
 	}
 }
 
@@ -75,7 +98,12 @@ func (s *sessionIDs) setClient(id, client string) {
 // and mcp-go handled one of its requests less than maxIdle ago.
 func (s *sessionIDs) recent(id string, maxIdle time.Duration) (client string, ok bool) {
 	ls := s.get(id)
-	if ls == nil || time.Since(time.Unix(0, ls.seen.Load())) > maxIdle {
+	if ls == nil {
+		return "", false
+	}
+	now := time.Now()
+	ls.used.Store(now.UnixNano())
+	if now.Sub(time.Unix(0, ls.seen.Load())) > maxIdle {
 		return "", false
 	}
 	if c := ls.client.Load(); c != nil {
@@ -99,7 +127,7 @@ func (s *sessionIDs) Terminate(id string) (isNotAllowed bool, err error) {
 	delete(s.live, id)
 	s.mu.Unlock()
 	if ok {
-		s.ended(id)
+		s.ended(id, false)
 	}
 	return false, nil
 }

@@ -275,3 +275,13 @@ func (c *Client) RemoveService(name string) error {
 func (c *Client) SetApprovalTimeout(ref string, d time.Duration) error {
 	return c.call(context.Background(), "set_approval_timeout", timeoutParams{ref, d}, &struct{}{})
 }
+
+// Limits implements core.API.
+func (c *Client) Limits(ctx context.Context) (out core.Limits, err error) {
+	return out, c.call(ctx, "limits", struct{}{}, &out)
+}
+
+// SetLimits implements core.API.
+func (c *Client) SetLimits(ctx context.Context, l core.Limits) error {
+	return c.call(ctx, "set_limits", l, &struct{}{})
+}

@@ -312,6 +312,14 @@ func Handler(api core.API) http.Handler {
 		p.Answer.Channel, p.Answer.Approver = "cli", peerFrom(r.Context())
 		return api.AnswerApproval(r.Context(), p.ID, p.Answer)
 	})
+	handle("limits", func(r *http.Request, _ []byte) (any, error) { return api.Limits(r.Context()) })
+	handle("set_limits", func(r *http.Request, b []byte) (any, error) {
+		var p core.Limits
+		if err := decode(b, &p); err != nil {
+			return nil, err
+		}
+		return struct{}{}, api.SetLimits(r.Context(), p)
+	})
 	handle("set_grant_limit", func(r *http.Request, b []byte) (any, error) {
 		var p timeoutParams
 		if err := decode(b, &p); err != nil {

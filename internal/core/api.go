@@ -72,6 +72,10 @@ type API interface {
 	// call it settled; answering one that is settled or unknown fails and
 	// says why.
 	AnswerApproval(ctx context.Context, ref string, a approval.Answer) (approval.Resolved, error)
+	// Limits returns the limits on what one vault's agents may hold.
+	Limits(ctx context.Context) (Limits, error)
+	// SetLimits changes them; they apply to what comes next.
+	SetLimits(ctx context.Context, l Limits) error
 	// SetGrantLimit sets how long a vault's "approve for this session"
 	// answers last at most (0: 8 hours, the most allowed).
 	SetGrantLimit(ctx context.Context, ref string, d time.Duration) error
@@ -83,6 +87,19 @@ type API interface {
 	Auth0SaveSession(subject, refreshToken string) error
 	// Auth0Logout forgets the Auth0 session.
 	Auth0Logout() error
+}
+
+// Limits keep one agent from starving the others: each applies to every
+// vault on its own.
+type Limits struct {
+	// MaxPending is how many calls may wait for approval at once; a call
+	// beyond it is refused at once.
+	MaxPending int `json:"max_pending"`
+	// MaxSessions is how many sessions may be open; a new one beyond it
+	// ends the one idle longest.
+	MaxSessions int `json:"max_sessions"`
+	// BodyTimeout is how long a request's body may take to arrive.
+	BodyTimeout time.Duration `json:"body_timeout"`
 }
 
 // Status is what the tray shows.

@@ -115,7 +115,7 @@ func Open(cfg Config) (*Core, error) {
 	c.audit = audit.New(audit.Config{Backend: journal, Key: key, Redact: out.String})
 	c.approvals = approval.New(approval.Config{Policy: c, Auditor: c.audit, Logger: cfg.Logger})
 	c.mcp = mcpserver.New(mcpserver.Config{Catalog: c, Auditor: c.audit, Approver: c.approvals, Logger: cfg.Logger, Redactor: out,
-		OnSessionEnd: c.approvals.EndSession})
+		OnSessionEnd: c.approvals.EndSession, Limits: serverLimits(settings)})
 	if err := c.load(); err != nil {
 		c.Close()
 		return nil, err
@@ -785,6 +785,62 @@ func (c *Core) AnswerApproval(ctx context.Context, ref string, a approval.Answer
 		return approval.Resolved{}, err
 	}
 	return c.Approval(ctx, ref)
+}
+
+// serverLimits are the stored limits as the server takes them.
+func serverLimits(s store.Settings) mcpserver.Limits {
+	return mcpserver.Limits{MaxPending: s.MaxPending, MaxSessions: s.MaxSessions, BodyTimeout: s.BodyTimeout}
+}
+
+// Limits returns the limits in force.
+func (c *Core) Limits(context.Context) (Limits, error) {
+	s, err := c.store.Settings()
+	if err != nil {
+		return Limits{}, err
+	}
+	l := serverLimits(s)
+	if l.MaxPending == 0 {
+		l.MaxPending = mcpserver.DefaultMaxPending
+	}
+	if l.MaxSessions == 0 {
+		l.MaxSessions = mcpserver.DefaultMaxSessions
+	}
+	if l.BodyTimeout == 0 {
+		l.BodyTimeout = mcpserver.DefaultBodyTimeout
+	}
+	return Limits(l), nil
+}
+
+// SetLimits stores and applies new limits; a zero field keeps its value.
+func (c *Core) SetLimits(_ context.Context, l Limits) error {
+	switch {
+	case l.MaxPending < 0 || l.MaxPending > 1000:
+		return errors.New("calls waiting for approval: give 1 to 1000")
+	case l.MaxSessions < 0 || l.MaxSessions > 10000:
+		return errors.New("open sessions: give 1 to 10000")
+	case l.BodyTimeout < 0 || l.BodyTimeout > 10*time.Minute || (l.BodyTimeout > 0 && l.BodyTimeout < time.Second):
+		return errors.New("time to send a request: give 1s to 10m")
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s, err := c.store.Settings()
+	if err != nil {
+		return err
+	}
+	if l.MaxPending > 0 {
+		s.MaxPending = l.MaxPending
+	}
+	if l.MaxSessions > 0 {
+		s.MaxSessions = l.MaxSessions
+	}
+	if l.BodyTimeout > 0 {
+		s.BodyTimeout = l.BodyTimeout
+	}
+	if err := c.store.PutSettings(s); err != nil {
+		return err
+	}
+	c.mcp.SetLimits(serverLimits(s))
+	return nil
 }
 
 // SetGrantLimit sets how long a vault's session grants last at most.

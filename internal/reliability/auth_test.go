@@ -22,6 +22,7 @@ func TestAuthMatrix(t *testing.T) {
 	endpoints := map[string]string{
 		"vault":         w.url + "/v/" + a.ID + "/mcp",
 		"deleted vault": w.url + "/v/" + gone.ID + "/mcp",
+		"unknown vault": w.url + "/v/vnosuchvault/mcp",
 	}
 	credentials := map[string]map[string]string{
 		"no header":         {},
@@ -48,17 +49,23 @@ func TestAuthMatrix(t *testing.T) {
 		{"DELETE", http.MethodDelete, ""},
 	}
 	requests, rejected := 0, 0
+	answers := map[string]string{} // credentials × method → the body every endpoint gave
 	for ename, url := range endpoints {
 		for cname, headers := range credentials {
 			for _, m := range methods {
 				for _, u := range []string{url, url + "?token=" + newToken + "&access_token=" + newToken} {
 					requests++
-					status, hdr, _ := raw(t, m.method, u, m.body, headers)
-					if status == http.StatusUnauthorized || status == http.StatusNotFound {
+					status, hdr, body := raw(t, m.method, u, m.body, headers)
+					if status == http.StatusUnauthorized {
 						rejected++
 					} else {
 						t.Errorf("%s × %s × %s: status %d", ename, cname, m.name, status)
 					}
+					// Whether a vault exists cannot be told without its token.
+					if seen, ok := answers[cname+m.name]; ok && seen != body {
+						t.Errorf("%s × %s × %s: answered %q, another endpoint %q", ename, cname, m.name, body, seen)
+					}
+					answers[cname+m.name] = body
 					if hdr.Get("Mcp-Session-Id") != "" {
 						t.Errorf("%s × %s × %s: a session id was issued", ename, cname, m.name)
 					}
@@ -74,7 +81,7 @@ func TestAuthMatrix(t *testing.T) {
 	if status, _, _ := raw(t, http.MethodPost, endpoints["vault"], initBody, map[string]string{"Authorization": "Bearer " + newToken}); status != http.StatusOK {
 		t.Fatalf("the valid token was refused: %d", status)
 	}
-	figure("auth", "%d requests, %.0f%% rejected, %d upstream calls, %d executed records", requests, 100*float64(rejected)/float64(requests), upstream, executed)
+	figure("auth", "%d requests, %.0f%% rejected with 401, unknown and deleted vaults answered as wrong tokens, %d upstream calls, %d executed records", requests, 100*float64(rejected)/float64(requests), upstream, executed)
 }
 
 // TestBrowserAndNetwork plays a web page and a DNS-rebinding attacker.

@@ -147,6 +147,10 @@ type Settings struct {
 	Listen string `json:"listen,omitempty"`
 	// Auth0 is the user's tenant, when set up (its secrets are in the keychain).
 	Auth0 *Auth0Settings `json:"auth0,omitempty"`
+	// Per-vault limits on what agents may hold; 0: the defaults.
+	MaxPending  int           `json:"max_pending,omitempty"`
+	MaxSessions int           `json:"max_sessions,omitempty"`
+	BodyTimeout time.Duration `json:"body_timeout,omitempty"`
 }
 
 // Auth0Settings identify the user's Auth0 tenant and application.

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func TestURLSecretsSplitAndJoin(t *testing.T) {
@@ -67,5 +68,28 @@ func TestURLCredentialsAreKeptInTheKeychain(t *testing.T) {
 	}
 	if _, err := c.secrets.Get(urlKey("remote", "api_key")); err == nil {
 		t.Fatal("the URL credential outlived its service")
+	}
+}
+
+func TestLimitsAreValidatedKeptAndApplied(t *testing.T) {
+	c := openCore(t)
+	l, err := c.Limits(t.Context())
+	if err != nil || l.MaxPending != 16 || l.MaxSessions != 256 || l.BodyTimeout != 30*time.Second {
+		t.Fatalf("defaults %+v, %v", l, err)
+	}
+	for _, bad := range []Limits{{MaxPending: -1}, {MaxSessions: 20000}, {BodyTimeout: time.Millisecond}} {
+		if err := c.SetLimits(t.Context(), bad); err == nil {
+			t.Errorf("%+v accepted", bad)
+		}
+	}
+	if err := c.SetLimits(t.Context(), Limits{MaxPending: 3}); err != nil {
+		t.Fatal(err)
+	}
+	if l, _ := c.Limits(t.Context()); l.MaxPending != 3 || l.MaxSessions != 256 {
+		t.Fatalf("after setting one limit: %+v", l)
+	}
+	st, _ := c.store.Settings()
+	if st.MaxPending != 3 {
+		t.Fatalf("not stored: %+v", st)
 	}
 }
