@@ -78,7 +78,7 @@ type endpoint struct {
 	// relayed cancels the relay's calls under way, by session and request
 	// id, for notifications/cancelled.
 	relayed sync.Map
-	stale   atomic.Bool // tools must be reloaded before the next request
+	stale   atomic.Bool  // tools must be reloaded before the next request
 	waiting atomic.Int64 // calls waiting for approval now
 
 	mu          sync.Mutex // serialises state changes and tool reloads

@@ -21,7 +21,7 @@ import (
 type sessionIDs struct {
 	mu    sync.Mutex
 	live  map[string]*liveSession
-	max   func() int                     // how many may be open at once
+	max   func() int                    // how many may be open at once
 	ended func(id string, evicted bool) // hears of each session that ends
 }
 
