@@ -61,6 +61,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return cmdInit(rest, os.Stdin, stdout)
 	case "settings":
 		return cmdSettings(rest, stdout)
+	case "status":
+		return cmdStatus(rest, stdout)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "agentvault", version)
 		return nil
@@ -100,6 +102,7 @@ exactly the tools you allow.
 Usage:
   agentvault [--listen ADDR]      start the desktop app (or the server, without a display)
   agentvault init                 a guided first run in the terminal
+  agentvault status [--json]      running or not, where, vaults, agents, approvals, services
   agentvault serve [--listen 127.0.0.1:7878]
   agentvault service add-mcp NAME --command "CMD ARGS…" [--env K=V]… [--secret-env K=V]… [--pass-env NAME]… [--env-stdin]
                                  | --url URL [--header "K: V"]… [--header-stdin]

@@ -44,12 +44,31 @@ func figure(area, format string, args ...any) {
 	figures[area] = fmt.Sprintf(format, args...)
 }
 
+// role, when the test binary is started as an upstream server, is which.
+const roleEnv = "RELIABILITY_ROLE"
+
+// roleBin is a copy of this test binary that any user may run, started as
+// an upstream with roleEnv set.
+var roleBin string
+
 func TestMain(m *testing.M) {
+	if role := os.Getenv(roleEnv); role != "" {
+		serveRole(role)
+		return
+	}
 	// The MCP client library logs every refused connection of the crash
 	// trials through slog's default; the figures are what this suite prints.
 	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	dir, err := os.MkdirTemp("", "agentvault-reliability-")
 	if err != nil {
+		panic(err)
+	}
+	// Tests run AgentVault as another user too (see asOther).
+	if err := os.Chmod(dir, 0o755); err != nil {
+		panic(err)
+	}
+	roleBin = filepath.Join(dir, "role.test")
+	if err := copyFile(roleBin); err != nil {
 		panic(err)
 	}
 	bin = filepath.Join(dir, "agentvault")
@@ -68,7 +87,7 @@ func TestMain(m *testing.M) {
 	sort.Strings(areas)
 	fmt.Println("\nreliability figures:")
 	for _, a := range areas {
-		fmt.Printf("  %-10s %s\n", a+":", figures[a])
+		fmt.Printf("  %-14s %s\n", a+":", figures[a])
 	}
 	os.Exit(code)
 }

@@ -76,6 +76,12 @@ func serve(t *testing.T, data string, env []string) *child {
 	t.Helper()
 	cmd := exec.Command(bin, "serve", "--data", data, "--listen", "127.0.0.1:0")
 	cmd.Env = append(os.Environ(), env...)
+	return startChild(t, cmd)
+}
+
+// startChild starts a serve command and waits until it serves.
+func startChild(t *testing.T, cmd *exec.Cmd) *child {
+	t.Helper()
 	out := &bytes.Buffer{}
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
