@@ -42,7 +42,7 @@ func cmdApprovals(args []string, stdin io.Reader, out io.Writer) error {
 		tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "CODE\tVAULT\tCLIENT\tTOOL\tARGUMENTS\tEXPIRES IN")
 		for _, p := range q.Pending {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", p.Code, p.Vault, p.Client, p.Tool, p.Summary,
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", p.Code, p.Vault, approval.Label(p.Client), p.Tool, approval.Label(p.Summary),
 				time.Until(p.Deadline).Round(time.Second))
 		}
 		tw.Flush()
@@ -116,7 +116,7 @@ func cmdApprovals(args []string, stdin io.Reader, out io.Writer) error {
 		}
 		switch {
 		case !a.Approve:
-			fmt.Fprintf(out, "Denied %s: %s wanted %s.\n", r.Code, callerOf(r), r.Tool)
+			fmt.Fprintf(out, "Denied %s: %s.\n", r.Code, r.Title())
 		case whole:
 			fmt.Fprintf(out, "Approved %s (%s).\n", r.Code, scopeText(a.Scope))
 		default:
@@ -131,20 +131,13 @@ func cmdApprovals(args []string, stdin io.Reader, out io.Writer) error {
 // printCall shows a call waiting for (or given) an answer, with its
 // complete arguments.
 func printCall(out io.Writer, r approval.Resolved) {
-	fmt.Fprintf(out, "%s  %s (vault %s) wants %s\n", r.Code, callerOf(r), r.Vault, r.Tool)
+	fmt.Fprintf(out, "%s  %s\n", r.Code, r.Title())
 	if r.Outcome == "" {
 		fmt.Fprintf(out, "Waiting for an answer, %s left. Id %s.\n", time.Until(r.Deadline).Round(time.Second), r.ID)
 	} else {
 		fmt.Fprintf(out, "%s by %s at %s.\n", r.Outcome, r.Answer.Channel, r.At.Local().Format("15:04:05"))
 	}
 	fmt.Fprintf(out, "Arguments (all %d fields):\n%s\n", len(r.Fields()), r.PrettyArguments())
-}
-
-func callerOf(r approval.Resolved) string {
-	if r.Client == "" {
-		return "An agent"
-	}
-	return r.Client
 }
 
 func scopeText(s approval.Scope) string {

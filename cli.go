@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -143,10 +144,10 @@ func cmdService(args []string, stdin io.Reader, out io.Writer) error {
 		c.fs.StringVar(&spec.URL, "url", "", "URL of a streamable HTTP MCP server")
 		c.fs.Var(&headers, "header", `HTTP header "Name: value" (repeatable; kept in the keychain)`)
 		c.fs.Var(&env, "env", `environment variable NAME=value for the command (repeatable; kept in the keychain)`)
-		c.fs.Var(&secretEnv, "secret-env", `like --env, and its value is redacted wherever it would leave AgentVault`)
+		c.fs.Var(&secretEnv, "secret-env", `like --env, and its value is redacted wherever it would leave AgentVault (--env-stdin keeps it out of argv)`)
 		c.fs.Var(&passEnv, "pass-env", `give the command this variable of AgentVault's environment (repeatable)`)
 		headerStdin := c.fs.Bool("header-stdin", false, `read headers from standard input, one "Name: value" a line`)
-		envStdin := c.fs.Bool("env-stdin", false, `read environment variables from standard input, one NAME=value a line`)
+		envStdin := c.fs.Bool("env-stdin", false, `read secret environment variables from standard input, one NAME=value a line (as --secret-env)`)
 		pos, err := c.parse(args[1:], 1, `NAME --command "CMD ARGS…" [--env NAME=VALUE]… [--secret-env NAME=VALUE]… [--pass-env NAME]… [--env-stdin]
                  | --url URL [--header "K: V"]… [--header-stdin]`)
 		if err != nil {
@@ -163,7 +164,7 @@ func cmdService(args []string, stdin io.Reader, out io.Writer) error {
 			if *headerStdin {
 				headers = append(headers, lines...)
 			} else {
-				env = append(env, lines...)
+				secretEnv = append(secretEnv, lines...) // given on stdin: secrets, whatever their names
 			}
 		}
 		spec.Name, spec.Headers, spec.Env, spec.SecretEnv, spec.PassEnv = pos[0], headers, env, secretEnv, passEnv
@@ -690,8 +691,17 @@ func presetNames() string {
 // $AGENTVAULT_PASSPHRASE is set (machines without a keychain service), a
 // file in the data folder encrypted with that passphrase.
 func secretStore(dir string) secrets.Store {
-	if pass := os.Getenv("AGENTVAULT_PASSPHRASE"); pass != "" {
+	if pass := passphrase(); pass != "" {
 		return &secrets.File{Path: filepath.Join(dir, "secrets.enc"), Passphrase: pass}
 	}
 	return secrets.Keychain{Service: "agentvault"}
 }
+
+// passphrase reads $AGENTVAULT_PASSPHRASE once and takes it out of the
+// environment, so that no program AgentVault starts (a browser, an
+// upstream server) inherits it.
+var passphrase = sync.OnceValue(func() string {
+	pass := os.Getenv("AGENTVAULT_PASSPHRASE")
+	os.Unsetenv("AGENTVAULT_PASSPHRASE")
+	return pass
+})

@@ -19,6 +19,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "agentvault: cannot protect this process's memory:", err)
 		os.Exit(1)
 	}
+	passphrase() // out of the environment before any program is started
 	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		var u usageError
 		if errors.As(err, &u) {

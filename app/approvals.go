@@ -45,7 +45,7 @@ func (u *UI) approvalsView() fyne.CanvasObject {
 
 // approvalCard shows one pending call with the four answers.
 func (u *UI) approvalCard(p approval.Pending) fyne.CanvasObject {
-	return widget.NewCard(approvalTitle(p), p.Code+" · "+remaining(u.cfg.Now(), p.Deadline), u.answerBox(p, nil))
+	return widget.NewCard(p.Title(), p.Code+" · "+remaining(u.cfg.Now(), p.Deadline), u.answerBox(p, nil))
 }
 
 // answerBox is the complete arguments and the four answers; after is
@@ -79,14 +79,6 @@ func argumentsView(r approval.Request) fyne.CanvasObject {
 	scroll := container.NewVScroll(args)
 	scroll.SetMinSize(fyne.NewSize(0, min(args.MinSize().Height, 240)))
 	return container.NewVBox(widget.NewLabel(fmt.Sprintf("Arguments (all %d fields):", len(r.Fields()))), scroll)
-}
-
-func approvalTitle(p approval.Pending) string {
-	who := p.Client
-	if who == "" {
-		who = "An agent"
-	}
-	return fmt.Sprintf("%s (vault %s) wants %s", who, p.Vault, p.Tool)
 }
 
 func resolvedLine(r approval.Resolved) string {
@@ -124,7 +116,7 @@ func (c PromptChannel) Open(p approval.Pending, _ func(approval.Answer) error) f
 	fyne.Do(func() {
 		w = c.u.app.NewWindow("Approve? " + p.Code)
 		w.SetContent(container.NewVBox(
-			widget.NewLabelWithStyle(approvalTitle(p), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+			widget.NewLabelWithStyle(p.Title(), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 			c.u.answerBox(p, closeWindow),
 		))
 		w.Show()

@@ -13,6 +13,13 @@ type Approver interface {
 	Approve(ctx context.Context, req approval.Request) approval.Verdict
 }
 
+// GrantChecker is implemented by Approvers that can say at once whether a
+// standing grant (approve for this session) covers a call: such a call
+// waits for no one and does not count against the pending limit.
+type GrantChecker interface {
+	Granted(req approval.Request) bool
+}
+
 // DenyAll refuses every call that needs approval: the fail-closed Approver
 // used until an approval channel is configured.
 type DenyAll struct{}

@@ -148,8 +148,9 @@ func TestSessionEndIsReported(t *testing.T) {
 
 // For a server on this machine a path guard follows symbolic links: a link
 // inside an allowed folder does not lead a call outside it, a dangling link
-// (where a write would create the file) is followed too, and an allowlist
-// entry reached through a link allows what it leads to.
+// (where a write would create the file) is followed too, an allowlist entry
+// reached through a link allows what it led to when saved, and a link
+// planted at an entry's place later widens nothing.
 func TestPathGuardFollowsSymbolicLinksOfLocalServers(t *testing.T) {
 	root, err := filepath.EvalSymlinks(t.TempDir())
 	if err != nil {
@@ -179,9 +180,14 @@ func TestPathGuardFollowsSymbolicLinksOfLocalServers(t *testing.T) {
 	t.Cleanup(srv.Close)
 	f := &fixture{srv: srv, url: hs.URL, audit: aud}
 	tok, digest := vaulttoken.New()
+	planted := filepath.Join(root, "planted-later")
+	// As core saves it: each entry with where it led then; planted-later
+	// did not exist yet.
 	srv.PutVault(Vault{ID: "a", Name: "a", TokenDigest: digest, Services: []string{"echo"}, Policy: policy.Policy{
-		Guards: []policy.Guard{{Kind: policy.Path, Allow: []string{filepath.Join(root, "via-link")}}}}})
+		Guards: []policy.Guard{{Kind: policy.Path, Allow: []string{filepath.Join(root, "via-link"), planted},
+			Resolved: []string{allowed, planted}}}}})
 	c := f.connect(t, "a", tok, legacy)
+	os.Symlink("/", planted) // a link planted at an entry's place after it was saved
 
 	for _, tc := range []struct {
 		path, refusal string
@@ -191,6 +197,7 @@ func TestPathGuardFollowsSymbolicLinksOfLocalServers(t *testing.T) {
 		{filepath.Join(allowed, "escape", "secret.txt"), "leads to " + filepath.Join(outside, "secret.txt") + " through a symbolic link"},
 		{filepath.Join(allowed, "dangling"), "leads to " + filepath.Join(outside, "new.txt") + " through a symbolic link"},
 		{filepath.Join(outside, "secret.txt"), "outside this vault's allowlist"},
+		{filepath.Join(planted, "etc", "passwd"), "leads to /etc/passwd through a symbolic link"},
 	} {
 		res, err := callTool(t.Context(), c, "echo_echo", map[string]any{"message": "hi", "path": tc.path})
 		if err != nil {

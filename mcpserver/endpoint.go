@@ -390,7 +390,8 @@ func (e *endpoint) execute(ctx context.Context, st *state, req callRequest, run 
 		if _, err := aud.RecordWritten(rec); err != nil {
 			e.srv.log.Error("audit write failed", "err", err)
 		}
-		return msg, nil
+		// A guard's reason may quote what a service said.
+		return e.srv.cfg.Redactor.String(msg), nil
 	}
 	if e.srv.paused.Load() {
 		return refuse(audit.Denied, "all agents are paused", "AgentVault has paused all agents; ask the user to resume them")
@@ -416,23 +417,31 @@ func (e *endpoint) execute(ctx context.Context, st *state, req callRequest, run 
 		return msg, ctx.Err()
 	}
 	if d.Decision == policy.Approve {
-		if max := e.srv.currentLimits().MaxPending; e.waiting.Add(1) > int64(max) {
-			e.waiting.Add(-1)
-			msg := fmt.Sprintf("%d calls of this vault already wait for approval", max)
-			return refuse(audit.RateLimited, msg, "AgentVault: "+msg+"; try again once the user has answered them")
-		}
-		stop := e.reportWaiting(ctx, req.meta)
 		args, err := shownArguments(req.args)
 		if err != nil {
 			return refuse(audit.Denied, "the arguments cannot be shown", "AgentVault refused this call: its arguments cannot be shown to the user")
 		}
-		v := e.srv.cfg.Approver.Approve(ctx, approval.Request{
+		ar := approval.Request{
 			VaultID: st.vault.ID, Vault: st.vault.Name, Client: rec.Client, Session: req.session,
 			Tool: name, ArgsDigest: rec.ArgsDigest, Summary: rec.Args, Arguments: args,
 			Timeout: st.vault.ApprovalTimeout, GrantLimit: st.vault.GrantLimit,
-		})
+		}
+		approver := e.srv.cfg.Approver
+		g, checks := approver.(GrantChecker)
+		waits := !checks || !g.Granted(ar)
+		if waits {
+			if max := e.srv.currentLimits().MaxPending; e.waiting.Add(1) > int64(max) {
+				e.waiting.Add(-1)
+				msg := fmt.Sprintf("%d calls of this vault already wait for approval", max)
+				return refuse(audit.RateLimited, msg, "AgentVault: "+msg+"; try again once the user has answered them")
+			}
+		}
+		stop := e.reportWaiting(ctx, req.meta)
+		v := approver.Approve(ctx, ar)
 		stop()
-		e.waiting.Add(-1)
+		if waits {
+			e.waiting.Add(-1)
+		}
 		rec.Channel, rec.Approver, rec.WholeCall = v.Channel, v.Approver, v.WholeCall
 		if !v.Approved {
 			outcome := v.Outcome
@@ -519,7 +528,7 @@ func (e *endpoint) guard(ctx context.Context, st *state, t exposedTool, name str
 	pt := t.policyTool(name)
 	pt.Resources = resources
 	var written map[string]string // resolved path → as the call wrote it
-	if rp, local := p.(providers.PathResolving); local && pol.Guarding(policy.Path, name) {
+	if rp, ok := p.(providers.PathResolving); ok && rp.Local() && pol.Guarding(policy.Path, name) {
 		if pol, written, err = resolvePaths(rp, pol, pt.Resources); err != nil {
 			return refuse(err)
 		}
@@ -545,19 +554,14 @@ func (e *endpoint) guard(ctx context.Context, st *state, t exposedTool, name str
 	return r, r.Decision == policy.Block
 }
 
-// resolvePaths turns, for a server on this machine, the call's paths and
-// the vault's path allowlist into where they lead, symbolic links followed:
-// a link inside an allowed folder cannot lead a call outside it, and an
-// allowlist entry reached through a link allows what it leads to. Only
-// clean absolute paths are resolved; any other is refused as written.
-// written maps each resolved path that changed to the path as written.
+// resolvePaths turns, for a server on this machine, the call's paths into
+// where they lead, symbolic links followed, and the policy into the one such
+// paths are checked against (path allowlists as resolved when saved): a link
+// inside an allowed folder cannot lead a call outside it, and an entry
+// reached through a link allows what it led to. Only clean absolute paths
+// are resolved; any other is refused as written. written maps each resolved
+// path that changed to the path as written.
 func resolvePaths(rp providers.PathResolving, pol policy.Policy, resources []policy.Resource) (_ policy.Policy, written map[string]string, err error) {
-	resolved := pol.MapAllow(policy.Path, func(entry string) string {
-		if real, err := rp.ResolvePath(entry); err == nil {
-			return real
-		}
-		return entry
-	})
 	for i, res := range resources {
 		if res.Kind != policy.Path || !path.IsAbs(res.Value) || path.Clean(res.Value) != res.Value {
 			continue
@@ -574,7 +578,7 @@ func resolvePaths(rp providers.PathResolving, pol policy.Policy, resources []pol
 			resources[i].Value = real
 		}
 	}
-	return resolved, written, nil
+	return pol.OnThisMachine(), written, nil
 }
 
 // throughLinks explains a refusal of a path that a symbolic link led

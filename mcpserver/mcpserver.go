@@ -318,8 +318,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// An unknown vault answers exactly as a wrong token does, so that vault
 	// ids cannot be probed without a token.
 	e := s.endpoint(id)
+	digest := noVault[:] // compared all the same: no timing tells an unknown vault
+	if e != nil {
+		digest = e.tokenDigest()
+	}
 	token, ok := vaulttoken.FromHeader(r.Header.Get("Authorization"))
-	if e == nil || !ok || !vaulttoken.Matches(token, e.tokenDigest()) {
+	if !vaulttoken.Matches(token, digest) || !ok || e == nil {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="agentvault"`)
 		jsonRPCError(w, http.StatusUnauthorized, codeUnauthorized, "unauthorized: a valid bearer token for this vault is required")
 		return
@@ -338,6 +342,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	e.serveHTTP(w, r)
 }
+
+// noVault is the digest an unknown vault's token is compared with: no
+// token has it.
+var noVault [32]byte
 
 // readWithin gives a request's body timeout to arrive: a client that sends
 // it slowly holds no connection for long. The deadline ends with the body,

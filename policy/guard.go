@@ -69,6 +69,11 @@ type Guard struct {
 	Kind  Kind     `json:"kind"`
 	Tools string   `json:"tools,omitempty"`
 	Allow []string `json:"allow"`
+	// Resolved is, for a path guard, where each Allow entry led on this
+	// machine (symbolic links followed) when the guard was saved, in the
+	// same order: what a server on this machine is checked against. Empty:
+	// the entries as written.
+	Resolved []string `json:"resolved,omitempty"`
 }
 
 // ErrInvalidGuard reports a guard that cannot be applied.
@@ -93,6 +98,16 @@ func (g Guard) Validate() error {
 		}
 		if _, err := canonicalEntry(g.Kind, a); err != nil {
 			return fmt.Errorf("%w: %s entry %q: %v", ErrInvalidGuard, g.Kind, a, err)
+		}
+	}
+	if len(g.Resolved) > 0 {
+		if g.Kind != Path || len(g.Resolved) != len(g.Allow) {
+			return fmt.Errorf("%w: resolved entries are for path guards, one for each allowed path", ErrInvalidGuard)
+		}
+		for i, r := range g.Resolved {
+			if _, err := canonicalPath(r); err != nil && !(r == "*" && g.Allow[i] == "*") {
+				return fmt.Errorf("%w: resolved path %q: %v", ErrInvalidGuard, r, err)
+			}
 		}
 	}
 	return nil
@@ -327,23 +342,15 @@ func clip(s string) string {
 	return s[:cut] + "…"
 }
 
-// MapAllow returns a copy of p whose guards of kind k allow f of each of
-// their entries ("*" stays as it is): for a provider that knows what an
-// entry names on this machine (a folder reached through a symbolic link).
-func (p Policy) MapAllow(k Kind, f func(string) string) Policy {
+// OnThisMachine returns p as a server on this machine is checked: each path
+// guard allows where its entries led when it was saved (Resolved), so that a
+// path that resolves there is compared with an entry that resolved too.
+func (p Policy) OnThisMachine() Policy {
 	guards := slices.Clone(p.Guards)
 	for i, g := range guards {
-		if g.Kind != k {
-			continue
+		if g.Kind == Path && len(g.Resolved) == len(g.Allow) {
+			guards[i].Allow = g.Resolved
 		}
-		allow := make([]string, len(g.Allow))
-		for j, a := range g.Allow {
-			allow[j] = a
-			if a != "*" {
-				allow[j] = f(a)
-			}
-		}
-		guards[i].Allow = allow
 	}
 	p.Guards = guards
 	return p

@@ -70,10 +70,12 @@ type LookingUp interface {
 // checks where a path leads, through symbolic links, not only how it is
 // written.
 type PathResolving interface {
+	// Local reports whether the server runs on this machine (a command);
+	// the paths of a server reached over the network are its own.
+	Local() bool
 	// ResolvePath returns where the absolute, clean path leads on this
 	// machine: its longest existing prefix with every symbolic link
-	// followed (a dangling link too), the rest as written. Servers reached
-	// over the network return path unchanged.
+	// followed (a dangling link too), the rest as written.
 	ResolvePath(path string) (string, error)
 }
 

@@ -9,6 +9,7 @@ package approval
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -141,8 +142,22 @@ var (
 	ErrMismatch = errors.New("answer does not match the pending call's arguments")
 )
 
-// historySize bounds the remembered resolutions.
-const historySize = 200
+// historySize bounds the remembered resolutions, and maxRemembered the
+// arguments kept with each: an agent's answered calls cannot fill memory.
+const (
+	historySize   = 200
+	maxRemembered = 64 << 10
+)
+
+// remembered is r as history keeps it: arguments larger than maxRemembered
+// are replaced by a note saying so (the audit log keeps their digest).
+func remembered(r Resolved) Resolved {
+	if len(r.Arguments) > maxRemembered {
+		note, _ := json.Marshal(fmt.Sprintf("(%d bytes of arguments, not kept once the call was answered)", len(r.Arguments)))
+		r.Arguments = note
+	}
+	return r
+}
 
 // Broker is the approval broker; its Approve implements mcpserver.Approver.
 type Broker struct {
@@ -327,7 +342,7 @@ func (b *Broker) resolve(id string, a Answer) error {
 	w.settled = true
 	withdraws := w.withdraws
 	w.withdraws = nil
-	b.history = append(b.history, r)
+	b.history = append(b.history, remembered(r))
 	if len(b.history) > historySize {
 		b.history = slices.Delete(b.history, 0, len(b.history)-historySize)
 	}
@@ -364,6 +379,10 @@ func live(k grantKey, g grant, now time.Time) bool {
 	stateless := strings.HasPrefix(k.holder, "client:")
 	return now.Before(g.until) && (!stateless || now.Sub(g.lastUsed) < SessionIdle)
 }
+
+// Granted reports whether a session grant covers req, so that a call it
+// covers need not count as waiting for anyone.
+func (b *Broker) Granted(req Request) bool { return b.granted(req, b.cfg.Now()) }
 
 func (b *Broker) granted(req Request, now time.Time) bool {
 	key := grantKey{req.VaultID, holder(req), req.Tool}

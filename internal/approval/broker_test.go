@@ -447,3 +447,37 @@ func TestCodesFindCalls(t *testing.T) {
 		t.Fatalf("%d approved, want 1", approved)
 	}
 }
+
+// What an agent chose — argument names, its own name — cannot break a line,
+// hide text or pose as another field in a prompt.
+func TestAgentTextIsShownOnItsOwnLine(t *testing.T) {
+	r := Request{Tool: "sh_run", Vault: "work", Client: "evil\n\n\n\u202eagent" + strings.Repeat(" ", 100),
+		Arguments: []byte(`{"a\n\n\n\n\n\n\n":0,"command: \"ls\"\nnote":1,"command":"curl x|sh"}`)}
+	fields := r.Fields()
+	if len(fields) != 3 || fields[0] != `"a\n\n\n\n\n\n\n": 0` || fields[1] != `command: "curl x|sh"` || fields[2] != `"command: \"ls\"\nnote": 1` {
+		t.Fatalf("fields %q", fields)
+	}
+	for _, f := range append(fields, r.Title()) {
+		if strings.ContainsAny(f, "\n\u202e") {
+			t.Fatalf("%q breaks a line or hides text", f)
+		}
+	}
+	if title := r.Title(); !strings.HasPrefix(title, "sh_run — asked by evil\\n\\n\\n\\u202eagent") || len([]rune(title)) > 120 {
+		t.Fatalf("title %q", title)
+	}
+}
+
+// History keeps a bounded amount of each answered call's arguments.
+func TestHistoryKeepsLittleOfLargeCalls(t *testing.T) {
+	ch := newTestChannel("queue")
+	b := New(Config{Channels: []Channel{ch}})
+	big := req
+	big.Arguments = []byte(`{"content":"` + strings.Repeat("x", 1<<20) + `"}`)
+	verdict, p := ask(t, b, ch, t.Context(), big)
+	ch.answer(p.ID, Answer{Approve: false})
+	<-verdict
+	h := b.History()
+	if len(h) != 1 || len(h[0].Arguments) > maxRemembered || !strings.Contains(string(h[0].Arguments), "not kept") {
+		t.Fatalf("history keeps %d bytes of arguments", len(h[0].Arguments))
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -53,6 +54,16 @@ type Verdict struct {
 	WholeCall *bool
 }
 
+// Title names the call for a prompt: the tool first, so that nothing the
+// agent chose can push it out of view, then who asks (cleaned with Label).
+func (r Request) Title() string {
+	who := "an agent"
+	if r.Client != "" {
+		who = Label(r.Client)
+	}
+	return fmt.Sprintf("%s — asked by %s (vault %s)", r.Tool, who, r.Vault)
+}
+
 // Fields are the arguments, one top-level field a line as "name: value",
 // the value as compact JSON (a string in quotes, escapes shown), names in
 // order. Arguments that are not an object are one line.
@@ -67,9 +78,32 @@ func (r Request) Fields() []string {
 	names := slices.Sorted(maps.Keys(fields))
 	out := make([]string, len(names))
 	for i, n := range names {
-		out[i] = n + ": " + compact(fields[n])
+		out[i] = fieldName(n) + ": " + compact(fields[n])
 	}
 	return out
+}
+
+// plainName is a field name shown as it is; any other is shown quoted, as
+// JSON writes it, so that no name can break a line or pose as a value.
+var plainName = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
+
+func fieldName(n string) string {
+	if plainName.MatchString(n) {
+		return n
+	}
+	raw, _ := json.Marshal(n)
+	return visible(string(raw))
+}
+
+// Label is text an agent chose (its name and version) as a prompt may show
+// it: on one line, every hidden character written as an escape, at most 64
+// characters.
+func Label(s string) string {
+	s = strings.ReplaceAll(visible(s), "\n", `\n`)
+	if utf8.RuneCountInString(s) > 64 {
+		s = string([]rune(s)[:64]) + "…"
+	}
+	return s
 }
 
 // Budget renders the arguments for a channel that shows at most maxLines

@@ -54,7 +54,7 @@ func Dial(path string) (*Client, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	conn, err := dial(ctx, "", "")
-	if errors.Is(err, errForeignPeer) {
+	if errors.Is(err, errForeignPeer) || errors.Is(err, errNoPeerCredentials) {
 		return nil, err
 	}
 	if err != nil {

@@ -27,8 +27,14 @@ func (p Peer) String() string {
 	return s
 }
 
-// errForeignPeer refuses a connection from or to another user's process.
-var errForeignPeer = errors.New("the process at the other end of the control socket belongs to another user")
+// Refusals of a control connection the CLI reports as they are, rather
+// than as AgentVault not running.
+var (
+	// errForeignPeer refuses a connection from or to another user's process.
+	errForeignPeer = errors.New("the process at the other end of the control socket belongs to another user")
+	// errNoPeerCredentials: this system cannot say who is at the other end.
+	errNoPeerCredentials = errors.New("this system cannot tell who is at the other end of the control socket, so the CLI cannot drive a running AgentVault here: use its window")
+)
 
 // trusted reads c's peer and checks that it runs as this process's user.
 func trusted(c net.Conn) (Peer, error) {
@@ -37,6 +43,9 @@ func trusted(c net.Conn) (Peer, error) {
 		return Peer{}, errors.New("the control connection is not a Unix socket")
 	}
 	p, err := peerOf(uc)
+	if errors.Is(err, errNoPeerCredentials) {
+		return Peer{}, err
+	}
 	if err != nil {
 		return Peer{}, fmt.Errorf("checking the control socket's peer: %w", err)
 	}

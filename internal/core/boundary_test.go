@@ -3,10 +3,15 @@ package core
 import (
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/agentvault/agentvault/policy"
 )
 
 func TestURLSecretsSplitAndJoin(t *testing.T) {
@@ -91,5 +96,33 @@ func TestLimitsAreValidatedKeptAndApplied(t *testing.T) {
 	st, _ := c.store.Settings()
 	if st.MaxPending != 3 {
 		t.Fatalf("not stored: %+v", st)
+	}
+}
+
+// A path guard records where its entries lead when it is saved; a template
+// does not carry that.
+func TestPathGuardsAreResolvedWhenSaved(t *testing.T) {
+	root, _ := filepath.EvalSymlinks(t.TempDir())
+	os.Mkdir(filepath.Join(root, "real"), 0o700)
+	os.Symlink(filepath.Join(root, "real"), filepath.Join(root, "link"))
+	c := openCore(t)
+	if _, err := c.AddService(ServiceSpec{Name: "fs", Command: "true"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateVault(VaultSpec{Name: "v", Services: []string{"fs"}}); err != nil {
+		t.Fatal(err)
+	}
+	allow := []string{filepath.Join(root, "link", "p"), filepath.Join(root, "real"), "*"}
+	if err := c.SetGuard("v", policy.Guard{Kind: policy.Path, Allow: allow}); err != nil {
+		t.Fatal(err)
+	}
+	d, _ := c.Vault(t.Context(), "v")
+	want := []string{filepath.Join(root, "real", "p"), filepath.Join(root, "real"), "*"}
+	if g := d.Guards[0]; !slices.Equal(g.Allow, allow) || !slices.Equal(g.Resolved, want) {
+		t.Fatalf("guard %+v, want resolved %q", g, want)
+	}
+	tmpl, _ := c.ExportVault("v")
+	if tmpl.Guards[0].Resolved != nil {
+		t.Fatalf("a template carries this machine's paths: %+v", tmpl.Guards[0])
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -209,7 +208,7 @@ func (c *Core) serviceClient(s store.Service) (*http.Client, error) {
 	return &http.Client{
 		Timeout: time.Minute,
 		Transport: &authTransport{service: title, auth: auth, next: http.DefaultTransport,
-			sent: func(v string) { c.redact.Put(redactGroup(s.Name)+"sent", v) }},
+			sent: func(recent []string) { c.redact.Put(redactGroup(s.Name)+"sent", recent...) }},
 		// The credential goes only where the request was addressed, and a
 		// guard's decision holds only for what the call named: a redirect
 		// (a renamed repository, another host) is returned, not followed.
@@ -266,11 +265,17 @@ type authTransport struct {
 	service string
 	auth    func(context.Context, *http.Request) error
 	next    http.RoundTripper
-	// sent learns each new Authorization value (a refreshed token), so
-	// that an echo of it is redacted.
-	sent func(string)
-	last atomic.Pointer[string]
+	// sent learns the Authorization values lately sent (a refreshed token
+	// and the one before it, which may still be valid), so that an echo of
+	// either is redacted.
+	sent func(recent []string)
+
+	mu     sync.Mutex
+	recent []string // newest first, at most keptTokens
 }
+
+// keptTokens is how many credentials a service's redaction remembers.
+const keptTokens = 3
 
 func (t *authTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	r = r.Clone(r.Context())
@@ -278,10 +283,13 @@ func (t *authTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	if v := r.Header.Get("Authorization"); v != "" {
-		if last := t.last.Load(); last == nil || *last != v {
-			t.last.Store(&v)
-			t.sent(v)
+		t.mu.Lock()
+		fresh := len(t.recent) == 0 || t.recent[0] != v
+		if fresh {
+			t.recent = append([]string{v}, t.recent[:min(len(t.recent), keptTokens-1)]...)
+			t.sent(t.recent)
 		}
+		t.mu.Unlock()
 	}
 	return t.next.RoundTrip(r)
 }

@@ -230,6 +230,7 @@ func (c *Core) startProviderLocked(s store.Service) error {
 		if secretName(e) || slices.Contains(s.SecretEnv, e) {
 			secretValues = append(secretValues, v)
 		}
+		secretValues = append(secretValues, urlPasswords(v)...) // DATABASE_URL=postgres://u:pw@…
 	}
 	parts := map[string]string{}
 	for _, part := range s.URLSecrets {
@@ -631,6 +632,7 @@ func (c *Core) SetPolicy(ref, pattern string, d policy.Decision) error {
 // SetGuard sets, replaces or (with no Allow entries) removes a vault's
 // argument guard of g's kind and tools.
 func (c *Core) SetGuard(ref string, g policy.Guard) error {
+	g = resolveGuard(g)
 	_, err := c.updateVault(ref, func(v *store.Vault) error {
 		p, err := v.Policy.WithGuard(g)
 		v.Policy = p
@@ -645,8 +647,12 @@ func (c *Core) ExportVault(ref string) (policy.Template, error) {
 	if err != nil {
 		return policy.Template{}, err
 	}
+	guards := slices.Clone(v.Policy.Guards)
+	for i := range guards {
+		guards[i].Resolved = nil // where paths lead on this machine is this machine's
+	}
 	t := policy.Template{Kind: policy.TemplateKind, Version: policy.TemplateVersion, Name: v.Name,
-		Services: v.Services, Rules: v.Policy.Rules, RateLimits: v.RateLimits, Guards: v.Policy.Guards}
+		Services: v.Services, Rules: v.Policy.Rules, RateLimits: v.RateLimits, Guards: guards}
 	if t.Rules == nil {
 		t.Rules = []policy.Rule{}
 	}
@@ -696,13 +702,41 @@ func (c *Core) ReplacePolicy(ref string, p policy.Policy) error {
 			return err
 		}
 	}
-	for _, g := range p.Guards {
+	p.Guards = slices.Clone(p.Guards)
+	for i, g := range p.Guards {
 		if err := g.Validate(); err != nil {
 			return err
 		}
+		p.Guards[i] = resolveGuard(g)
 	}
 	_, err := c.updateVault(ref, func(v *store.Vault) error { v.Policy = p; return nil })
 	return err
+}
+
+// resolveGuard records, for a path guard, where each entry leads on this
+// machine now, when the user saves it: a server started as a command is
+// checked against that, and a link someone plants later at an entry's place
+// cannot widen it.
+func resolveGuard(g policy.Guard) policy.Guard {
+	g.Resolved = nil
+	if g.Kind != policy.Path {
+		return g
+	}
+	resolved := make([]string, len(g.Allow))
+	changed := false
+	for i, a := range g.Allow {
+		resolved[i] = a
+		if a == "*" {
+			continue
+		}
+		if real, err := upstream.Resolve(a); err == nil && real != a {
+			resolved[i], changed = real, true
+		}
+	}
+	if changed {
+		g.Resolved = resolved
+	}
+	return g
 }
 
 // SetPaused pauses or resumes every agent at once.
@@ -848,7 +882,10 @@ func (c *Core) SetGrantLimit(_ context.Context, ref string, d time.Duration) err
 	if d < 0 || d > approval.DefaultGrantLimit || (d > 0 && d < time.Minute) {
 		return fmt.Errorf("a session grant lasts between 1m and %s", approval.DefaultGrantLimit)
 	}
-	_, err := c.updateVault(ref, func(v *store.Vault) error { v.GrantLimit = d; return nil })
+	v, err := c.updateVault(ref, func(v *store.Vault) error { v.GrantLimit = d; return nil })
+	if err == nil {
+		c.approvals.RevokeGrants(v.ID) // grants given under the old limit end now
+	}
 	return err
 }
 

@@ -107,16 +107,25 @@ func urlSecretValues(parts map[string]string) []string {
 	for name, v := range parts {
 		out = append(out, v)
 		if name == userinfoPart {
-			if u, err := url.Parse("http://" + v + "@h"); err == nil {
-				out = append(out, u.User.Username())
-				if pass, ok := u.User.Password(); ok {
-					out = append(out, pass)
-				}
-			}
+			out = append(out, urlPasswords("http://"+v+"@h")...)
 		} else if dec, err := url.QueryUnescape(v); err == nil {
 			out = append(out, dec)
 		}
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// urlPasswords are the credentials a URL-shaped value carries in its user
+// information: the password, and user:password.
+func urlPasswords(v string) []string {
+	u, err := url.Parse(v)
+	if err != nil || u.User == nil {
+		return nil
+	}
+	pass, ok := u.User.Password()
+	if !ok {
+		return nil
+	}
+	return []string{pass, u.User.String()}
 }

@@ -138,8 +138,8 @@ func (c *Channel) Open(p approval.Pending, answer func(approval.Answer) error) f
 		ctx, cancel := context.WithTimeout(context.Background(), callLimit)
 		defer cancel()
 		title, body, whole := Text(p, review != nil)
-		if c.markup {
-			title, body = escapeMarkup(title), escapeMarkup(body)
+		if c.markup { // only the body is read as markup
+			body = escapeMarkup(body)
 		}
 		actions := []string{actionApprove, "Approve", actionDeny, "Deny"}
 		if !whole {
@@ -292,11 +292,7 @@ func (c *Channel) handle(sig *dbus.Signal) {
 // does not fit is counted, and the body says where to see it: the app's
 // prompt (review) or the CLI.
 func Text(p approval.Pending, review bool) (title, body string, whole bool) {
-	who := p.Client
-	if who == "" {
-		who = "An agent"
-	}
-	title = fmt.Sprintf("%s (vault %s) wants %s", who, p.Vault, p.Tool)
+	title = p.Title()
 	shown, missing := p.Budget(BudgetLines, BudgetChars)
 	lines := shown
 	if len(p.Fields()) == 0 {

@@ -126,7 +126,7 @@ func TestButtonsAnswerTheCall(t *testing.T) {
 		if len(pending) != 1 {
 			t.Fatalf("pending %+v", pending)
 		}
-		if shown[0] != "Claude Code 2.0 (vault work) wants github_create_issue" || shown[1] != `repo: "acme/api"`+"\nCode "+pending[0].Code {
+		if shown[0] != "github_create_issue — asked by Claude Code 2.0 (vault work)" || shown[1] != `repo: "acme/api"`+"\nCode "+pending[0].Code {
 			t.Fatalf("notification text %q", shown[:2])
 		}
 		if len(shown) != 6 || shown[2] != "approve" || shown[4] != "deny" {

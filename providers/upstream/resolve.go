@@ -11,15 +11,17 @@ import (
 
 var _ providers.PathResolving = (*Provider)(nil)
 
-// ResolvePath implements providers.PathResolving: a stdio server runs on
-// this machine and opens what a path leads to; an HTTP server's paths are
-// its own, and stay as written.
-func (p *Provider) ResolvePath(path string) (string, error) {
-	if len(p.cfg.Command) == 0 {
-		return path, nil
-	}
-	return resolve(path, 0)
-}
+// Local implements providers.PathResolving: a stdio server runs on this
+// machine and opens what a path leads to; an HTTP server's paths are its own.
+func (p *Provider) Local() bool { return len(p.cfg.Command) > 0 }
+
+// ResolvePath implements providers.PathResolving.
+func (p *Provider) ResolvePath(path string) (string, error) { return Resolve(path) }
+
+// Resolve returns where the absolute, clean path leads on this machine:
+// its longest existing prefix with every symbolic link followed, the rest
+// as written.
+func Resolve(path string) (string, error) { return resolve(path, 0) }
 
 // maxLinks bounds the symbolic links followed for one path, as the kernel
 // does (ELOOP).

@@ -43,7 +43,9 @@ func TestResolve(t *testing.T) {
 	}
 	http, _ := New(Config{Name: "h", URL: "http://127.0.0.1:1/mcp"})
 	defer http.Close()
-	if got, _ := http.ResolvePath(in("abs")); got != in("abs") {
-		t.Fatalf("an HTTP server's path was resolved here: %q", got)
+	stdio, _ := New(Config{Name: "s", Command: []string{"true"}})
+	defer stdio.Close()
+	if http.Local() || !stdio.Local() {
+		t.Fatal("only a server started as a command runs on this machine")
 	}
 }
