@@ -15,7 +15,6 @@ import (
 	"github.com/agentvault/agentvault/internal/approval"
 	"github.com/agentvault/agentvault/internal/audit"
 	"github.com/agentvault/agentvault/internal/core"
-	"github.com/agentvault/agentvault/mcpserver"
 	"github.com/agentvault/agentvault/policy"
 	"github.com/agentvault/agentvault/providers/apitool"
 )
@@ -123,7 +122,7 @@ func populated() *fixedAPI {
 	req := approval.Request{VaultID: "vwork", Vault: "claude-work", Client: "Claude Code 2.1", Tool: "github_create_issue", Summary: `repo="acme/api" title="Fix login"`}
 	return &fixedAPI{
 		vaults: []core.VaultInfo{work, {ID: "vrev", Name: "reviewer", URL: "http://127.0.0.1:7878/v/vrev/mcp", Services: []string{"fs"}, Created: t0}},
-		detail: core.VaultDetail{VaultInfo: work, Guards: []policy.Guard{{Kind: policy.Repo, Allow: []string{"acme/*", "me/dotfiles"}}}, Tools: []mcpserver.ToolDecision{
+		detail: core.VaultDetail{VaultInfo: work, Guards: []policy.Guard{{Kind: policy.Repo, Allow: []string{"acme/*", "me/dotfiles"}}}, Tools: []policy.ToolDecision{
 			{Name: "fs_read_file", Service: "fs", Decision: policy.Allow, Rule: "default:read-only", Default: policy.Allow},
 			{Name: "fs_write_file", Service: "fs", Decision: policy.Block, Rule: "fs_*", Default: policy.Approve},
 			{Name: "github_create_issue", Service: "github", Decision: policy.Approve, Rule: "default:write", Default: policy.Approve},

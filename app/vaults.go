@@ -14,7 +14,6 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/agentvault/agentvault/internal/core"
-	"github.com/agentvault/agentvault/mcpserver"
 	"github.com/agentvault/agentvault/policy"
 )
 
@@ -194,7 +193,7 @@ func (u *UI) policyMatrix(d core.VaultDetail) fyne.CanvasObject {
 }
 
 // policyChoice is one tool's decision and why it has it.
-func (u *UI) policyChoice(vault string, t mcpserver.ToolDecision) fyne.CanvasObject {
+func (u *UI) policyChoice(vault string, t policy.ToolDecision) fyne.CanvasObject {
 	choice := widget.NewRadioGroup(decisionOptions, nil)
 	choice.Horizontal = true
 	choice.Required = true
@@ -212,7 +211,7 @@ func (u *UI) policyChoice(vault string, t mcpserver.ToolDecision) fyne.CanvasObj
 }
 
 // ruleText says why a tool has its decision.
-func ruleText(t mcpserver.ToolDecision) string {
+func ruleText(t policy.ToolDecision) string {
 	switch {
 	case t.Rule == "default:read-only":
 		return "default (read-only)"

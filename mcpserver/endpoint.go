@@ -26,17 +26,8 @@ import (
 	"github.com/agentvault/agentvault/providers"
 )
 
-// ToolDecision is one tool of a vault as the user sees it.
-type ToolDecision struct {
-	Name     string          `json:"name"`
-	Service  string          `json:"service"`
-	Decision policy.Decision `json:"decision"`
-	Rule     string          `json:"rule"`
-	// Default is the decision the tool's annotations give without rules.
-	Default policy.Decision `json:"default"`
-}
-
-// exposedTool is a service's tool under its vault-visible name.
+// exposedTool is a service's tool under its vault-visible name, as the
+// endpoint serves it.
 type exposedTool struct {
 	service string
 	name    string // the service's own name for it
@@ -195,45 +186,25 @@ func (e *endpoint) reload(ctx context.Context) {
 		return
 	}
 	v := e.state.Load().vault
-	tools := map[string]exposedTool{}
-	for _, svc := range v.Services {
-		p, ok := e.srv.cfg.Catalog.Provider(svc)
-		if !ok {
-			e.srv.log.Warn("vault offers an unknown service", "vault", v.ID, "service", svc)
-			continue
-		}
-		list, err := p.Tools(ctx)
+	exposed, problems, complete := providers.Expose(ctx, e.srv.cfg.Catalog.Provider, v.Services)
+	for _, p := range problems {
+		e.srv.log.Warn("a tool is left out", "vault", v.ID, "problem", p)
+	}
+	if !complete {
+		e.stale.Store(true)
+	}
+	tools := make(map[string]exposedTool, len(exposed))
+	for _, t := range exposed {
+		def, err := e.redactDefinition(t.Def)
 		if err != nil {
-			e.srv.log.Warn("cannot list tools", "vault", v.ID, "service", svc, "err", err)
-			e.stale.Store(true)
+			e.srv.log.Warn("skipping tool whose definition holds a configured secret", "service", t.Service, "tool", t.Name, "err", err)
 			continue
 		}
-		for _, t := range list {
-			name := svc + "_" + t.Name
-			if !policy.ToolNamePattern.MatchString(name) {
-				e.srv.log.Warn("skipping tool with an unusable name", "service", svc, "tool", t.Name)
-				continue
-			}
-			if _, dup := tools[name]; dup {
-				e.srv.log.Warn("skipping tool whose name another tool already has", "service", svc, "tool", name)
-				continue
-			}
-			def := t
-			def.Name = name
-			if err := mcp.ValidateParamHeaderAnnotations(&def); err != nil {
-				e.srv.log.Warn("skipping tool with invalid annotations", "service", svc, "tool", t.Name, "err", err)
-				continue
-			}
-			if def, err = e.redactDefinition(def); err != nil {
-				e.srv.log.Warn("skipping tool whose definition holds a configured secret", "service", svc, "tool", t.Name, "err", err)
-				continue
-			}
-			if def, err = preEncoded(def); err != nil {
-				e.srv.log.Warn("skipping tool whose schema cannot be encoded", "service", svc, "tool", t.Name, "err", err)
-				continue
-			}
-			tools[name] = exposedTool{service: svc, name: t.Name, def: def, paramHeaders: len(mcp.ExtractParamHeaderBindings(&def)) > 0}
+		if def, err = preEncoded(def); err != nil {
+			e.srv.log.Warn("skipping tool whose schema cannot be encoded", "service", t.Service, "tool", t.Name, "err", err)
+			continue
 		}
+		tools[def.Name] = exposedTool{service: t.Service, name: t.Name, def: def, paramHeaders: len(mcp.ExtractParamHeaderBindings(&def)) > 0}
 	}
 	// The vault may have changed while the services answered: keep its newest form.
 	e.state.Store(newState(e.state.Load().vault, tools))
@@ -308,30 +279,6 @@ func (e *endpoint) filter(_ context.Context, tools []mcp.Tool) []mcp.Tool {
 		}
 	}
 	return out
-}
-
-func (e *endpoint) decisions(ctx context.Context) ([]ToolDecision, error) {
-	if e.stale.Load() {
-		e.reload(ctx)
-	} else {
-		// A reload may be under way (markStale runs it in the background):
-		// wait for it, so a view right after a change shows the change.
-		e.mu.Lock()
-		e.mu.Unlock()
-	}
-	st := e.state.Load()
-	out := make([]ToolDecision, 0, len(st.tools))
-	for name, t := range st.tools {
-		d := st.decisions[name]
-		out = append(out, ToolDecision{Name: name, Service: t.service, Decision: d.Decision, Rule: d.Rule,
-			Default: policy.Default(t.policyTool(name)).Decision})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	var err error
-	if e.stale.Load() {
-		err = errors.New("some services could not be reached; their tools are missing")
-	}
-	return out, err
 }
 
 // errAudit is what an agent hears when the audit log cannot be written.

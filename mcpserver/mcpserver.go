@@ -14,7 +14,6 @@
 package mcpserver
 
 import (
-	"context"
 	"errors"
 	"io"
 	"log/slog"
@@ -258,16 +257,6 @@ func (s *Server) ServiceChanged(service string) {
 			e.markStale()
 		}
 	}
-}
-
-// Tools lists every tool a vault's services offer, with the vault's decision
-// for each, blocked ones included.
-func (s *Server) Tools(ctx context.Context, vaultID string) ([]ToolDecision, error) {
-	e := s.endpoint(vaultID)
-	if e == nil {
-		return nil, ErrUnknownVault
-	}
-	return e.decisions(ctx)
 }
 
 // Close ends every vault's sessions.

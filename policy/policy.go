@@ -236,3 +236,14 @@ func match(pattern, name string) bool {
 	}
 	return p == len(pattern)
 }
+
+// ToolDecision is one tool of a vault as the user sees it: the decision the
+// vault's policy makes for it, the rule behind that, and the default its
+// annotations give.
+type ToolDecision struct {
+	Name     string   `json:"name"`
+	Service  string   `json:"service"`
+	Decision Decision `json:"decision"`
+	Rule     string   `json:"rule"`
+	Default  Decision `json:"default"`
+}

@@ -7,7 +7,6 @@ import (
 
 	"github.com/agentvault/agentvault/internal/approval"
 	"github.com/agentvault/agentvault/internal/audit"
-	"github.com/agentvault/agentvault/mcpserver"
 	"github.com/agentvault/agentvault/policy"
 	"github.com/agentvault/agentvault/providers/apitool"
 )
@@ -187,10 +186,10 @@ type VaultInfo struct {
 // VaultDetail is a vault with its rules and every tool it could offer.
 type VaultDetail struct {
 	VaultInfo
-	Rules      []policy.Rule            `json:"rules"`
-	Guards     []policy.Guard           `json:"guards,omitempty"`
-	RateLimits []policy.RateLimit       `json:"rate_limits,omitempty"`
-	Tools      []mcpserver.ToolDecision `json:"tools"`
+	Rules      []policy.Rule         `json:"rules"`
+	Guards     []policy.Guard        `json:"guards,omitempty"`
+	RateLimits []policy.RateLimit    `json:"rate_limits,omitempty"`
+	Tools      []policy.ToolDecision `json:"tools"`
 	// Warning says why the tool list may be incomplete.
 	Warning string `json:"warning,omitempty"`
 }

@@ -606,12 +606,13 @@ func (c *Core) Vault(ctx context.Context, ref string) (VaultDetail, error) {
 	if err != nil {
 		return VaultDetail{}, err
 	}
-	tools, terr := c.mcp.Tools(ctx, v.ID)
+	exposed, _, complete := providers.Expose(ctx, c.Provider, v.Services)
 	c.mu.Lock()
-	d := VaultDetail{VaultInfo: c.vaultInfoLocked(v), Rules: v.Policy.Rules, Guards: v.Policy.Guards, Tools: tools, RateLimits: v.RateLimits}
+	d := VaultDetail{VaultInfo: c.vaultInfoLocked(v), Rules: v.Policy.Rules, Guards: v.Policy.Guards,
+		Tools: providers.Decisions(v.Policy, exposed), RateLimits: v.RateLimits}
 	c.mu.Unlock()
-	if terr != nil {
-		d.Warning = terr.Error()
+	if !complete {
+		d.Warning = "some services could not be reached; their tools are missing"
 	}
 	if d.Rules == nil {
 		d.Rules = []policy.Rule{}
