@@ -21,6 +21,7 @@ import (
 	"github.com/agentvault/agentvault/internal/control"
 	"github.com/agentvault/agentvault/internal/core"
 	"github.com/agentvault/agentvault/internal/notify"
+	"github.com/agentvault/agentvault/internal/serving"
 	"github.com/agentvault/agentvault/internal/store"
 )
 
@@ -124,7 +125,13 @@ func startServer(dir, listen string, stdout io.Writer, logger *slog.Logger) (_ *
 	s.cleanup = append(s.cleanup, func() { os.Remove(runPath) })
 
 	go func() { s.failed <- control.Serve(ctx, control.SocketPath(dir), co) }()
-	s.http = &http.Server{Handler: co.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+	srv, err := serving.New(ctx, co)
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	s.cleanup = append(s.cleanup, srv.Close)
+	s.http = &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 	go func() { s.failed <- s.http.Serve(ln) }()
 	// What starting allocated (package initialisation, the store, the

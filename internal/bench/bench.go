@@ -29,6 +29,7 @@ import (
 
 	"github.com/agentvault/agentvault/internal/audit"
 	"github.com/agentvault/agentvault/internal/core"
+	"github.com/agentvault/agentvault/internal/serving"
 	"github.com/agentvault/agentvault/internal/store"
 	"github.com/agentvault/agentvault/providers/providertest"
 )
@@ -161,6 +162,7 @@ func us(d time.Duration) string { return fmt.Sprintf("%.0fµs", float64(d)/float
 type env struct {
 	dir                 string
 	co                  *core.Core
+	serving             *serving.Server
 	upstream, vaultHTTP *httptest.Server
 	upstreamURL         string
 	directURL, vaultURL string
@@ -194,7 +196,13 @@ func newEnv(ctx context.Context, root string) (*env, error) {
 		e.close()
 		return nil, err
 	}
-	e.vaultHTTP = httptest.NewServer(e.vaultStamps.wrap(e.co.Handler()))
+	srv, err := serving.New(ctx, e.co)
+	if err != nil {
+		e.close()
+		return nil, err
+	}
+	e.serving = srv
+	e.vaultHTTP = httptest.NewServer(e.vaultStamps.wrap(srv.Handler()))
 	e.directURL, e.vaultURL, e.token = e.upstreamURL, e.vaultHTTP.URL+"/v/"+nv.ID+"/mcp", nv.Token
 	if e.direct, err = dial(ctx, e.directURL, ""); err != nil {
 		e.close()
@@ -215,6 +223,9 @@ func (e *env) close() {
 	}
 	if e.vaultHTTP != nil {
 		e.vaultHTTP.Close()
+	}
+	if e.serving != nil {
+		e.serving.Close()
 	}
 	if e.co != nil {
 		e.co.Close()
@@ -522,7 +533,12 @@ func newListSetup(ctx context.Context, n, vaults int) (s *listSetup, err error) 
 	if _, err := co.AddService(core.ServiceSpec{Name: "wide", URL: up.URL + "/mcp"}); err != nil {
 		return s, err
 	}
-	hs := httptest.NewServer(co.Handler())
+	srv, err := serving.New(context.Background(), co)
+	if err != nil {
+		return s, err
+	}
+	s.closers = append(s.closers, srv.Close)
+	hs := httptest.NewServer(srv.Handler())
 	s.closers = append(s.closers, hs.Close)
 	for i := range vaults {
 		nv, err := co.CreateVault(core.VaultSpec{Name: fmt.Sprintf("v%d", i), Services: []string{"wide"}})

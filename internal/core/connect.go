@@ -142,7 +142,7 @@ func (c *Core) ConnectService(spec ConnectSpec) (ServiceInfo, error) {
 	if err := c.startProviderLocked(svc); err != nil {
 		return ServiceInfo{}, err
 	}
-	c.mcp.ServiceChanged(spec.Name)
+	c.changes.publish(Change{Topic: ServiceChanged, Service: spec.Name})
 	return serviceInfo(svc), nil
 }
 

@@ -1,9 +1,12 @@
 // Package core is AgentVault's service layer: it owns the store, the audit
-// log, the configured providers and the MCP server, and offers the operations
-// the CLI, the control socket and the GUI call (the API interface).
+// log, the approval broker and the configured providers, and offers the
+// operations the CLI, the control socket and the GUI call (the API
+// interface).
 //
-// Every change is written to the store first and then applied to the running
-// MCP server, so connected agents see it at once.
+// Every change is written to the store first and then published (Change):
+// the MCP server the root attaches applies it before the operation returns,
+// so connected agents see it at once, and windows redraw. The core knows no
+// transport: it never imports the MCP server.
 package core
 
 import (
@@ -20,6 +23,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mattn/go-shellwords"
@@ -30,7 +34,6 @@ import (
 	"github.com/agentvault/agentvault/internal/secrets"
 	"github.com/agentvault/agentvault/internal/store"
 	"github.com/agentvault/agentvault/internal/vaulttoken"
-	"github.com/agentvault/agentvault/mcpserver"
 	"github.com/agentvault/agentvault/policy"
 	"github.com/agentvault/agentvault/providers"
 	"github.com/agentvault/agentvault/providers/upstream"
@@ -58,8 +61,10 @@ type Core struct {
 	journal   *audit.Journal
 	audit     *audit.Log
 	approvals *approval.Broker
-	mcp       *mcpserver.Server
 	log       *slog.Logger
+	changes   changes
+	paused    atomic.Bool
+	stop      func() // ends the forwarding of approval events
 
 	secrets secrets.Store
 	// redact holds every configured secret value, to be taken out of what
@@ -114,8 +119,13 @@ func Open(cfg Config) (*Core, error) {
 	c.journal = journal
 	c.audit = audit.New(audit.Config{Backend: journal, Key: key, Redact: out.String})
 	c.approvals = approval.New(approval.Config{Policy: c, Auditor: c.audit, Logger: cfg.Logger})
-	c.mcp = mcpserver.New(mcpserver.Config{Catalog: c, Auditor: c.audit, Approver: c.approvals, Logger: cfg.Logger, Redactor: out,
-		OnSessionEnd: c.approvals.EndSession, Limits: serverLimits(settings)})
+	events, stop := c.approvals.Subscribe()
+	c.stop = stop
+	go func() {
+		for range events {
+			c.changes.publish(Change{Topic: ApprovalsChanged})
+		}
+	}()
 	if err := c.load(); err != nil {
 		c.Close()
 		return nil, err
@@ -135,19 +145,12 @@ func (c *Core) load() error {
 			c.log.Error("service cannot start", "service", s.Name, "err", err)
 		}
 	}
-	vaults, err := c.store.Vaults()
-	if err != nil {
-		return err
-	}
-	for _, v := range vaults {
-		c.mcp.PutVault(served(v))
-	}
 	return nil
 }
 
 // Close stops the providers and closes the store.
 func (c *Core) Close() error {
-	c.mcp.Close()
+	c.stop()
 	c.mu.Lock()
 	for _, p := range c.providers {
 		p.Close()
@@ -158,8 +161,9 @@ func (c *Core) Close() error {
 	return errors.Join(c.journal.Close(), c.store.Close())
 }
 
-// Handler serves the vault endpoints.
-func (c *Core) Handler() http.Handler { return c.mcp }
+// Logger is the core's log, which takes configured secrets out of every
+// record: whatever logs on the core's behalf should use it.
+func (c *Core) Logger() *slog.Logger { return c.log }
 
 // Audit is the audit log.
 func (c *Core) Audit() *audit.Log { return c.audit }
@@ -244,7 +248,7 @@ func (c *Core) startProviderLocked(s store.Service) error {
 	c.redact.Put(redactGroup(name)+"config", secretValues...)
 	p, err := upstream.New(upstream.Config{
 		Name: name, Command: s.Command, URL: joinURLSecrets(s.URL, parts), Headers: headers, Env: env, PassEnv: s.PassEnv, Logger: c.log,
-		OnToolsChanged: func() { c.mcp.ServiceChanged(name) },
+		OnToolsChanged: func() { c.changes.publish(Change{Topic: ServiceChanged, Service: name}) },
 	})
 	if err != nil {
 		return err
@@ -253,10 +257,22 @@ func (c *Core) startProviderLocked(s store.Service) error {
 	return nil
 }
 
-func served(v store.Vault) mcpserver.Vault {
-	return mcpserver.Vault{ID: v.ID, Name: v.Name, TokenDigest: v.TokenDigest, Services: v.Services,
-		Policy: v.Policy, ApprovalTimeout: v.ApprovalTimeout, Expires: v.Expires, RateLimits: v.RateLimits, GrantLimit: v.GrantLimit}
+// Served returns a vault as stored, for the MCP server; ErrNotFound when
+// there is none with that id.
+func (c *Core) Served(id string) (store.Vault, error) {
+	v, err := c.store.Vault(id)
+	if errors.Is(err, store.ErrNotFound) {
+		return v, fmt.Errorf("vault %q: %w", id, ErrNotFound)
+	}
+	return v, err
 }
+
+// AllServed returns every vault as stored, for the MCP server.
+func (c *Core) AllServed() ([]store.Vault, error) { return c.store.Vaults() }
+
+// Redactor holds every configured secret, to be taken out of what leaves
+// AgentVault.
+func (c *Core) Redactor() *redact.Set { return c.redact }
 
 var (
 	serviceName = regexp.MustCompile(`^[a-zA-Z0-9-]{1,32}$`)
@@ -407,7 +423,7 @@ func (c *Core) RemoveService(name string) error {
 		if err := c.store.PutVault(v); err != nil {
 			return err
 		}
-		c.mcp.PutVault(served(v))
+		c.changes.publish(Change{Topic: VaultChanged, Vault: v.ID})
 	}
 	if err := c.store.DeleteService(name); err != nil {
 		return err
@@ -418,6 +434,7 @@ func (c *Core) RemoveService(name string) error {
 	}
 	c.deleteCredentials(svc)
 	c.redact.Drop(redactGroup(name))
+	c.changes.publish(Change{Topic: ServiceChanged, Service: name, Removed: true})
 	return nil
 }
 
@@ -463,7 +480,7 @@ func (c *Core) CreateVault(spec VaultSpec) (NewVault, error) {
 	if err := c.store.PutVault(v); err != nil {
 		return NewVault{}, err
 	}
-	c.mcp.PutVault(served(v))
+	c.changes.publish(Change{Topic: VaultChanged, Vault: v.ID})
 	c.keepToken(v.ID, token)
 	return NewVault{ID: v.ID, Name: v.Name, URL: c.urlLocked(v.ID), Token: token}, nil
 }
@@ -596,7 +613,7 @@ func (c *Core) updateVault(ref string, change func(v *store.Vault) error) (store
 	if err := c.store.PutVault(v); err != nil {
 		return v, err
 	}
-	c.mcp.PutVault(served(v))
+	c.changes.publish(Change{Topic: VaultChanged, Vault: v.ID})
 	return v, nil
 }
 
@@ -742,14 +759,18 @@ func resolveGuard(g policy.Guard) policy.Guard {
 
 // SetPaused pauses or resumes every agent at once.
 func (c *Core) SetPaused(p bool) error {
-	c.mcp.SetPaused(p)
+	c.paused.Store(p)
+	c.changes.publish(Change{Topic: SettingsChanged})
 	return nil
 }
+
+// Paused reports whether every agent is paused.
+func (c *Core) Paused() bool { return c.paused.Load() }
 
 // Status summarises the running service for the tray.
 func (c *Core) Status() (Status, error) {
 	vaults, err := c.store.Vaults()
-	return Status{Vaults: len(vaults), Sessions: c.mcp.Sessions(), Pending: len(c.approvals.Pending()), Paused: c.mcp.Paused()}, err
+	return Status{Vaults: len(vaults), Sessions: c.changes.sessions(), Pending: len(c.approvals.Pending()), Paused: c.paused.Load()}, err
 }
 
 // RotateToken gives a vault a new token; the old one stops working and its
@@ -790,7 +811,7 @@ func (c *Core) DeleteVault(ref string) error {
 		return err
 	}
 	_ = c.secrets.Delete(VaultTokenKey(v.ID)) // best effort: the token no longer opens anything
-	c.mcp.RemoveVault(v.ID)
+	c.changes.publish(Change{Topic: VaultChanged, Vault: v.ID, Removed: true})
 	c.approvals.RevokeGrants(v.ID)
 	return nil
 }
@@ -822,10 +843,12 @@ func (c *Core) AnswerApproval(ctx context.Context, ref string, a approval.Answer
 	return c.Approval(ctx, ref)
 }
 
-// serverLimits are the stored limits as the server takes them.
-func serverLimits(s store.Settings) mcpserver.Limits {
-	return mcpserver.Limits{MaxPending: s.MaxPending, MaxSessions: s.MaxSessions, BodyTimeout: s.BodyTimeout}
-}
+// The limits a vault's agents have unless the user sets others.
+const (
+	DefaultMaxPending  = 16
+	DefaultMaxSessions = 256
+	DefaultBodyTimeout = 30 * time.Second
+)
 
 // Limits returns the limits in force.
 func (c *Core) Limits(context.Context) (Limits, error) {
@@ -833,17 +856,17 @@ func (c *Core) Limits(context.Context) (Limits, error) {
 	if err != nil {
 		return Limits{}, err
 	}
-	l := serverLimits(s)
+	l := Limits{MaxPending: s.MaxPending, MaxSessions: s.MaxSessions, BodyTimeout: s.BodyTimeout}
 	if l.MaxPending == 0 {
-		l.MaxPending = mcpserver.DefaultMaxPending
+		l.MaxPending = DefaultMaxPending
 	}
 	if l.MaxSessions == 0 {
-		l.MaxSessions = mcpserver.DefaultMaxSessions
+		l.MaxSessions = DefaultMaxSessions
 	}
 	if l.BodyTimeout == 0 {
-		l.BodyTimeout = mcpserver.DefaultBodyTimeout
+		l.BodyTimeout = DefaultBodyTimeout
 	}
-	return Limits(l), nil
+	return l, nil
 }
 
 // SetLimits stores and applies new limits; a zero field keeps its value.
@@ -874,7 +897,7 @@ func (c *Core) SetLimits(_ context.Context, l Limits) error {
 	if err := c.store.PutSettings(s); err != nil {
 		return err
 	}
-	c.mcp.SetLimits(serverLimits(s))
+	c.changes.publish(Change{Topic: SettingsChanged})
 	return nil
 }
 

@@ -203,6 +203,6 @@ func (c *Core) AcceptService(ctx context.Context, name string) error {
 	}
 	c.audit.Record(audit.Record{Phase: "review", Service: name, Outcome: audit.Approved, Channel: "cli",
 		Error: fmt.Sprintf("accepted %d tool definitions", len(tools))})
-	c.mcp.ServiceChanged(name)
+	c.changes.publish(Change{Topic: ServiceChanged, Service: name})
 	return nil
 }

@@ -23,6 +23,8 @@ import (
 
 	"github.com/agentvault/agentvault/internal/audit"
 	"github.com/agentvault/agentvault/internal/core"
+	"github.com/agentvault/agentvault/internal/secrets/secretstest"
+	"github.com/agentvault/agentvault/internal/serving"
 	"github.com/agentvault/agentvault/providers/providertest"
 )
 
@@ -105,7 +107,7 @@ func newWorld(t *testing.T) *world {
 	rec := providertest.NewRecorder()
 	up := httptest.NewServer(server.NewStreamableHTTPServer(providertest.NewEchoServer(rec)))
 	t.Cleanup(up.Close)
-	co, err := core.Open(core.Config{DataDir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	co, err := core.Open(core.Config{DataDir: t.TempDir(), Secrets: &secretstest.Memory{}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +115,12 @@ func newWorld(t *testing.T) *world {
 	if _, err := co.AddService(core.ServiceSpec{Name: "echo", URL: up.URL + "/mcp"}); err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(co.Handler())
+	srv, err := serving.New(t.Context(), co)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
 	return &world{co: co, rec: rec, url: hs.URL, upstream: up.URL + "/mcp"}
 }

@@ -48,7 +48,7 @@ func (c *child) kill() {
 	<-c.exited
 }
 
-var serving = regexp.MustCompile(`serving on http://([0-9.:]+)`)
+var servingLine = regexp.MustCompile(`serving on http://([0-9.:]+)`)
 
 func cli(t *testing.T, env []string, args ...string) string {
 	t.Helper()
@@ -97,7 +97,7 @@ func startChild(t *testing.T, cmd *exec.Cmd) *child {
 		s := bufio.NewScanner(pr)
 		for s.Scan() {
 			out.WriteString(s.Text() + "\n")
-			if m := serving.FindStringSubmatch(s.Text()); m != nil {
+			if m := servingLine.FindStringSubmatch(s.Text()); m != nil {
 				found <- m[1]
 			}
 		}
