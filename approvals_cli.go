@@ -23,12 +23,12 @@ func cmdApprovals(args []string, stdin io.Reader, out io.Writer) error {
 	switch args[0] {
 	case "list":
 		c := newCommand("approvals list", true)
-		_, api, done, err := c.open(args[1:], 0, "[--json]")
+		_, av, done, err := c.open(args[1:], 0, "[--json]")
 		if err != nil {
 			return err
 		}
 		defer done()
-		q, err := api.Approvals()
+		q, err := av.Approvals(context.Background())
 		if err != nil {
 			return err
 		}
@@ -50,12 +50,12 @@ func cmdApprovals(args []string, stdin io.Reader, out io.Writer) error {
 		return nil
 	case "show":
 		c := newCommand("approvals show", true)
-		pos, api, done, err := c.open(args[1:], 1, "ID|CODE [--json]")
+		pos, av, done, err := c.open(args[1:], 1, "ID|CODE [--json]")
 		if err != nil {
 			return err
 		}
 		defer done()
-		r, err := api.Approval(ctx, pos[0])
+		r, err := av.Approval(ctx, pos[0])
 		if err != nil {
 			return err
 		}
@@ -87,12 +87,12 @@ func cmdApprovals(args []string, stdin io.Reader, out io.Writer) error {
 		case *always:
 			a.Scope = approval.Always
 		}
-		api, done, err := c.openAPI()
+		av, done, err := c.openAPI()
 		if err != nil {
 			return err
 		}
 		defer done()
-		call, err := api.Approval(ctx, pos[0])
+		call, err := av.Approval(ctx, pos[0])
 		if err != nil {
 			return err
 		}
@@ -110,7 +110,7 @@ func cmdApprovals(args []string, stdin io.Reader, out io.Writer) error {
 			whole = true
 		}
 		a.WholeCall = &whole
-		r, err := api.AnswerApproval(ctx, call.ID, a)
+		r, err := av.AnswerApproval(ctx, call.ID, a)
 		if err != nil {
 			return err
 		}

@@ -12,9 +12,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/agentvault/agentvault/internal/api"
 	"github.com/agentvault/agentvault/internal/auth0"
-	"github.com/agentvault/agentvault/internal/core"
 	"github.com/agentvault/agentvault/internal/secrets"
+	"github.com/agentvault/agentvault/internal/services"
 )
 
 func cmdAuth0(args []string, stdin io.Reader, out io.Writer) error {
@@ -35,28 +36,28 @@ func cmdAuth0(args []string, stdin io.Reader, out io.Writer) error {
 			return fmt.Errorf("reading the client secret: %w", err)
 		}
 		fmt.Fprintln(out)
-		api, done, err := c.openAPI()
+		av, done, err := c.openAPI()
 		if err != nil {
 			return err
 		}
 		defer done()
-		if err := api.Auth0Setup(*domain, *clientID, strings.TrimSpace(secret)); err != nil {
+		if err := av.Auth0Setup(context.Background(), *domain, *clientID, strings.TrimSpace(secret)); err != nil {
 			return err
 		}
 		fmt.Fprintf(out, "Auth0 tenant %s set up; the client secret is in the keychain.\nNext: agentvault auth0 login\n", *domain)
 		return nil
 	case "login":
 		c := newCommand("auth0 login", false)
-		_, api, done, err := c.open(args[1:], 0, "")
+		_, av, done, err := c.open(args[1:], 0, "")
 		if err != nil {
 			return err
 		}
 		defer done()
-		st, sec, err := auth0Tenant(c, api)
+		st, sec, err := auth0Tenant(c, av)
 		if err != nil {
 			return err
 		}
-		client, err := core.Auth0Client(st, sec)
+		client, err := services.Auth0Client(st, sec)
 		if err != nil {
 			return err
 		}
@@ -72,19 +73,19 @@ func cmdAuth0(args []string, stdin io.Reader, out io.Writer) error {
 		if err != nil {
 			return err
 		}
-		if err := api.Auth0SaveSession(sess.Subject, sess.RefreshToken); err != nil {
+		if err := av.Auth0SaveSession(context.Background(), sess.Subject, sess.RefreshToken); err != nil {
 			return err
 		}
 		fmt.Fprintf(out, "Signed in as %s.\n", sess.Subject)
 		return nil
 	case "status":
 		c := newCommand("auth0 status", true)
-		_, api, done, err := c.open(args[1:], 0, "[--json]")
+		_, av, done, err := c.open(args[1:], 0, "[--json]")
 		if err != nil {
 			return err
 		}
 		defer done()
-		st, err := api.Auth0Status()
+		st, err := av.Auth0Status(context.Background())
 		if err != nil {
 			return err
 		}
@@ -141,12 +142,12 @@ func cmdAuth0(args []string, stdin io.Reader, out io.Writer) error {
 		})
 	case "logout":
 		c := newCommand("auth0 logout", false)
-		_, api, done, err := c.open(args[1:], 0, "")
+		_, av, done, err := c.open(args[1:], 0, "")
 		if err != nil {
 			return err
 		}
 		defer done()
-		if err := api.Auth0Logout(); err != nil {
+		if err := av.Auth0Logout(context.Background()); err != nil {
 			return err
 		}
 		fmt.Fprintln(out, "Signed out of Auth0; phone approvals are off.")
@@ -158,8 +159,8 @@ func cmdAuth0(args []string, stdin io.Reader, out io.Writer) error {
 // auth0Tenant is the Auth0 setup and the keychain this process shares with
 // the core: what the commands that talk to Auth0 from here (login, linking
 // accounts) need.
-func auth0Tenant(c *command, api core.API) (core.Auth0Status, secrets.Store, error) {
-	st, err := api.Auth0Status()
+func auth0Tenant(c *command, av api.API) (api.Auth0Status, secrets.Store, error) {
+	st, err := av.Auth0Status(context.Background())
 	if err != nil {
 		return st, nil, err
 	}
@@ -175,16 +176,16 @@ func auth0Tenant(c *command, api core.API) (core.Auth0Status, secrets.Store, err
 // what managing linked accounts needs.
 func withMyAccount(c *command, args []string, wantArgs int, usage string,
 	f func(ctx context.Context, client *auth0.Client, refreshToken string, pos []string) error) error {
-	pos, api, done, err := c.open(args, wantArgs, usage)
+	pos, av, done, err := c.open(args, wantArgs, usage)
 	if err != nil {
 		return err
 	}
 	defer done()
-	st, sec, err := auth0Tenant(c, api)
+	st, sec, err := auth0Tenant(c, av)
 	if err != nil {
 		return err
 	}
-	client, refreshToken, err := core.Auth0User(st, sec)
+	client, refreshToken, err := services.Auth0User(st, sec)
 	if err != nil {
 		return err
 	}

@@ -15,6 +15,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/agentvault/agentvault/internal/api"
 	"github.com/agentvault/agentvault/internal/atomicfile"
 	"github.com/agentvault/agentvault/internal/audit"
 	"github.com/agentvault/agentvault/internal/control"
@@ -90,22 +91,22 @@ func dataDir(flagValue string) (string, error) {
 
 // open parses args (wantArgs positional arguments) and reaches the core:
 // the running server, or the data directory itself. done releases it.
-func (c *command) open(args []string, wantArgs int, names string) (pos []string, api core.API, done func(), err error) {
+func (c *command) open(args []string, wantArgs int, names string) (pos []string, av api.API, done func(), err error) {
 	if pos, err = c.parse(args, wantArgs, names); err != nil {
 		return nil, nil, nil, err
 	}
-	api, done, err = c.openAPI()
-	return pos, api, done, err
+	av, done, err = c.openAPI()
+	return pos, av, done, err
 }
 
 // openAPI reaches the running server through its control socket, or opens
 // the data directory itself when no server runs.
-func (c *command) openAPI() (core.API, func(), error) {
+func (c *command) openAPI() (api.API, func(), error) {
 	dir, err := c.dir()
 	if err != nil {
 		return nil, nil, err
 	}
-	cl, err := control.Dial(control.SocketPath(dir))
+	cl, err := control.Dial(control.SocketPath(dir), secretStore(dir))
 	if err == nil {
 		return cl, func() {}, nil
 	}
@@ -138,7 +139,7 @@ func cmdService(args []string, stdin io.Reader, out io.Writer) error {
 		return cmdServiceConnect(args[1:], stdin, out)
 	case "add-mcp":
 		c := newCommand("service add-mcp", true)
-		var spec core.ServiceSpec
+		var spec api.ServiceSpec
 		var headers, env, secretEnv, passEnv stringList
 		c.fs.StringVar(&spec.Command, "command", "", "command line of a stdio MCP server")
 		c.fs.StringVar(&spec.URL, "url", "", "URL of a streamable HTTP MCP server")
@@ -168,12 +169,12 @@ func cmdService(args []string, stdin io.Reader, out io.Writer) error {
 			}
 		}
 		spec.Name, spec.Headers, spec.Env, spec.SecretEnv, spec.PassEnv = pos[0], headers, env, secretEnv, passEnv
-		api, done, err := c.openAPI()
+		av, done, err := c.openAPI()
 		if err != nil {
 			return err
 		}
 		defer done()
-		info, err := api.AddService(spec)
+		info, err := av.AddService(context.Background(), spec)
 		if err != nil {
 			return err
 		}
@@ -184,12 +185,12 @@ func cmdService(args []string, stdin io.Reader, out io.Writer) error {
 		return nil
 	case "remove", "disconnect":
 		c := newCommand("service "+args[0], false)
-		pos, api, done, err := c.open(args[1:], 1, "NAME")
+		pos, av, done, err := c.open(args[1:], 1, "NAME")
 		if err != nil {
 			return err
 		}
 		defer done()
-		if err := api.RemoveService(pos[0]); err != nil {
+		if err := av.RemoveService(context.Background(), pos[0]); err != nil {
 			return err
 		}
 		fmt.Fprintf(out, "Removed service %s and its credentials; no vault offers its tools any more.\n", pos[0])
@@ -197,18 +198,18 @@ func cmdService(args []string, stdin io.Reader, out io.Writer) error {
 	case "review":
 		c := newCommand("service review", true)
 		accept := c.fs.Bool("accept", false, "accept the tools as the server offers them now")
-		pos, api, done, err := c.open(args[1:], 1, "NAME [--accept] [--json]")
+		pos, av, done, err := c.open(args[1:], 1, "NAME [--accept] [--json]")
 		if err != nil {
 			return err
 		}
 		defer done()
 		ctx := context.Background()
-		changes, err := api.ReviewService(ctx, pos[0])
+		changes, err := av.ReviewService(ctx, pos[0])
 		if err != nil {
 			return err
 		}
 		if *accept {
-			if err := api.AcceptService(ctx, pos[0]); err != nil {
+			if err := av.AcceptService(ctx, pos[0]); err != nil {
 				return err
 			}
 		}
@@ -236,12 +237,12 @@ func cmdService(args []string, stdin io.Reader, out io.Writer) error {
 		return nil
 	case "list":
 		c := newCommand("service list", true)
-		_, api, done, err := c.open(args[1:], 0, "[--json]")
+		_, av, done, err := c.open(args[1:], 0, "[--json]")
 		if err != nil {
 			return err
 		}
 		defer done()
-		list, err := api.Services()
+		list, err := av.Services(context.Background())
 		if err != nil {
 			return err
 		}
@@ -278,7 +279,7 @@ func readLines(r io.Reader) ([]string, error) {
 	return out, nil
 }
 
-func describeService(s core.ServiceInfo) string {
+func describeService(s api.ServiceInfo) string {
 	if s.Command != "" {
 		if len(s.PassEnv) > 0 {
 			return s.Command + " (passes " + strings.Join(s.PassEnv, ", ") + ")"
@@ -374,7 +375,7 @@ func cmdVault(args []string, out io.Writer) error {
 			return usageError{err.Error()}
 		}
 	}
-	api, done, err := c.openAPI()
+	av, done, err := c.openAPI()
 	if err != nil {
 		return err
 	}
@@ -382,18 +383,18 @@ func cmdVault(args []string, out io.Writer) error {
 
 	switch sub {
 	case "create", "import":
-		var nv core.NewVault
+		var nv api.NewVault
 		if sub == "create" {
-			nv, err = api.CreateVault(core.VaultSpec{Name: pos[0], Services: services, ApprovalTimeout: approvalTimeout, Expires: expires})
+			nv, err = av.CreateVault(context.Background(), api.VaultSpec{Name: pos[0], Services: services, ApprovalTimeout: approvalTimeout, Expires: expires})
 		} else {
-			nv, err = importVault(api, pos[0], importName)
+			nv, err = importVault(av, pos[0], importName)
 		}
 		if err != nil {
 			return err
 		}
 		if preset != "" {
-			if err := api.ApplyPreset(context.Background(), nv.ID, preset); err != nil {
-				api.DeleteVault(nv.ID)
+			if err := av.ApplyPreset(context.Background(), nv.ID, preset); err != nil {
+				av.DeleteVault(context.Background(), nv.ID)
 				return err
 			}
 		}
@@ -409,7 +410,7 @@ func cmdVault(args []string, out io.Writer) error {
 		if err != nil {
 			return usageError{fmt.Sprintf("duration %q: want e.g. 90s or 5m", pos[1])}
 		}
-		if err := api.SetApprovalTimeout(pos[0], d); err != nil {
+		if err := av.SetApprovalTimeout(context.Background(), pos[0], d); err != nil {
 			return err
 		}
 		fmt.Fprintf(out, "Vault %s: calls wait %s for approval.\n", pos[0], d)
@@ -419,25 +420,25 @@ func cmdVault(args []string, out io.Writer) error {
 		if err != nil {
 			return usageError{fmt.Sprintf("duration %q: want e.g. 30m or 2h", pos[1])}
 		}
-		if err := api.SetGrantLimit(context.Background(), pos[0], d); err != nil {
+		if err := av.SetGrantLimit(context.Background(), pos[0], d); err != nil {
 			return err
 		}
 		fmt.Fprintf(out, "Vault %s: \"approve for this session\" lasts at most %s, and ends with the session.\n", pos[0], d)
 		return nil
 	case "preset":
-		if err := api.ApplyPreset(context.Background(), pos[0], pos[1]); err != nil {
+		if err := av.ApplyPreset(context.Background(), pos[0], pos[1]); err != nil {
 			return err
 		}
 		fmt.Fprintf(out, "Vault %s now follows the %s preset (see agentvault vault show %s).\n", pos[0], pos[1], pos[0])
 		return nil
 	case "limit":
-		if err := api.SetRateLimit(pos[0], pos[1], pos[2]); err != nil {
+		if err := av.SetRateLimit(context.Background(), pos[0], pos[1], pos[2]); err != nil {
 			return err
 		}
 		fmt.Fprintf(out, "Vault %s: %s limited to %s\n", pos[0], pos[1], pos[2])
 		return nil
 	case "renew":
-		if err := api.SetExpiry(pos[0], expires); err != nil {
+		if err := av.SetExpiry(context.Background(), pos[0], expires); err != nil {
 			return err
 		}
 		if expires.IsZero() {
@@ -447,13 +448,13 @@ func cmdVault(args []string, out io.Writer) error {
 		}
 		return nil
 	case "export":
-		t, err := api.ExportVault(pos[0])
+		t, err := av.ExportVault(context.Background(), pos[0])
 		if err != nil {
 			return err
 		}
 		return printJSON(out, t)
 	case "list":
-		list, err := api.Vaults()
+		list, err := av.Vaults(context.Background())
 		if err != nil {
 			return err
 		}
@@ -471,7 +472,7 @@ func cmdVault(args []string, out io.Writer) error {
 		}
 		return tw.Flush()
 	case "show":
-		d, err := api.Vault(context.Background(), pos[0])
+		d, err := av.Vault(context.Background(), pos[0])
 		if err != nil {
 			return err
 		}
@@ -500,7 +501,7 @@ func cmdVault(args []string, out io.Writer) error {
 		if len(g.Allow) == 1 && g.Allow[0] == "off" {
 			g.Allow = nil
 		}
-		if err := api.SetGuard(pos[0], g); err != nil {
+		if err := av.SetGuard(context.Background(), pos[0], g); err != nil {
 			return err
 		}
 		if g.Allow == nil {
@@ -510,13 +511,13 @@ func cmdVault(args []string, out io.Writer) error {
 		}
 		return nil
 	case "policy":
-		if err := api.SetPolicy(pos[0], pos[1], decision); err != nil {
+		if err := av.SetPolicy(context.Background(), pos[0], pos[1], decision); err != nil {
 			return err
 		}
 		fmt.Fprintf(out, "Vault %s: %s → %s\n", pos[0], pos[1], decision)
 		return nil
 	case "rotate":
-		tok, err := api.RotateToken(pos[0])
+		tok, err := av.RotateToken(context.Background(), pos[0])
 		if err != nil {
 			return err
 		}
@@ -526,7 +527,7 @@ func cmdVault(args []string, out io.Writer) error {
 		fmt.Fprintf(out, "New token (shown only now; the old one no longer works):\n\n  %s\n", tok)
 		return nil
 	default: // delete
-		if err := api.DeleteVault(pos[0]); err != nil {
+		if err := av.DeleteVault(context.Background(), pos[0]); err != nil {
 			return err
 		}
 		fmt.Fprintf(out, "Deleted vault %s. Its audit records remain.\n", pos[0])
@@ -568,12 +569,12 @@ func cmdAudit(args []string, out io.Writer) error {
 		if *limit < 0 {
 			return usageError{"--limit must be 0 or more"}
 		}
-		api, done, err := c.openAPI()
+		av, done, err := c.openAPI()
 		if err != nil {
 			return err
 		}
 		defer done()
-		recs, err := api.AuditList(*vault, *limit)
+		recs, err := av.AuditList(context.Background(), *vault, *limit)
 		if err != nil {
 			return err
 		}
@@ -601,39 +602,39 @@ func cmdAudit(args []string, out io.Writer) error {
 		if *format != audit.JSONL && *format != audit.CSV {
 			return usageError{"--format must be jsonl or csv"}
 		}
-		api, done, err := c.openAPI()
+		av, done, err := c.openAPI()
 		if err != nil {
 			return err
 		}
 		defer done()
 		if *outFile == "" {
-			return api.AuditExport(out, *format, *vault)
+			return av.AuditExport(context.Background(), out, *format, *vault)
 		}
-		return atomicfile.Write(*outFile, 0o600, func(w io.Writer) error { return api.AuditExport(w, *format, *vault) })
+		return atomicfile.Write(*outFile, 0o600, func(w io.Writer) error { return av.AuditExport(context.Background(), w, *format, *vault) })
 	}
 	return usageError{fmt.Sprintf("unknown audit command %q", args[0])}
 }
 
 // importVault reads a template file ("-": standard input) and creates a vault.
-func importVault(api core.API, file, name string) (core.NewVault, error) {
+func importVault(av api.API, file, name string) (api.NewVault, error) {
 	var r io.Reader = os.Stdin
 	if file != "-" {
 		f, err := os.Open(file)
 		if err != nil {
-			return core.NewVault{}, err
+			return api.NewVault{}, err
 		}
 		defer f.Close()
 		r = f
 	}
 	raw, err := io.ReadAll(io.LimitReader(r, policy.MaxTemplate+1))
 	if err != nil {
-		return core.NewVault{}, err
+		return api.NewVault{}, err
 	}
 	t, err := policy.DecodeTemplate(raw)
 	if err != nil {
-		return core.NewVault{}, err
+		return api.NewVault{}, err
 	}
-	return api.ImportVault(t, name)
+	return av.ImportVault(context.Background(), t, name)
 }
 
 // expiry holds the flags that set when a vault stops working.

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/agentvault/agentvault/internal/api"
 	"github.com/agentvault/agentvault/internal/clientsetup"
 	"github.com/agentvault/agentvault/internal/core"
 )
@@ -71,19 +73,19 @@ func cmdClient(args []string, out io.Writer) error {
 // vaultAccess finds a vault by id or name and its token (from tokenFile,
 // $AGENTVAULT_TOKEN or the secret store; "" if none), releasing the core
 // before returning.
-func (c *command) vaultAccess(ref, tokenFile string) (core.VaultInfo, string, error) {
-	api, done, err := c.openAPI()
+func (c *command) vaultAccess(ref, tokenFile string) (api.VaultInfo, string, error) {
+	av, done, err := c.openAPI()
 	if err != nil {
-		return core.VaultInfo{}, "", err
+		return api.VaultInfo{}, "", err
 	}
-	info, err := findVault(api, ref)
+	info, err := findVault(av, ref)
 	done()
 	if err != nil {
-		return core.VaultInfo{}, "", err
+		return api.VaultInfo{}, "", err
 	}
 	dir, err := c.dir()
 	if err != nil {
-		return core.VaultInfo{}, "", err
+		return api.VaultInfo{}, "", err
 	}
 	token, err := vaultToken(dir, tokenFile, info.ID)
 	return info, token, err
@@ -104,15 +106,15 @@ func vaultToken(dir, file, vaultID string) (string, error) {
 }
 
 // findVault finds a vault by id or name.
-func findVault(api core.API, ref string) (core.VaultInfo, error) {
-	vaults, err := api.Vaults()
+func findVault(av api.API, ref string) (api.VaultInfo, error) {
+	vaults, err := av.Vaults(context.Background())
 	if err != nil {
-		return core.VaultInfo{}, err
+		return api.VaultInfo{}, err
 	}
 	for _, v := range vaults {
 		if v.ID == ref || v.Name == ref {
 			return v, nil
 		}
 	}
-	return core.VaultInfo{}, fmt.Errorf("vault %q: %w", ref, core.ErrNotFound)
+	return api.VaultInfo{}, fmt.Errorf("vault %q: %w", ref, api.ErrNotFound)
 }

@@ -11,12 +11,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/agentvault/agentvault/internal/core"
+	"github.com/agentvault/agentvault/internal/api"
+	"github.com/agentvault/agentvault/internal/services"
 )
 
 func cmdServiceConnect(args []string, stdin io.Reader, out io.Writer) error {
 	c := newCommand("service connect", true)
-	var opts core.SignInOptions
+	var opts api.SignIn
 	var name string
 	var tokenStdin, secretStdin bool
 	var scopes stringList
@@ -35,7 +36,8 @@ func cmdServiceConnect(args []string, stdin io.Reader, out io.Writer) error {
 		return err
 	}
 	kind := pos[0]
-	if _, ok := core.ServiceKinds[kind]; !ok {
+	title, ok := kindTitle(kind)
+	if !ok {
 		return usageError{fmt.Sprintf("unknown service %q (want github, google, slack or jira)", kind)}
 	}
 	if !tokenStdin && !opts.Auth0 && opts.ClientID == "" {
@@ -57,9 +59,9 @@ func cmdServiceConnect(args []string, stdin io.Reader, out io.Writer) error {
 	}
 	opts.Open = func(url string) error {
 		if opts.Auth0 {
-			fmt.Fprintf(out, "Link your %s account to Auth0 in your browser:\n\n  %s\n\n", core.ServiceKinds[kind], url)
+			fmt.Fprintf(out, "Link your %s account to Auth0 in your browser:\n\n  %s\n\n", title, url)
 		} else {
-			fmt.Fprintf(out, "Sign in to %s in your browser:\n\n  %s\n\n", core.ServiceKinds[kind], url)
+			fmt.Fprintf(out, "Sign in to %s in your browser:\n\n  %s\n\n", title, url)
 		}
 		openBrowser(url)
 		return nil
@@ -68,33 +70,17 @@ func cmdServiceConnect(args []string, stdin io.Reader, out io.Writer) error {
 		fmt.Fprintf(out, "Open %s and enter the code:\n\n  %s\n\nWaiting for GitHub…\n", uri, code)
 		openBrowser(uri)
 	}
-	api, done, err := c.openAPI()
+	av, done, err := c.openAPI()
 	if err != nil {
 		return err
 	}
 	defer done()
-	if opts.Auth0 {
-		// Linking runs here, with the browser: read the Auth0 session from
-		// the keychain this process shares with the core.
-		st, sec, err := auth0Tenant(c, api)
-		if err != nil {
-			return err
-		}
-		if err := opts.UseAuth0(st, sec); err != nil {
-			return err
-		}
-	}
-
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
-	spec, err := core.SignIn(ctx, kind, opts)
-	if err != nil {
-		return err
-	}
-	spec.Name = name
-	info, err := api.ConnectService(spec)
+	opts.Name = name
+	info, err := av.SignIn(ctx, kind, opts)
 	if err != nil {
 		return err
 	}
@@ -102,8 +88,8 @@ func cmdServiceConnect(args []string, stdin io.Reader, out io.Writer) error {
 		return printJSON(out, info)
 	}
 	fmt.Fprintf(out, "Connected %s as service %s. Its tools appear as %s_<tool>; add it to a vault with `agentvault vault create NAME --service %s`.\n",
-		core.ServiceKinds[kind], info.Name, info.Name, info.Name)
-	for _, line := range core.GrantText(info) {
+		title, info.Name, info.Name, info.Name)
+	for _, line := range info.Grants {
 		fmt.Fprintln(out, "  "+line)
 	}
 	return nil
@@ -119,4 +105,15 @@ func readSecretLine(lines *bufio.Reader, what string) (string, error) {
 		err = fmt.Errorf("no %s on standard input", what)
 	}
 	return "", err
+}
+
+// kindTitle is how a first-party service kind is shown, and whether it is
+// one.
+func kindTitle(kind string) (string, bool) {
+	for _, k := range services.Kinds() {
+		if k.Kind == kind {
+			return k.Title, true
+		}
+	}
+	return "", false
 }

@@ -12,6 +12,7 @@ import (
 	fyneapp "fyne.io/fyne/v2/app"
 
 	"github.com/agentvault/agentvault/app"
+	"github.com/agentvault/agentvault/internal/approval"
 )
 
 // guiBuilt says this build can show the desktop app.
@@ -27,7 +28,7 @@ func runGUI(ctx context.Context, dir, listen string, stdout, stderr io.Writer) e
 	}
 	a := fyneapp.NewWithID("dev.agentvault.app")
 	a.SetIcon(app.Icon)
-	cfg := app.Config{API: s.co, Events: s.co.Broker().Subscribe, Secrets: secretStore(dir), DataDir: dir, Logger: logger}
+	cfg := app.Config{API: s.co, Changes: s.co.Subscribe, DataDir: dir, Logger: logger}
 	if auto, err := app.NewXDGAutostart(); err == nil {
 		cfg.Autostart = auto
 	}
@@ -35,7 +36,7 @@ func runGUI(ctx context.Context, dir, listen string, stdout, stderr io.Writer) e
 	defer ui.Stop()
 	if s.notifier == nil {
 		// Notifications cannot carry buttons here: ask in a window instead.
-		s.co.Broker().AddChannel(ui.Prompts())
+		s.co.Broker().AddChannel(promptChannel{ui})
 	} else {
 		// A call too large for a notification is reviewed in a prompt.
 		s.notifier.SetReview(ui.Review)
@@ -60,4 +61,18 @@ func runGUI(ctx context.Context, dir, listen string, stdout, stderr io.Writer) e
 	quitting.Store(true)
 	stop()
 	return <-served
+}
+
+// promptChannel asks for approvals in the window's prompts: the approval
+// channel where notifications cannot carry buttons.
+type promptChannel struct{ ui *app.UI }
+
+var _ approval.Channel = promptChannel{}
+
+// Name implements approval.Channel; answers count as the in-app queue.
+func (promptChannel) Name() string { return app.QueueChannel }
+
+// Open implements approval.Channel: the prompt answers through the API.
+func (c promptChannel) Open(p approval.Pending, _ func(approval.Answer) error) func() {
+	return c.ui.Prompt(p)
 }

@@ -10,8 +10,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/agentvault/agentvault/internal/api"
 	"github.com/agentvault/agentvault/internal/clientsetup"
-	"github.com/agentvault/agentvault/internal/core"
 	"github.com/agentvault/agentvault/policy"
 )
 
@@ -20,7 +20,7 @@ import (
 // has a default (press Enter).
 func cmdInit(args []string, in io.Reader, out io.Writer) error {
 	c := newCommand("init", false)
-	_, api, done, err := c.open(args, 0, "[--data DIR]")
+	_, av, done, err := c.open(args, 0, "[--data DIR]")
 	if err != nil {
 		return err
 	}
@@ -48,7 +48,7 @@ func cmdInit(args []string, in io.Reader, out io.Writer) error {
 	}
 
 	fmt.Fprintln(out, "AgentVault setup: one MCP server, one vault for one agent. Press Enter to take the default.")
-	services, err := api.Services()
+	services, err := av.Services(context.Background())
 	if err != nil {
 		return err
 	}
@@ -61,7 +61,7 @@ func cmdInit(args []string, in io.Reader, out io.Writer) error {
 		fmt.Fprintln(out, "\n1. An MCP server whose tools your agent will use (a command AgentVault starts when needed).")
 		command := ask("Command", "npx -y @modelcontextprotocol/server-filesystem "+cwd)
 		service = ask("Name for it (tools appear as NAME_tool)", "fs")
-		if _, err := api.AddService(core.ServiceSpec{Name: service, Command: command}); err != nil {
+		if _, err := av.AddService(context.Background(), api.ServiceSpec{Name: service, Command: command}); err != nil {
 			return err
 		}
 		fmt.Fprintf(out, "Added service %s.\n", service)
@@ -86,12 +86,12 @@ func cmdInit(args []string, in io.Reader, out io.Writer) error {
 	}
 	preset := policy.Presets[choose("Permissions", presets, def)].Name
 
-	nv, err := api.CreateVault(core.VaultSpec{Name: vault, Services: []string{service}})
+	nv, err := av.CreateVault(context.Background(), api.VaultSpec{Name: vault, Services: []string{service}})
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "\nCreated vault %s.\n  URL:   %s\n  Token: %s   (shown only now)\n", nv.Name, nv.URL, nv.Token)
-	if err := api.ApplyPreset(context.Background(), nv.ID, preset); err != nil {
+	if err := av.ApplyPreset(context.Background(), nv.ID, preset); err != nil {
 		fmt.Fprintf(out, "The %s preset could not be applied yet (%v); the vault keeps the defaults: reading runs, changes ask, destructive tools are blocked.\n", preset, err)
 	} else {
 		fmt.Fprintf(out, "Permissions: %s.\n", preset)

@@ -5,29 +5,29 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/agentvault/agentvault/internal/core"
+	"github.com/agentvault/agentvault/internal/api"
 )
 
 // cmdSettings shows and changes the limits that keep one agent from
 // starving the others.
 func cmdSettings(args []string, out io.Writer) error {
 	c := newCommand("settings", true)
-	var l core.Limits
+	var l api.Limits
 	c.fs.IntVar(&l.MaxPending, "max-pending", 0, "calls of one vault that may wait for approval at once (default 16)")
 	c.fs.IntVar(&l.MaxSessions, "max-sessions", 0, "sessions one vault may have open; the one idle longest ends first (default 256)")
 	c.fs.DurationVar(&l.BodyTimeout, "body-timeout", 0, "how long a request's body may take to arrive (default 30s)")
-	_, api, done, err := c.open(args, 0, "[--max-pending N] [--max-sessions N] [--body-timeout DURATION] [--json]")
+	_, av, done, err := c.open(args, 0, "[--max-pending N] [--max-sessions N] [--body-timeout DURATION] [--json]")
 	if err != nil {
 		return err
 	}
 	defer done()
 	ctx := context.Background()
-	if l != (core.Limits{}) {
-		if err := api.SetLimits(ctx, l); err != nil {
+	if l != (api.Limits{}) {
+		if err := av.SetLimits(ctx, l); err != nil {
 			return err
 		}
 	}
-	cur, err := api.Limits(ctx)
+	cur, err := av.Limits(ctx)
 	if err != nil {
 		return err
 	}

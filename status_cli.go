@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,21 +10,21 @@ import (
 	"path/filepath"
 	"text/tabwriter"
 
+	"github.com/agentvault/agentvault/internal/api"
 	"github.com/agentvault/agentvault/internal/control"
-	"github.com/agentvault/agentvault/internal/core"
 )
 
 // statusReport is what `agentvault status --json` prints.
 type statusReport struct {
-	Running  bool               `json:"running"`
-	PID      int                `json:"pid,omitempty"`
-	URL      string             `json:"url,omitempty"`
-	Data     string             `json:"data"`
-	Vaults   int                `json:"vaults"`
-	Sessions int                `json:"sessions"`
-	Pending  int                `json:"pending"`
-	Paused   bool               `json:"paused"`
-	Services []core.ServiceInfo `json:"services"`
+	Running  bool              `json:"running"`
+	PID      int               `json:"pid,omitempty"`
+	URL      string            `json:"url,omitempty"`
+	Data     string            `json:"data"`
+	Vaults   int               `json:"vaults"`
+	Sessions int               `json:"sessions"`
+	Pending  int               `json:"pending"`
+	Paused   bool              `json:"paused"`
+	Services []api.ServiceInfo `json:"services"`
 }
 
 // cmdStatus says whether AgentVault runs on the data folder, where, and
@@ -37,8 +38,8 @@ func cmdStatus(args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	r := statusReport{Data: dir, Services: []core.ServiceInfo{}}
-	api, err := control.Dial(control.SocketPath(dir))
+	r := statusReport{Data: dir, Services: []api.ServiceInfo{}}
+	av, err := control.Dial(control.SocketPath(dir), secretStore(dir))
 	switch {
 	case errors.Is(err, control.ErrNotRunning):
 	case err != nil:
@@ -49,12 +50,12 @@ func cmdStatus(args []string, out io.Writer) error {
 		if raw, err := os.ReadFile(filepath.Join(dir, runFile)); err == nil && json.Unmarshal(raw, &info) == nil {
 			r.PID, r.URL = info.PID, "http://"+info.Listen
 		}
-		st, err := api.Status()
+		st, err := av.Status(context.Background())
 		if err != nil {
 			return err
 		}
 		r.Vaults, r.Sessions, r.Pending, r.Paused = st.Vaults, st.Sessions, st.Pending, st.Paused
-		if r.Services, err = api.Services(); err != nil {
+		if r.Services, err = av.Services(context.Background()); err != nil {
 			return err
 		}
 	}

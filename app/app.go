@@ -10,23 +10,16 @@ import (
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
 
-	"github.com/agentvault/agentvault/internal/approval"
-	"github.com/agentvault/agentvault/internal/core"
-	"github.com/agentvault/agentvault/internal/secrets"
+	"github.com/agentvault/agentvault/internal/api"
 )
 
 // Config holds what the UI needs.
 type Config struct {
 	// API is the core; required.
-	API core.API
-	// Events subscribes to approval changes; nil: the UI refreshes only on
-	// its own commands.
-	Events func() (<-chan approval.Event, func())
-	// Secrets is the keychain the core uses (this process shares it): an
-	// Auth0 connection reads the Auth0 session there to link the provider
-	// account in the browser when needed. Nil: Auth0 connections assume the
-	// account is linked already.
-	Secrets secrets.Store
+	API api.API
+	// Changes subscribes to the core's changes; the window and the tray
+	// redraw on each. Nil: they redraw only on their own commands.
+	Changes func() (<-chan api.Change, func())
 	// DataDir is shown in the settings.
 	DataDir string
 	// Autostart manages starting at login; nil hides the setting.
@@ -49,12 +42,13 @@ type UI struct {
 	// Each tab is a stack whose single child is rebuilt on refresh.
 	vaultsTab, approvalsTab, servicesTab, auditTab, settingsTab *fyne.Container
 
-	tray        bool   // the tray menu is installed
-	selected    string // id of the vault shown in detail
-	revealed    map[string]string
-	wizard      *wizard
-	auditFilter auditFilter
-	stop        func()
+	tray         bool       // the tray menu is installed
+	serviceKinds []api.Kind // the first-party services, once asked for
+	selected     string     // id of the vault shown in detail
+	revealed     map[string]string
+	wizard       *wizard
+	auditFilter  auditFilter
+	stop         func()
 }
 
 // New builds the UI; nothing is shown until Start or Show.
@@ -77,10 +71,10 @@ func (u *UI) Start(withTray bool) {
 	if withTray {
 		u.installTray()
 	}
-	if u.cfg.Events == nil {
+	if u.cfg.Changes == nil {
 		return
 	}
-	events, stop := u.cfg.Events()
+	events, stop := u.cfg.Changes()
 	u.stop = stop
 	go func() {
 		for range events {

@@ -20,9 +20,11 @@ import (
 	"fyne.io/fyne/v2/widget"
 	"github.com/mark3labs/mcp-go/server"
 
+	"github.com/agentvault/agentvault/internal/api"
 	"github.com/agentvault/agentvault/internal/approval"
 	"github.com/agentvault/agentvault/internal/audit"
 	"github.com/agentvault/agentvault/internal/core"
+	"github.com/agentvault/agentvault/internal/secrets/secretstest"
 	"github.com/agentvault/agentvault/policy"
 	"github.com/agentvault/agentvault/providers/providertest"
 )
@@ -33,12 +35,12 @@ func realCore(t *testing.T) *core.Core {
 	t.Helper()
 	up := httptest.NewServer(server.NewStreamableHTTPServer(providertest.NewEchoServer(providertest.NewRecorder())))
 	t.Cleanup(up.Close)
-	co, err := core.Open(core.Config{DataDir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	co, err := core.Open(core.Config{DataDir: t.TempDir(), Secrets: &secretstest.Memory{}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { co.Close() })
-	if _, err := co.AddService(core.ServiceSpec{Name: "echo", URL: up.URL + "/mcp"}); err != nil {
+	if _, err := co.AddService(context.Background(), api.ServiceSpec{Name: "echo", URL: up.URL + "/mcp"}); err != nil {
 		t.Fatal(err)
 	}
 	return co
@@ -81,7 +83,7 @@ func TestWizardCreatesAVaultWithThePreset(t *testing.T) {
 	}
 	test.Tap(button(t, u, "Create vault"))
 
-	vaults, _ := co.Vaults()
+	vaults, _ := co.Vaults(context.Background())
 	if len(vaults) != 1 || vaults[0].Name != "reviewer" {
 		t.Fatalf("vaults after the wizard: %+v", vaults)
 	}
@@ -119,7 +121,7 @@ func TestWizardRefusesAnEmptyStep(t *testing.T) {
 
 func TestFlippingAPolicyChangesTheCore(t *testing.T) {
 	co := realCore(t)
-	if _, err := co.CreateVault(core.VaultSpec{Name: "work", Services: []string{"echo"}}); err != nil {
+	if _, err := co.CreateVault(context.Background(), api.VaultSpec{Name: "work", Services: []string{"echo"}}); err != nil {
 		t.Fatal(err)
 	}
 	u := window(t, co)
@@ -142,7 +144,7 @@ func TestFlippingAPolicyChangesTheCore(t *testing.T) {
 		}
 	}
 	guard := policy.Guard{Kind: policy.Path, Allow: []string{"/srv"}}
-	if err := co.SetGuard("work", guard); err != nil {
+	if err := co.SetGuard(context.Background(), "work", guard); err != nil {
 		t.Fatal(err)
 	}
 	test.Tap(button(t, u, "Full access"))
@@ -170,7 +172,7 @@ func TestApproveFromTheQueue(t *testing.T) {
 	// In the app a broker event triggers this refresh on the UI thread.
 	u.Refresh()
 	u.ShowTab("Approvals")
-	test.Tap(button(t, u, "Approve "+approval.SessionLabel))
+	test.Tap(button(t, u, "Approve "+api.SessionLabel))
 	select {
 	case v := <-verdict:
 		if !v.Approved || v.Channel != "queue" {
@@ -179,19 +181,22 @@ func TestApproveFromTheQueue(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the queue's button did not answer the call")
 	}
-	if h := co.Broker().History(); len(h) != 1 || h[0].Answer.Scope != approval.Session {
+	if h := co.Broker().History(); len(h) != 1 || h[0].Answer.Scope != api.Session {
 		t.Fatalf("history %+v", h)
 	}
 }
 
-// openSignal tells the test when a channel has shown a call.
-type openSignal struct {
-	approval.Channel
+// promptSignal asks in the window's prompts, as the root wires them, and
+// tells the test when one is shown.
+type promptSignal struct {
+	u      *UI
 	opened chan struct{}
 }
 
-func (o openSignal) Open(p approval.Pending, answer func(approval.Answer) error) func() {
-	withdraw := o.Channel.Open(p, answer)
+func (promptSignal) Name() string { return QueueChannel }
+
+func (o promptSignal) Open(p api.Pending, _ func(api.Answer) error) func() {
+	withdraw := o.u.Prompt(p)
 	close(o.opened)
 	return withdraw
 }
@@ -200,7 +205,7 @@ func TestDenyFromAPromptWindowPassesTheReason(t *testing.T) {
 	co := realCore(t)
 	u := window(t, co)
 	opened := make(chan struct{})
-	co.Broker().AddChannel(openSignal{u.Prompts(), opened})
+	co.Broker().AddChannel(promptSignal{u, opened})
 	verdict := make(chan approval.Verdict, 1)
 	go func() {
 		verdict <- co.Broker().Approve(context.Background(), approval.Request{VaultID: "v", Vault: "work", Tool: "echo_write_note", ArgsDigest: "d"})
@@ -225,7 +230,7 @@ func TestDenyFromAPromptWindowPassesTheReason(t *testing.T) {
 
 func TestExportWritesTheAuditLog(t *testing.T) {
 	co := realCore(t)
-	co.Audit().Record(audit.Record{Phase: audit.Outcome, VaultID: "v", Tool: "echo_echo", Outcome: audit.Executed})
+	co.Audit().Record(api.AuditRecord{Phase: audit.Outcome, VaultID: "v", Tool: "echo_echo", Outcome: api.Executed})
 	u := window(t, co)
 	var jsonl, csv bytes.Buffer
 	if err := u.exportTo(&jsonl, "log.jsonl"); err != nil {
@@ -234,7 +239,7 @@ func TestExportWritesTheAuditLog(t *testing.T) {
 	if err := u.exportTo(&csv, "LOG.CSV"); err != nil {
 		t.Fatal(err)
 	}
-	var r audit.Record
+	var r api.AuditRecord
 	if err := json.Unmarshal(jsonl.Bytes(), &r); err != nil || r.Tool != "echo_echo" {
 		t.Fatalf("jsonl export %q: %v", jsonl.String(), err)
 	}
@@ -249,11 +254,11 @@ func TestTrayPauseAndQuit(t *testing.T) {
 	a := test.NewTempApp(t)
 	u := New(a, Config{API: co, Quit: func() { quit <- struct{}{} }})
 	u.trayHandler(trayPause)()
-	if st, _ := co.Status(); !st.Paused {
+	if st, _ := co.Status(context.Background()); !st.Paused {
 		t.Fatal("Pause all agents did not pause")
 	}
 	u.trayHandler(trayResume)()
-	if st, _ := co.Status(); st.Paused {
+	if st, _ := co.Status(context.Background()); st.Paused {
 		t.Fatal("Resume did not resume")
 	}
 	u.trayHandler(trayOpen)()
@@ -266,10 +271,10 @@ func TestTrayPauseAndQuit(t *testing.T) {
 }
 
 func TestTrayItems(t *testing.T) {
-	pending := func(n int) []approval.Pending {
-		var out []approval.Pending
+	pending := func(n int) []api.Pending {
+		var out []api.Pending
 		for i := range n {
-			out = append(out, approval.Pending{Code: "AV-000" + string(rune('0'+i)), Request: approval.Request{Vault: "work", Tool: "gh_x"}})
+			out = append(out, api.Pending{Code: "AV-000" + string(rune('0'+i)), Request: approval.Request{Vault: "work", Tool: "gh_x"}})
 		}
 		return out
 	}
@@ -282,17 +287,17 @@ func TestTrayItems(t *testing.T) {
 	}
 	tests := []struct {
 		name    string
-		status  core.Status
-		pending []approval.Pending
+		status  api.Status
+		pending []api.Pending
 		want    []string
 	}{
-		{"idle", core.Status{Vaults: 1}, nil,
+		{"idle", api.Status{Vaults: 1}, nil,
 			[]string{"1 vault · 0 connected agents · 0 pending approvals", "", "Open AgentVault", "Pause all agents", "", "Quit"}},
-		{"pending", core.Status{Vaults: 2, Sessions: 3, Pending: 1}, pending(1),
+		{"pending", api.Status{Vaults: 2, Sessions: 3, Pending: 1}, pending(1),
 			[]string{"2 vaults · 3 connected agents · 1 pending approval", "Approve? gh_x (work) AV-0000", "", "Open AgentVault", "Pause all agents", "", "Quit"}},
-		{"paused", core.Status{Paused: true}, nil,
+		{"paused", api.Status{Paused: true}, nil,
 			[]string{"Paused: every tool call is refused", "", "Open AgentVault", "Resume all agents", "", "Quit"}},
-		{"many pending", core.Status{Pending: 7}, pending(7), nil},
+		{"many pending", api.Status{Pending: 7}, pending(7), nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -310,21 +315,7 @@ func TestTrayItems(t *testing.T) {
 	}
 }
 
-func TestSetupSnippets(t *testing.T) {
-	url, tok := "http://127.0.0.1:7878/v/v1/mcp", "avt_T"
-	for _, client := range append(Clients, "Other") {
-		s := SetupSnippet(client, "work", url, tok)
-		usesBridge := client == "Claude Desktop" // local commands only: the stdio bridge, by vault name
-		if (!usesBridge && !strings.Contains(s.Text, url)) || !strings.Contains(s.Text, tok) || s.Where == "" {
-			t.Errorf("%s: snippet %+v lacks the URL, the token or where it goes", client, s)
-		}
-		if strings.HasPrefix(s.Text, "{") && !json.Valid([]byte(s.Text)) {
-			t.Errorf("%s: invalid JSON %s", client, s.Text)
-		}
-	}
-	if got := SetupSnippet("Claude Code", "work", url, tok).Text; got != `claude mcp add --transport http work `+url+` --header "Authorization: Bearer avt_T"` {
-		t.Errorf("Claude Code snippet %q", got)
-	}
+func TestServerNames(t *testing.T) {
 	if got := serverName("my vault/2"); got != "my-vault-2" {
 		t.Errorf("serverName = %q", got)
 	}
@@ -332,7 +323,7 @@ func TestSetupSnippets(t *testing.T) {
 
 func TestFilterRecords(t *testing.T) {
 	recs := populated().records
-	recs = append(recs, audit.Record{Seq: 4, Time: t0.Add(-2 * time.Hour), Vault: "claude-work", Service: "github", Outcome: "denied"})
+	recs = append(recs, api.AuditRecord{Seq: 4, Time: t0.Add(-2 * time.Hour), Vault: "claude-work", Service: "github", Outcome: "denied"})
 	tests := []struct {
 		name string
 		f    auditFilter
@@ -385,14 +376,14 @@ func TestRemoveAServiceFromTheWindow(t *testing.T) {
 	test.Tap(button(t, u, "Remove"))
 	yes := find(t, u.Window().Canvas().Overlays().Top(), func(b *widget.Button) bool { return b.Text == "Yes" })
 	test.Tap(yes)
-	if svcs, _ := co.Services(); len(svcs) != 0 {
+	if svcs, _ := co.Services(context.Background()); len(svcs) != 0 {
 		t.Fatalf("services after Remove: %+v", svcs)
 	}
 }
 
 func TestSetAGuardFromTheWindow(t *testing.T) {
 	co := realCore(t)
-	if _, err := co.CreateVault(core.VaultSpec{Name: "work", Services: []string{"echo"}}); err != nil {
+	if _, err := co.CreateVault(context.Background(), api.VaultSpec{Name: "work", Services: []string{"echo"}}); err != nil {
 		t.Fatal(err)
 	}
 	u := window(t, co)

@@ -9,14 +9,14 @@ import (
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/agentvault/agentvault/internal/approval"
+	"github.com/agentvault/agentvault/internal/api"
 )
 
-// queueChannel is how answers given in the window are recorded.
-const queueChannel = "queue"
+// QueueChannel is how answers given in the window are recorded.
+const QueueChannel = "queue"
 
 func (u *UI) approvalsView() fyne.CanvasObject {
-	q, err := u.cfg.API.Approvals()
+	q, err := u.cfg.API.Approvals(context.Background())
 	if err != nil {
 		return errorView(err)
 	}
@@ -44,35 +44,35 @@ func (u *UI) approvalsView() fyne.CanvasObject {
 }
 
 // approvalCard shows one pending call with the four answers.
-func (u *UI) approvalCard(p approval.Pending) fyne.CanvasObject {
+func (u *UI) approvalCard(p api.Pending) fyne.CanvasObject {
 	return widget.NewCard(p.Title(), p.Code+" · "+remaining(u.cfg.Now(), p.Deadline), u.answerBox(p, nil))
 }
 
 // answerBox is the complete arguments and the four answers; after is
 // called once an answer was accepted (the prompt window closes itself with
 // it).
-func (u *UI) answerBox(p approval.Pending, after func()) fyne.CanvasObject {
+func (u *UI) answerBox(p api.Pending, after func()) fyne.CanvasObject {
 	reason := widget.NewEntry()
 	reason.SetPlaceHolder("Reason for a denial (optional, told to the agent)")
 	whole := true // this window shows every argument before any answer
-	answer := func(a approval.Answer) {
-		a.Channel, a.ArgsDigest, a.WholeCall = queueChannel, p.ArgsDigest, &whole
+	answer := func(a api.Answer) {
+		a.Channel, a.ArgsDigest, a.WholeCall = QueueChannel, p.ArgsDigest, &whole
 		if u.do(func() error { _, err := u.cfg.API.AnswerApproval(context.Background(), p.ID, a); return err }) && after != nil {
 			after()
 		}
 	}
-	approve := widget.NewButton("Approve once", func() { answer(approval.Answer{Approve: true, Scope: approval.Once}) })
+	approve := widget.NewButton("Approve once", func() { answer(api.Answer{Approve: true, Scope: api.Once}) })
 	approve.Importance = widget.HighImportance
-	session := widget.NewButton("Approve "+approval.SessionLabel, func() { answer(approval.Answer{Approve: true, Scope: approval.Session}) })
-	always := widget.NewButton("Always allow", func() { answer(approval.Answer{Approve: true, Scope: approval.Always}) })
-	deny := widget.NewButton("Deny", func() { answer(approval.Answer{Reason: reason.Text}) })
+	session := widget.NewButton("Approve "+api.SessionLabel, func() { answer(api.Answer{Approve: true, Scope: api.Session}) })
+	always := widget.NewButton("Always allow", func() { answer(api.Answer{Approve: true, Scope: api.Always}) })
+	deny := widget.NewButton("Deny", func() { answer(api.Answer{Reason: reason.Text}) })
 	deny.Importance = widget.DangerImportance
 	return container.NewVBox(argumentsView(p.Request), reason, container.NewHBox(approve, always, deny), session)
 }
 
 // argumentsView shows a call's complete arguments, scrolling when long:
 // nothing is cut.
-func argumentsView(r approval.Request) fyne.CanvasObject {
+func argumentsView(r api.Request) fyne.CanvasObject {
 	args := widget.NewLabel(r.PrettyArguments())
 	args.TextStyle = fyne.TextStyle{Monospace: true}
 	args.Wrapping = fyne.TextWrapBreak
@@ -81,28 +81,16 @@ func argumentsView(r approval.Request) fyne.CanvasObject {
 	return container.NewVBox(widget.NewLabel(fmt.Sprintf("Arguments (all %d fields):", len(r.Fields()))), scroll)
 }
 
-func resolvedLine(r approval.Resolved) string {
+func resolvedLine(r api.Resolved) string {
 	return fmt.Sprintf("%s  %s in %s: %s by %s", r.At.Local().Format("15:04:05"), r.Tool, r.Vault, r.Outcome, r.Answer.Channel)
 }
 
-// PromptChannel is an approval channel that opens a small window per call:
-// the fallback where notifications cannot carry buttons.
-type PromptChannel struct{ u *UI }
-
-var _ approval.Channel = PromptChannel{}
-
-// Prompts returns the prompt-window channel of u.
-func (u *UI) Prompts() PromptChannel { return PromptChannel{u} }
-
-// Name implements approval.Channel; answers count as the in-app queue.
-func (PromptChannel) Name() string { return queueChannel }
-
-// Review opens the prompt window for p, showing the whole call: what a
-// notification too small for it sends the user to.
-func (u *UI) Review(p approval.Pending) { u.Prompts().Open(p, nil) }
-
-// Open implements approval.Channel.
-func (c PromptChannel) Open(p approval.Pending, _ func(approval.Answer) error) func() {
+// Prompt opens a small window for p with the whole call and the four
+// answers, and returns what closes it (the call was answered elsewhere).
+// It is the approval channel where notifications cannot carry buttons,
+// and what a notification too small for a call opens (Review). Answers
+// count as the in-app queue.
+func (u *UI) Prompt(p api.Pending) (withdraw func()) {
 	var w fyne.Window
 	var closeOnce sync.Once
 	// The window closes when answered here and when withdrawn; once.
@@ -114,13 +102,17 @@ func (c PromptChannel) Open(p approval.Pending, _ func(approval.Answer) error) f
 		})
 	}
 	fyne.Do(func() {
-		w = c.u.app.NewWindow("Approve? " + p.Code)
+		w = u.app.NewWindow("Approve? " + p.Code)
 		w.SetContent(container.NewVBox(
 			widget.NewLabelWithStyle(p.Title(), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
-			c.u.answerBox(p, closeWindow),
+			u.answerBox(p, closeWindow),
 		))
 		w.Show()
 		w.RequestFocus()
 	})
 	return func() { fyne.Do(closeWindow) }
 }
+
+// Review opens the prompt window for p: what a notification too small for
+// a call sends the user to.
+func (u *UI) Review(p api.Pending) { u.Prompt(p) }

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -14,7 +15,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/agentvault/agentvault/internal/audit"
+	"github.com/agentvault/agentvault/internal/api"
 )
 
 // auditFilter is what the audit view shows; zero values select everything.
@@ -34,13 +35,13 @@ var sinceOptions = []struct {
 const auditLimit = 1000
 
 // filterRecords keeps the records f selects, newest first.
-func filterRecords(recs []audit.Record, f auditFilter, now time.Time) []audit.Record {
-	var out []audit.Record
+func filterRecords(recs []api.AuditRecord, f auditFilter, now time.Time) []api.AuditRecord {
+	var out []api.AuditRecord
 	for _, r := range recs {
 		switch {
 		case f.vault != "" && r.Vault != f.vault,
 			f.service != "" && r.Service != f.service,
-			f.outcome != "" && r.Outcome != f.outcome && !(f.outcome == "intent" && r.Phase == audit.Intent),
+			f.outcome != "" && r.Outcome != f.outcome && !(f.outcome == "intent" && r.Phase == api.Intent),
 			f.since > 0 && r.Time.Before(now.Add(-f.since)):
 			continue
 		}
@@ -51,9 +52,9 @@ func filterRecords(recs []audit.Record, f auditFilter, now time.Time) []audit.Re
 }
 
 // recordLine is one record in the list.
-func recordLine(r audit.Record) string {
+func recordLine(r api.AuditRecord) string {
 	what := r.Outcome
-	if r.Phase == audit.Intent {
+	if r.Phase == api.Intent {
 		what = "started"
 	}
 	line := fmt.Sprintf("%s  %-10s %-28s %-8s %-10s", r.Time.Local().Format("01-02 15:04:05"), r.Vault, r.Tool, r.Decision, what)
@@ -67,7 +68,7 @@ func recordLine(r audit.Record) string {
 }
 
 // choices returns "All" followed by the distinct values of field.
-func choices(recs []audit.Record, field func(audit.Record) string) []string {
+func choices(recs []api.AuditRecord, field func(api.AuditRecord) string) []string {
 	seen := map[string]bool{}
 	var out []string
 	for _, r := range recs {
@@ -81,7 +82,7 @@ func choices(recs []audit.Record, field func(audit.Record) string) []string {
 }
 
 func (u *UI) auditView() fyne.CanvasObject {
-	recs, err := u.cfg.API.AuditList("", auditLimit)
+	recs, err := u.cfg.API.AuditList(context.Background(), "", auditLimit)
 	if err != nil {
 		return errorView(err)
 	}
@@ -101,9 +102,9 @@ func (u *UI) auditView() fyne.CanvasObject {
 		}
 		return s
 	}
-	vault := pick(choices(recs, func(r audit.Record) string { return r.Vault }), u.auditFilter.vault, func(v string) { u.auditFilter.vault = v })
-	service := pick(choices(recs, func(r audit.Record) string { return r.Service }), u.auditFilter.service, func(v string) { u.auditFilter.service = v })
-	outcome := pick([]string{all, "intent", audit.Executed, audit.Denied, audit.Blocked, audit.Timeout, audit.Cancelled, audit.Failed},
+	vault := pick(choices(recs, func(r api.AuditRecord) string { return r.Vault }), u.auditFilter.vault, func(v string) { u.auditFilter.vault = v })
+	service := pick(choices(recs, func(r api.AuditRecord) string { return r.Service }), u.auditFilter.service, func(v string) { u.auditFilter.service = v })
+	outcome := pick([]string{all, "intent", api.Executed, api.Denied, api.Blocked, api.Timeout, api.Cancelled, api.Failed},
 		u.auditFilter.outcome, func(v string) { u.auditFilter.outcome = v })
 	var sinceLabels []string
 	current := all
@@ -145,7 +146,7 @@ func (u *UI) auditView() fyne.CanvasObject {
 }
 
 // recordDetail renders every field of a record.
-func recordDetail(r audit.Record) string {
+func recordDetail(r api.AuditRecord) string {
 	var b strings.Builder
 	field := func(k, v string) {
 		if v != "" {
@@ -171,11 +172,11 @@ func recordDetail(r audit.Record) string {
 // exportTo writes the whole audit log to w in the format name asks for:
 // CSV for a .csv name, JSON Lines otherwise.
 func (u *UI) exportTo(w io.Writer, name string) error {
-	format := audit.JSONL
+	format := api.JSONL
 	if strings.EqualFold(filepath.Ext(name), ".csv") {
-		format = audit.CSV
+		format = api.CSV
 	}
-	return u.cfg.API.AuditExport(w, format, "")
+	return u.cfg.API.AuditExport(context.Background(), w, format, "")
 }
 
 // exportAudit saves the whole log through a file dialog; the format follows

@@ -2,9 +2,7 @@ package app
 
 import (
 	"context"
-	"maps"
 	"net/url"
-	"slices"
 	"strings"
 	"time"
 
@@ -12,7 +10,7 @@ import (
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/agentvault/agentvault/internal/core"
+	"github.com/agentvault/agentvault/internal/api"
 )
 
 // Sign-in methods offered in the connect form.
@@ -23,10 +21,10 @@ const (
 )
 
 // kindOf maps a title back to its kind.
-func kindOf(title string) string {
-	for k, t := range core.ServiceKinds {
-		if t == title {
-			return k
+func (u *UI) kindOf(title string) string {
+	for _, k := range u.kinds() {
+		if k.Title == title {
+			return k.Kind
 		}
 	}
 	return ""
@@ -35,7 +33,11 @@ func kindOf(title string) string {
 // connectForm connects GitHub, Google, Slack or Jira. Browser and device
 // sign-ins run in the background; the result is handed to the core.
 func (u *UI) connectForm() fyne.CanvasObject {
-	kind := widget.NewSelect(slices.Sorted(maps.Values(core.ServiceKinds)), nil)
+	var titles []string
+	for _, k := range u.kinds() {
+		titles = append(titles, k.Title)
+	}
+	kind := widget.NewSelect(titles, nil)
 	kind.SetSelected("GitHub")
 	method := widget.NewRadioGroup([]string{methodToken, methodOAuth, methodAuth0}, nil)
 	method.Required = true
@@ -70,8 +72,8 @@ func (u *UI) connectForm() fyne.CanvasObject {
 	)
 	form.SubmitText = "Connect"
 	form.OnSubmit = func() {
-		k := kindOf(kind.Selected)
-		opts := core.SignInOptions{
+		k := u.kindOf(kind.Selected)
+		opts := api.SignIn{
 			APIURL: strings.TrimSpace(apiURL.Text), Site: strings.TrimSpace(site.Text), Email: strings.TrimSpace(email.Text),
 			Open: func(raw string) error {
 				u2, err := url.Parse(raw)
@@ -99,15 +101,7 @@ func (u *UI) connectForm() fyne.CanvasObject {
 		go func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 			defer cancel()
-			err := u.useAuth0(&opts)
-			var spec core.ConnectSpec
-			if err == nil {
-				spec, err = core.SignIn(ctx, k, opts)
-			}
-			var info core.ServiceInfo
-			if err == nil {
-				info, err = u.cfg.API.ConnectService(spec)
-			}
+			info, err := u.cfg.API.SignIn(ctx, k, opts)
 			fyne.Do(func() {
 				if err != nil {
 					status.SetText("")
@@ -123,17 +117,4 @@ func (u *UI) connectForm() fyne.CanvasObject {
 	}
 	return widget.NewCard("Connect a service", "Credentials go to the OS keychain (or stay in Auth0); agents never see them.",
 		container.NewVBox(form, status))
-}
-
-// useAuth0 lets an Auth0 sign-in link the provider account in the browser
-// when it is not linked yet, with the Auth0 session from the keychain.
-func (u *UI) useAuth0(opts *core.SignInOptions) error {
-	if !opts.Auth0 || u.cfg.Secrets == nil {
-		return nil
-	}
-	st, err := u.cfg.API.Auth0Status()
-	if err != nil {
-		return err
-	}
-	return opts.UseAuth0(st, u.cfg.Secrets)
 }

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/agentvault/agentvault/internal/core"
+	"github.com/agentvault/agentvault/internal/api"
 	"github.com/agentvault/agentvault/policy"
 )
 
@@ -24,7 +24,7 @@ var labelDecisions = map[string]policy.Decision{
 var decisionOptions = []string{"Allow", "Require approval", "Block"}
 
 // statusLine is the tray's first line.
-func statusLine(s core.Status) string {
+func statusLine(s api.Status) string {
 	if s.Paused {
 		return "Paused: every tool call is refused"
 	}

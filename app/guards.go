@@ -1,18 +1,19 @@
 package app
 
 import (
+	"context"
 	"strings"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/agentvault/agentvault/internal/core"
+	"github.com/agentvault/agentvault/internal/api"
 	"github.com/agentvault/agentvault/policy"
 )
 
 // guardsView sets a vault's argument guards, one allowlist per kind.
-func (u *UI) guardsView(d core.VaultDetail) fyne.CanvasObject {
+func (u *UI) guardsView(d api.VaultDetail) fyne.CanvasObject {
 	intro := widget.NewLabel("Guards narrow what allowed and approved calls may touch. A call naming anything " +
 		"outside a list is refused with the reason, and the refusal is audited. Leave a list empty for no limit; " +
 		"separate entries with commas; * allows everything.")
@@ -25,7 +26,7 @@ func (u *UI) guardsView(d core.VaultDetail) fyne.CanvasObject {
 		kind := k.Kind
 		save := widget.NewButton("Save", func() {
 			u.do(func() error {
-				return u.cfg.API.SetGuard(d.ID, policy.Guard{Kind: kind, Allow: splitList(entry.Text)})
+				return u.cfg.API.SetGuard(context.Background(), d.ID, policy.Guard{Kind: kind, Allow: splitList(entry.Text)})
 			})
 		})
 		form.Append(k.Title, container.NewBorder(nil, nil, nil, save, entry))

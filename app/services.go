@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -10,11 +11,11 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/agentvault/agentvault/internal/core"
+	"github.com/agentvault/agentvault/internal/api"
 )
 
 func (u *UI) servicesView() fyne.CanvasObject {
-	services, err := u.cfg.API.Services()
+	services, err := u.cfg.API.Services(context.Background())
 	if err != nil {
 		return errorView(err)
 	}
@@ -23,7 +24,7 @@ func (u *UI) servicesView() fyne.CanvasObject {
 		list.Add(widget.NewLabel("No services yet. Connect GitHub, Google, Slack or Jira, or add an MCP server below; their tools become available to your vaults."))
 	}
 	for _, s := range services {
-		body := container.NewVBox(widget.NewLabel(serviceTarget(s)))
+		body := container.NewVBox(widget.NewLabel(u.serviceTarget(s)))
 		ctx, cancel := u.ctx()
 		changes, err := u.cfg.API.ReviewService(ctx, s.Name)
 		cancel()
@@ -35,8 +36,8 @@ func (u *UI) servicesView() fyne.CanvasObject {
 			status.Wrapping = fyne.TextWrapWord
 			body.Add(status)
 		}
-		if _, firstParty := core.ServiceKinds[s.Kind]; firstParty {
-			for _, line := range core.GrantText(s) {
+		if _, firstParty := u.kindTitle(s.Kind); firstParty {
+			for _, line := range s.Grants {
 				l := widget.NewLabel(line)
 				l.Wrapping = fyne.TextWrapWord
 				body.Add(l)
@@ -46,31 +47,31 @@ func (u *UI) servicesView() fyne.CanvasObject {
 		remove := widget.NewButtonWithIcon("Remove", theme.DeleteIcon(), func() {
 			dialog.ShowConfirm("Remove service", fmt.Sprintf("Remove %s? No vault will offer its tools any more.", name), func(ok bool) {
 				if ok {
-					u.do(func() error { return u.cfg.API.RemoveService(name) })
+					u.do(func() error { return u.cfg.API.RemoveService(context.Background(), name) })
 				}
 			}, u.win)
 		})
 		body.Add(container.NewHBox(remove))
-		list.Add(widget.NewCard(s.Name, serviceKind(s), body))
+		list.Add(widget.NewCard(s.Name, u.serviceKind(s), body))
 	}
 	return container.NewVScroll(container.NewVBox(list, widget.NewSeparator(), u.connectForm(), u.addServiceForm()))
 }
 
-func serviceKind(s core.ServiceInfo) string {
+func (u *UI) serviceKind(s api.ServiceInfo) string {
 	switch s.Kind {
 	case "mcp-stdio":
 		return "MCP server started as a local command"
 	case "mcp-http":
 		return "MCP server over HTTP"
 	}
-	if title, ok := core.ServiceKinds[s.Kind]; ok {
+	if title, ok := u.kindTitle(s.Kind); ok {
 		return title + map[string]string{"auth0": " through Auth0 Token Vault", "basic": " with an API token"}[s.Auth]
 	}
 	return s.Kind
 }
 
-func serviceTarget(s core.ServiceInfo) string {
-	if _, ok := core.ServiceKinds[s.Kind]; ok {
+func (u *UI) serviceTarget(s api.ServiceInfo) string {
+	if _, ok := u.kindTitle(s.Kind); ok {
 		return "Account: " + s.Account
 	}
 	if s.Command != "" {
@@ -107,7 +108,7 @@ func (u *UI) addServiceForm() fyne.CanvasObject {
 	)
 	form.SubmitText = "Add MCP server"
 	form.OnSubmit = func() {
-		spec := core.ServiceSpec{Name: strings.TrimSpace(name.Text)}
+		spec := api.ServiceSpec{Name: strings.TrimSpace(name.Text)}
 		if kind.Selected == "URL" {
 			spec.URL = strings.TrimSpace(target.Text)
 			for _, h := range strings.Split(headers.Text, "\n") {
@@ -118,14 +119,14 @@ func (u *UI) addServiceForm() fyne.CanvasObject {
 		} else {
 			spec.Command = target.Text
 		}
-		u.do(func() error { _, err := u.cfg.API.AddService(spec); return err })
+		u.do(func() error { _, err := u.cfg.API.AddService(context.Background(), spec); return err })
 	}
 	return widget.NewCard("Add an MCP server", "Header values go to the OS keychain; agents never see them.", form)
 }
 
 // reviewBox shows tools that changed upstream (hidden from every vault)
 // and lets the user accept them.
-func (u *UI) reviewBox(service string, changes []core.ToolChange) fyne.CanvasObject {
+func (u *UI) reviewBox(service string, changes []api.ToolChange) fyne.CanvasObject {
 	box := container.NewVBox(widget.NewLabel(fmt.Sprintf("⚠ %d tools changed on the server and are hidden from every vault until you accept them:", len(changes))))
 	for _, ch := range changes {
 		l := widget.NewLabel(fmt.Sprintf("%s %s_%s: now %s", ch.Kind, service, ch.Tool, ch.Offered))
@@ -140,4 +141,23 @@ func (u *UI) reviewBox(service string, changes []core.ToolChange) fyne.CanvasObj
 	accept.Importance = widget.WarningImportance
 	box.Add(accept)
 	return box
+}
+
+// kindTitle is how a first-party service kind is shown, and whether kind is
+// one.
+func (u *UI) kindTitle(kind string) (string, bool) {
+	for _, k := range u.kinds() {
+		if k.Kind == kind {
+			return k.Title, true
+		}
+	}
+	return "", false
+}
+
+// kinds are the first-party services, asked for once.
+func (u *UI) kinds() []api.Kind {
+	if u.serviceKinds == nil {
+		u.serviceKinds = u.cfg.API.ServiceKinds(context.Background())
+	}
+	return u.serviceKinds
 }

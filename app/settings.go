@@ -13,7 +13,7 @@ import (
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/agentvault/agentvault/internal/core"
+	"github.com/agentvault/agentvault/internal/api"
 )
 
 // Autostart turns starting at login on and off.
@@ -89,11 +89,11 @@ func (u *UI) settingsView() fyne.CanvasObject {
 		login.OnChanged = func(on bool) { u.do(func() error { return a.SetEnabled(on) }) }
 		items = append(items, widget.NewFormItem("Login", login))
 	}
-	st, err := u.cfg.API.Status()
+	st, err := u.cfg.API.Status(context.Background())
 	if err == nil {
 		pause := widget.NewCheck("Pause all agents (refuse every tool call)", nil)
 		pause.SetChecked(st.Paused)
-		pause.OnChanged = func(on bool) { u.do(func() error { return u.cfg.API.SetPaused(on) }) }
+		pause.OnChanged = func(on bool) { u.do(func() error { return u.cfg.API.SetPaused(context.Background(), on) }) }
 		items = append(items, widget.NewFormItem("Agents", pause))
 	}
 	timeout := widget.NewLabel("Calls wait 2 minutes for approval unless their vault sets its own timeout (Vaults → Approvals wait).")
@@ -106,14 +106,14 @@ func (u *UI) settingsView() fyne.CanvasObject {
 }
 
 // limitItems edit the limits that keep one agent from starving the others.
-func (u *UI) limitItems(l core.Limits) []*widget.FormItem {
+func (u *UI) limitItems(l api.Limits) []*widget.FormItem {
 	pending, sessions, body := widget.NewEntry(), widget.NewEntry(), widget.NewEntry()
 	pending.SetText(strconv.Itoa(l.MaxPending))
 	sessions.SetText(strconv.Itoa(l.MaxSessions))
 	body.SetText(l.BodyTimeout.String())
 	save := widget.NewButton("Save limits", func() {
 		u.do(func() error {
-			var next core.Limits
+			var next api.Limits
 			var err error
 			if next.MaxPending, err = strconv.Atoi(pending.Text); err != nil {
 				return fmt.Errorf("calls waiting for approval: %q is not a number", pending.Text)

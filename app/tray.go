@@ -1,11 +1,12 @@
 package app
 
 import (
+	"context"
+
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/driver/desktop"
 
-	"github.com/agentvault/agentvault/internal/approval"
-	"github.com/agentvault/agentvault/internal/core"
+	"github.com/agentvault/agentvault/internal/api"
 )
 
 // trayAction is what a tray item does.
@@ -32,7 +33,7 @@ const maxTrayApprovals = 5
 
 // trayItems is the tray menu for a status and the pending calls: a pure
 // function, so the menu is tested without a tray.
-func trayItems(s core.Status, pending []approval.Pending) []trayItem {
+func trayItems(s api.Status, pending []api.Pending) []trayItem {
 	items := []trayItem{{Label: statusLine(s), Disabled: true}}
 	for i, p := range pending {
 		if i == maxTrayApprovals {
@@ -66,11 +67,11 @@ func (u *UI) refreshTray() {
 	if !ok || !u.tray {
 		return
 	}
-	st, err := u.cfg.API.Status()
+	st, err := u.cfg.API.Status(context.Background())
 	if err != nil {
 		return
 	}
-	q, err := u.cfg.API.Approvals()
+	q, err := u.cfg.API.Approvals(context.Background())
 	if err != nil {
 		return
 	}
@@ -101,9 +102,9 @@ func (u *UI) trayHandler(a trayAction) func() {
 	case trayApprovals:
 		return func() { u.ShowTab("Approvals") }
 	case trayPause:
-		return func() { u.do(func() error { return u.cfg.API.SetPaused(true) }) }
+		return func() { u.do(func() error { return u.cfg.API.SetPaused(context.Background(), true) }) }
 	case trayResume:
-		return func() { u.do(func() error { return u.cfg.API.SetPaused(false) }) }
+		return func() { u.do(func() error { return u.cfg.API.SetPaused(context.Background(), false) }) }
 	case trayQuit:
 		return u.cfg.Quit
 	}

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -13,7 +14,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/agentvault/agentvault/internal/core"
+	"github.com/agentvault/agentvault/internal/api"
 	"github.com/agentvault/agentvault/policy"
 )
 
@@ -25,7 +26,7 @@ func (u *UI) vaultsView() fyne.CanvasObject {
 	if u.wizard != nil {
 		return u.wizard.view()
 	}
-	vaults, err := u.cfg.API.Vaults()
+	vaults, err := u.cfg.API.Vaults(context.Background())
 	if err != nil {
 		return errorView(err)
 	}
@@ -38,7 +39,7 @@ func (u *UI) vaultsView() fyne.CanvasObject {
 			newVault,
 		))
 	}
-	if !slices.ContainsFunc(vaults, func(v core.VaultInfo) bool { return v.ID == u.selected }) {
+	if !slices.ContainsFunc(vaults, func(v api.VaultInfo) bool { return v.ID == u.selected }) {
 		u.selected = vaults[0].ID
 	}
 	list := widget.NewList(
@@ -89,7 +90,7 @@ func (u *UI) vaultDetail(id string) fyne.CanvasObject {
 	del := widget.NewButtonWithIcon("Delete vault", theme.DeleteIcon(), func() {
 		dialog.ShowConfirm("Delete vault", fmt.Sprintf("Delete vault %q? Its agents lose access at once; its audit records stay.", d.Name), func(ok bool) {
 			if ok {
-				u.do(func() error { return u.cfg.API.DeleteVault(id) })
+				u.do(func() error { return u.cfg.API.DeleteVault(context.Background(), id) })
 			}
 		}, u.win)
 	})
@@ -117,7 +118,7 @@ func (u *UI) vaultDetail(id string) fyne.CanvasObject {
 		}
 		head.Add(exp)
 		buttons.Add(widget.NewButton("Renew for 24 hours", func() {
-			u.do(func() error { return u.cfg.API.SetExpiry(id, u.cfg.Now().Add(24*time.Hour)) })
+			u.do(func() error { return u.cfg.API.SetExpiry(context.Background(), id, u.cfg.Now().Add(24*time.Hour)) })
 		}))
 	}
 	if d.Warning != "" {
@@ -128,32 +129,33 @@ func (u *UI) vaultDetail(id string) fyne.CanvasObject {
 	tabs := container.NewAppTabs(
 		container.NewTabItem("Permissions", u.policyMatrix(d)),
 		container.NewTabItem("Guards", u.guardsView(d)),
-		container.NewTabItem("Connect an agent", setupView(u.app, d.Name, d.URL, token)),
+		container.NewTabItem("Connect an agent", u.setupView(d.Name, d.URL, token)),
 	)
 	return container.NewBorder(head, nil, nil, nil, tabs)
 }
 
 func (u *UI) rotate(id string) {
 	var tok string
-	if u.do(func() (err error) { tok, err = u.cfg.API.RotateToken(id); return err }) {
+	if u.do(func() (err error) { tok, err = u.cfg.API.RotateToken(context.Background(), id); return err }) {
 		u.revealed[id] = tok
 		u.Refresh()
 	}
 }
 
 // setupView shows the ready-to-paste setup for each client.
-func setupView(a fyne.App, vault, url, token string) fyne.CanvasObject {
+func (u *UI) setupView(vault, url, token string) fyne.CanvasObject {
 	text := widget.NewMultiLineEntry()
 	text.Wrapping = fyne.TextWrapBreak
 	where := widget.NewLabel("")
 	show := func(client string) {
-		s := SetupSnippet(client, serverName(vault), url, token)
+		s := u.cfg.API.ClientSetup(context.Background(), client, api.SetupVault{Name: serverName(vault), URL: url, Token: token})
 		where.SetText(s.Where)
 		text.SetText(s.Text)
 	}
-	clients := widget.NewSelect(Clients, show)
-	clients.SetSelected(Clients[0])
-	copyBtn := widget.NewButtonWithIcon("Copy", theme.ContentCopyIcon(), func() { a.Clipboard().SetContent(text.Text) })
+	names := u.cfg.API.Clients(context.Background())
+	clients := widget.NewSelect(names, show)
+	clients.SetSelected(names[0])
+	copyBtn := widget.NewButtonWithIcon("Copy", theme.ContentCopyIcon(), func() { u.app.Clipboard().SetContent(text.Text) })
 	note := widget.NewLabel("")
 	if token == tokenPlaceholder {
 		note.SetText("Replace " + tokenPlaceholder + " with the vault's token.")
@@ -163,7 +165,7 @@ func setupView(a fyne.App, vault, url, token string) fyne.CanvasObject {
 
 // policyMatrix lists every tool of every service of the vault with its
 // decision, grouped by service, with one-click presets.
-func (u *UI) policyMatrix(d core.VaultDetail) fyne.CanvasObject {
+func (u *UI) policyMatrix(d api.VaultDetail) fyne.CanvasObject {
 	presets := container.NewHBox(widget.NewLabel("Presets:"))
 	for _, p := range policy.Presets {
 		presets.Add(widget.NewButton(presetLabel(p.Name), func() {
@@ -203,7 +205,7 @@ func (u *UI) policyChoice(vault string, t policy.ToolDecision) fyne.CanvasObject
 		if !ok || d == t.Decision {
 			return
 		}
-		u.do(func() error { return u.cfg.API.SetPolicy(vault, t.Name, d) })
+		u.do(func() error { return u.cfg.API.SetPolicy(context.Background(), vault, t.Name, d) })
 	}
 	why := widget.NewLabel(ruleText(t))
 	why.Importance = widget.LowImportance
@@ -249,7 +251,7 @@ func (u *UI) timeoutChoice(vault string, current time.Duration) fyne.CanvasObjec
 	sel.OnChanged = func(label string) {
 		d, err := time.ParseDuration(label)
 		if err == nil && d != current {
-			u.do(func() error { return u.cfg.API.SetApprovalTimeout(vault, d) })
+			u.do(func() error { return u.cfg.API.SetApprovalTimeout(context.Background(), vault, d) })
 		}
 	}
 	return sel

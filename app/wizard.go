@@ -1,13 +1,14 @@
 package app
 
 import (
+	"context"
 	"fmt"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/agentvault/agentvault/internal/core"
+	"github.com/agentvault/agentvault/internal/api"
 	"github.com/agentvault/agentvault/policy"
 )
 
@@ -20,12 +21,12 @@ type wizard struct {
 	client   string
 	services []string
 	preset   string
-	created  *core.NewVault
+	created  *api.NewVault
 	err      string
 }
 
 func (u *UI) startWizard() {
-	u.wizard = &wizard{u: u, client: Clients[0], preset: "ask-for-writes"}
+	u.wizard = &wizard{u: u, client: u.cfg.API.Clients(context.Background())[0], preset: "ask-for-writes"}
 	u.Refresh()
 }
 
@@ -39,12 +40,12 @@ func (w *wizard) view() fyne.CanvasObject {
 		name.SetPlaceHolder("e.g. claude-work")
 		name.SetText(w.name)
 		name.OnChanged = func(s string) { w.name = s }
-		client := widget.NewSelect(append(append([]string(nil), Clients...), "Other"), func(s string) { w.client = s })
+		client := widget.NewSelect(append(w.u.cfg.API.Clients(context.Background()), "Other"), func(s string) { w.client = s })
 		client.SetSelected(w.client)
 		body = widget.NewForm(widget.NewFormItem("Vault name", name), widget.NewFormItem("For which agent", client))
 		next = func() bool { return w.name != "" }
 	case 1:
-		services, err := w.u.cfg.API.Services()
+		services, err := w.u.cfg.API.Services(context.Background())
 		if err != nil {
 			body = errorView(err)
 			break
@@ -85,7 +86,7 @@ func (w *wizard) view() fyne.CanvasObject {
 			readOnlyEntry(v.Token),
 			widget.NewLabel("MCP URL"),
 			readOnlyEntry(v.URL),
-			setupView(w.u.app, v.Name, v.URL, v.Token),
+			w.u.setupView(v.Name, v.URL, v.Token),
 		)
 	}
 	errLabel := widget.NewLabel(w.err)
@@ -121,7 +122,7 @@ func (w *wizard) view() fyne.CanvasObject {
 
 // create makes the vault and applies the chosen preset.
 func (w *wizard) create() bool {
-	nv, err := w.u.cfg.API.CreateVault(core.VaultSpec{Name: w.name, Services: w.services})
+	nv, err := w.u.cfg.API.CreateVault(context.Background(), api.VaultSpec{Name: w.name, Services: w.services})
 	if err != nil {
 		w.err = userMessage(err)
 		return false

@@ -10,7 +10,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -27,6 +26,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
+	"github.com/agentvault/agentvault/internal/api"
 	"github.com/agentvault/agentvault/internal/audit"
 	"github.com/agentvault/agentvault/internal/core"
 	"github.com/agentvault/agentvault/internal/serving"
@@ -182,16 +182,16 @@ func newEnv(ctx context.Context, root string) (*env, error) {
 	e := &env{dir: dir}
 	e.upstream = httptest.NewServer(e.upstreamStamps.wrap(server.NewStreamableHTTPServer(providertest.NewEchoServer(providertest.NewRecorder()))))
 	e.upstreamURL = e.upstream.URL + "/mcp"
-	e.co, err = core.Open(core.Config{DataDir: dir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	e.co, err = openCore(dir)
 	if err != nil {
 		e.close()
 		return nil, err
 	}
-	if _, err := e.co.AddService(core.ServiceSpec{Name: "echo", URL: e.upstreamURL}); err != nil {
+	if _, err := e.co.AddService(context.Background(), api.ServiceSpec{Name: "echo", URL: e.upstreamURL}); err != nil {
 		e.close()
 		return nil, err
 	}
-	nv, err := e.co.CreateVault(core.VaultSpec{Name: "bench", Services: []string{"echo"}})
+	nv, err := e.co.CreateVault(context.Background(), api.VaultSpec{Name: "bench", Services: []string{"echo"}})
 	if err != nil {
 		e.close()
 		return nil, err
@@ -525,12 +525,12 @@ func newListSetup(ctx context.Context, n, vaults int) (s *listSetup, err error) 
 		return s, err
 	}
 	s.closers = append(s.closers, func() { os.RemoveAll(dir) })
-	co, err := core.Open(core.Config{DataDir: dir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	co, err := openCore(dir)
 	if err != nil {
 		return s, err
 	}
 	s.closers = append(s.closers, func() { co.Close() })
-	if _, err := co.AddService(core.ServiceSpec{Name: "wide", URL: up.URL + "/mcp"}); err != nil {
+	if _, err := co.AddService(context.Background(), api.ServiceSpec{Name: "wide", URL: up.URL + "/mcp"}); err != nil {
 		return s, err
 	}
 	srv, err := serving.New(context.Background(), co)
@@ -541,7 +541,7 @@ func newListSetup(ctx context.Context, n, vaults int) (s *listSetup, err error) 
 	hs := httptest.NewServer(srv.Handler())
 	s.closers = append(s.closers, hs.Close)
 	for i := range vaults {
-		nv, err := co.CreateVault(core.VaultSpec{Name: fmt.Sprintf("v%d", i), Services: []string{"wide"}})
+		nv, err := co.CreateVault(context.Background(), api.VaultSpec{Name: fmt.Sprintf("v%d", i), Services: []string{"wide"}})
 		if err != nil {
 			return s, err
 		}

@@ -3,11 +3,14 @@ package bench
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"runtime"
 	"strconv"
@@ -18,7 +21,9 @@ import (
 	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
 
+	"github.com/agentvault/agentvault/internal/api"
 	"github.com/agentvault/agentvault/internal/core"
+	"github.com/agentvault/agentvault/internal/secrets"
 )
 
 var servingLine = regexp.MustCompile(`serving on http://([0-9.:]+)`)
@@ -36,14 +41,14 @@ func serveFigures(ctx context.Context, cfg Config, upstreamURL string, w io.Writ
 		return err
 	}
 	defer os.RemoveAll(dir)
-	co, err := core.Open(core.Config{DataDir: dir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	co, err := openCore(dir)
 	if err != nil {
 		return err
 	}
-	_, err = co.AddService(core.ServiceSpec{Name: "echo", URL: upstreamURL})
-	var nv core.NewVault
+	_, err = co.AddService(context.Background(), api.ServiceSpec{Name: "echo", URL: upstreamURL})
+	var nv api.NewVault
 	if err == nil {
-		nv, err = co.CreateVault(core.VaultSpec{Name: "bench", Services: []string{"echo"}})
+		nv, err = co.CreateVault(context.Background(), api.VaultSpec{Name: "bench", Services: []string{"echo"}})
 	}
 	co.Close()
 	if err != nil {
@@ -154,4 +159,13 @@ func rss(pid int) (int64, error) {
 		}
 	}
 	return 0, fmt.Errorf("no VmRSS for pid %d", pid)
+}
+
+// openCore opens a throwaway core in dir: its secrets go to a file there,
+// under a passphrase nobody keeps.
+func openCore(dir string) (*core.Core, error) {
+	var pass [16]byte
+	_, _ = rand.Read(pass[:])
+	keys := &secrets.File{Path: filepath.Join(dir, "secrets.enc"), Passphrase: hex.EncodeToString(pass[:])}
+	return core.Open(core.Config{DataDir: dir, Secrets: keys, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 }

@@ -191,3 +191,23 @@ func writeKeepingMode(path string, data []byte) error {
 	}
 	return atomicfile.WriteBytes(path, mode, data)
 }
+
+// Names lists the clients by their names for people, in the order they are
+// offered.
+func Names() []string {
+	names := make([]string, len(Clients))
+	for i, c := range Clients {
+		names[i] = c.Name
+	}
+	return names
+}
+
+// Setup is what a user pastes into client (by name) to add v, and where;
+// for a client AgentVault does not know, what any MCP client needs.
+func Setup(client string, v Vault) (where, text string) {
+	c, err := Find(client)
+	if err != nil {
+		return "Any MCP client (streamable HTTP)", "URL: " + v.URL + "\nHeader: Authorization: Bearer " + v.Token
+	}
+	return c.Where, c.Snippet(v)
+}

@@ -109,3 +109,20 @@ func TestSnippets(t *testing.T) {
 		t.Fatalf("unknown client: %v", err)
 	}
 }
+
+func TestSetupOfEveryClient(t *testing.T) {
+	v := Vault{Name: "work", URL: "http://127.0.0.1:7878/v/v1/mcp", Token: "avt_T"}
+	for _, client := range append(Names(), "Other") {
+		where, text := Setup(client, v)
+		usesBridge := client == "Claude Desktop" // local commands only: the stdio bridge, by vault name
+		if (!usesBridge && !strings.Contains(text, v.URL)) || !strings.Contains(text, v.Token) || where == "" {
+			t.Errorf("%s: snippet %q (%s) lacks the URL, the token or where it goes", client, text, where)
+		}
+		if strings.HasPrefix(text, "{") && !json.Valid([]byte(text)) {
+			t.Errorf("%s: invalid JSON %s", client, text)
+		}
+	}
+	if _, got := Setup("Claude Code", v); got != `claude mcp add --transport http work `+v.URL+` --header "Authorization: Bearer avt_T"` {
+		t.Errorf("Claude Code snippet %q", got)
+	}
+}

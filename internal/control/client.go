@@ -12,27 +12,32 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/agentvault/agentvault/internal/api"
 	"github.com/agentvault/agentvault/internal/approval"
 	"github.com/agentvault/agentvault/internal/audit"
-	"github.com/agentvault/agentvault/internal/core"
+	"github.com/agentvault/agentvault/internal/clientsetup"
 	"github.com/agentvault/agentvault/internal/private"
+	"github.com/agentvault/agentvault/internal/secrets"
+	"github.com/agentvault/agentvault/internal/services"
 	"github.com/agentvault/agentvault/policy"
 )
 
 // Client drives a running AgentVault through its control socket.
 type Client struct {
-	http *http.Client
+	http    *http.Client
+	secrets secrets.Store // this process's keychain, for sign-ins run here
 }
 
-var _ core.API = (*Client)(nil)
+var _ api.API = (*Client)(nil)
 
-// Dial connects to the control socket at path; it fails at once when no
+// Dial connects to the control socket at path, with keys as this process's
+// keychain (for sign-ins that run in this process); it fails at once when no
 // server is listening there. Before anything is sent it checks that the
 // socket is the user's own and open to no one else, and that the process
 // listening runs as the user (a socket another user planted would
 // otherwise receive the user's secrets); ErrNotRunning means nothing
 // listens there.
-func Dial(path string) (*Client, error) {
+func Dial(path string, keys secrets.Store) (*Client, error) {
 	if err := private.Socket(path); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, ErrNotRunning
@@ -61,7 +66,7 @@ func Dial(path string) (*Client, error) {
 		return nil, fmt.Errorf("%w (%v)", ErrNotRunning, err)
 	}
 	conn.Close()
-	return &Client{http: &http.Client{Transport: &http.Transport{DialContext: dial}, Timeout: 5 * time.Minute}}, nil
+	return &Client{http: &http.Client{Transport: &http.Transport{DialContext: dial}, Timeout: 5 * time.Minute}, secrets: keys}, nil
 }
 
 // ErrNotRunning means no AgentVault listens on the control socket.
@@ -88,81 +93,189 @@ func (c *Client) post(ctx context.Context, method string, params any) (*http.Res
 			e.Error = resp.Status
 		}
 		if resp.StatusCode == http.StatusNotFound {
-			return nil, fmt.Errorf("%s (%w)", e.Error, core.ErrNotFound)
+			return nil, fmt.Errorf("%s (%w)", e.Error, api.ErrNotFound)
 		}
 		return nil, errors.New(e.Error)
 	}
 	return resp, nil
 }
 
-func (c *Client) call(ctx context.Context, method string, params, out any) error {
+// call posts params to method and decodes the result.
+func call[R any](ctx context.Context, c *Client, method string, params any) (R, error) {
+	var out R
 	resp, err := c.post(ctx, method, params)
 	if err != nil {
-		return err
+		return out, err
 	}
 	defer resp.Body.Close()
-	return json.NewDecoder(resp.Body).Decode(out)
+	return out, json.NewDecoder(resp.Body).Decode(&out)
 }
 
-// AddService implements core.API.
-func (c *Client) AddService(spec core.ServiceSpec) (out core.ServiceInfo, err error) {
-	return out, c.call(context.Background(), "add_service", spec, &out)
+// do posts params to method, which returns nothing.
+func do(ctx context.Context, c *Client, method string, params any) error {
+	_, err := call[none](ctx, c, method, params)
+	return err
 }
 
-// ConnectService implements core.API.
-func (c *Client) ConnectService(spec core.ConnectSpec) (out core.ServiceInfo, err error) {
-	return out, c.call(context.Background(), "connect_service", spec, &out)
+// ServiceKinds implements api.API, from the table this program was built
+// with, which the server's is.
+func (c *Client) ServiceKinds(context.Context) []api.Kind { return services.Kinds() }
+
+// AddService implements api.API.
+func (c *Client) AddService(ctx context.Context, spec api.ServiceSpec) (api.ServiceInfo, error) {
+	return call[api.ServiceInfo](ctx, c, "add_service", spec)
 }
 
-// Services implements core.API.
-func (c *Client) Services() (out []core.ServiceInfo, err error) {
-	return out, c.call(context.Background(), "services", struct{}{}, &out)
+// ConnectService implements api.API.
+func (c *Client) ConnectService(ctx context.Context, spec api.ConnectSpec) (api.ServiceInfo, error) {
+	return call[api.ServiceInfo](ctx, c, "connect_service", spec)
 }
 
-// CreateVault implements core.API.
-func (c *Client) CreateVault(spec core.VaultSpec) (out core.NewVault, err error) {
-	return out, c.call(context.Background(), "create_vault", spec, &out)
+// SignIn implements api.API: the sign-in runs in this process (its browser,
+// its terminal), with this process's keychain for an Auth0 session; the
+// running AgentVault then keeps the connection.
+func (c *Client) SignIn(ctx context.Context, kind string, s api.SignIn) (api.ServiceInfo, error) {
+	var session *services.Auth0Session
+	if s.Auth0 {
+		st, err := c.Auth0Status(ctx)
+		if err != nil {
+			return api.ServiceInfo{}, err
+		}
+		if session, err = services.Auth0SessionOf(st, c.secrets); err != nil {
+			return api.ServiceInfo{}, err
+		}
+	}
+	spec, err := services.SignIn(ctx, kind, s, session)
+	if err != nil {
+		return api.ServiceInfo{}, err
+	}
+	return c.ConnectService(ctx, spec)
 }
 
-// Vaults implements core.API.
-func (c *Client) Vaults() (out []core.VaultInfo, err error) {
-	return out, c.call(context.Background(), "vaults", struct{}{}, &out)
+// Services implements api.API.
+func (c *Client) Services(ctx context.Context) ([]api.ServiceInfo, error) {
+	return call[[]api.ServiceInfo](ctx, c, "services", none{})
 }
 
-// Vault implements core.API.
-func (c *Client) Vault(ctx context.Context, ref string) (out core.VaultDetail, err error) {
-	return out, c.call(ctx, "vault", refParams{ref}, &out)
+// RemoveService implements api.API.
+func (c *Client) RemoveService(ctx context.Context, name string) error {
+	return do(ctx, c, "remove_service", nameParams{name})
 }
 
-// SetPolicy implements core.API.
-func (c *Client) SetPolicy(ref, pattern string, d policy.Decision) error {
-	return c.call(context.Background(), "set_policy", policyParams{ref, pattern, d}, &struct{}{})
+// ReviewService implements api.API.
+func (c *Client) ReviewService(ctx context.Context, name string) ([]api.ToolChange, error) {
+	return call[[]api.ToolChange](ctx, c, "review_service", nameParams{name})
 }
 
-// SetGuard implements core.API.
-func (c *Client) SetGuard(ref string, g policy.Guard) error {
-	return c.call(context.Background(), "set_guard", guardParams{ref, g}, &struct{}{})
+// AcceptService implements api.API.
+func (c *Client) AcceptService(ctx context.Context, name string) error {
+	return do(ctx, c, "accept_service", nameParams{name})
 }
 
-// RotateToken implements core.API.
-func (c *Client) RotateToken(ref string) (string, error) {
-	var out tokenResult
-	return out.Token, c.call(context.Background(), "rotate_token", refParams{ref}, &out)
+// CreateVault implements api.API.
+func (c *Client) CreateVault(ctx context.Context, spec api.VaultSpec) (api.NewVault, error) {
+	return call[api.NewVault](ctx, c, "create_vault", spec)
 }
 
-// DeleteVault implements core.API.
-func (c *Client) DeleteVault(ref string) error {
-	return c.call(context.Background(), "delete_vault", refParams{ref}, &struct{}{})
+// Vaults implements api.API.
+func (c *Client) Vaults(ctx context.Context) ([]api.VaultInfo, error) {
+	return call[[]api.VaultInfo](ctx, c, "vaults", none{})
 }
 
-// AuditList implements core.API.
-func (c *Client) AuditList(ref string, limit int) (out []audit.Record, err error) {
-	return out, c.call(context.Background(), "audit_list", auditParams{ref, limit}, &out)
+// Vault implements api.API.
+func (c *Client) Vault(ctx context.Context, ref string) (api.VaultDetail, error) {
+	return call[api.VaultDetail](ctx, c, "vault", refParams{ref})
 }
 
-// AuditExport implements core.API.
-func (c *Client) AuditExport(w io.Writer, format, ref string) error {
-	resp, err := c.post(context.Background(), "audit_export", exportParams{ref, format})
+// SetPolicy implements api.API.
+func (c *Client) SetPolicy(ctx context.Context, ref, pattern string, d policy.Decision) error {
+	return do(ctx, c, "set_policy", policyParams{ref, pattern, d})
+}
+
+// SetGuard implements api.API.
+func (c *Client) SetGuard(ctx context.Context, ref string, g policy.Guard) error {
+	return do(ctx, c, "set_guard", guardParams{ref, g})
+}
+
+// ApplyPreset implements api.API.
+func (c *Client) ApplyPreset(ctx context.Context, ref, name string) error {
+	return do(ctx, c, "apply_preset", presetParams{ref, name})
+}
+
+// SetRateLimit implements api.API.
+func (c *Client) SetRateLimit(ctx context.Context, ref, pattern, spec string) error {
+	return do(ctx, c, "set_rate_limit", limitParams{ref, pattern, spec})
+}
+
+// SetApprovalTimeout implements api.API.
+func (c *Client) SetApprovalTimeout(ctx context.Context, ref string, d time.Duration) error {
+	return do(ctx, c, "set_approval_timeout", durationParams{ref, d})
+}
+
+// SetGrantLimit implements api.API.
+func (c *Client) SetGrantLimit(ctx context.Context, ref string, d time.Duration) error {
+	return do(ctx, c, "set_grant_limit", durationParams{ref, d})
+}
+
+// SetExpiry implements api.API.
+func (c *Client) SetExpiry(ctx context.Context, ref string, t time.Time) error {
+	return do(ctx, c, "set_expiry", expiryParams{ref, t})
+}
+
+// ExportVault implements api.API.
+func (c *Client) ExportVault(ctx context.Context, ref string) (policy.Template, error) {
+	return call[policy.Template](ctx, c, "export_vault", refParams{ref})
+}
+
+// ImportVault implements api.API.
+func (c *Client) ImportVault(ctx context.Context, t policy.Template, name string) (api.NewVault, error) {
+	return call[api.NewVault](ctx, c, "import_vault", importParams{t, name})
+}
+
+// ReplacePolicy implements api.API.
+func (c *Client) ReplacePolicy(ctx context.Context, ref string, p policy.Policy) error {
+	return do(ctx, c, "replace_policy", replaceParams{ref, p})
+}
+
+// RotateToken implements api.API.
+func (c *Client) RotateToken(ctx context.Context, ref string) (string, error) {
+	out, err := call[tokenResult](ctx, c, "rotate_token", refParams{ref})
+	return out.Token, err
+}
+
+// DeleteVault implements api.API.
+func (c *Client) DeleteVault(ctx context.Context, ref string) error {
+	return do(ctx, c, "delete_vault", refParams{ref})
+}
+
+// SetPaused implements api.API.
+func (c *Client) SetPaused(ctx context.Context, paused bool) error {
+	return do(ctx, c, "set_paused", pauseParams{paused})
+}
+
+// Status implements api.API.
+func (c *Client) Status(ctx context.Context) (api.Status, error) {
+	return call[api.Status](ctx, c, "status", none{})
+}
+
+// Limits implements api.API.
+func (c *Client) Limits(ctx context.Context) (api.Limits, error) {
+	return call[api.Limits](ctx, c, "limits", none{})
+}
+
+// SetLimits implements api.API.
+func (c *Client) SetLimits(ctx context.Context, l api.Limits) error {
+	return do(ctx, c, "set_limits", l)
+}
+
+// AuditList implements api.API.
+func (c *Client) AuditList(ctx context.Context, ref string, limit int) ([]audit.Record, error) {
+	return call[[]audit.Record](ctx, c, "audit_list", auditParams{ref, limit})
+}
+
+// AuditExport implements api.API.
+func (c *Client) AuditExport(ctx context.Context, w io.Writer, format, ref string) error {
+	resp, err := c.post(ctx, "audit_export", exportParams{ref, format})
 	if err != nil {
 		return err
 	}
@@ -176,112 +289,46 @@ func (c *Client) AuditExport(w io.Writer, format, ref string) error {
 	return nil
 }
 
-// Approvals implements core.API.
-func (c *Client) Approvals() (out core.Approvals, err error) {
-	return out, c.call(context.Background(), "approvals", struct{}{}, &out)
+// Approvals implements api.API.
+func (c *Client) Approvals(ctx context.Context) (api.Approvals, error) {
+	return call[api.Approvals](ctx, c, "approvals", none{})
 }
 
-// Approval implements core.API.
-func (c *Client) Approval(ctx context.Context, ref string) (out approval.Resolved, err error) {
-	return out, c.call(ctx, "approval", refParams{ref}, &out)
+// Approval implements api.API.
+func (c *Client) Approval(ctx context.Context, ref string) (approval.Resolved, error) {
+	return call[approval.Resolved](ctx, c, "approval", refParams{ref})
 }
 
-// AnswerApproval implements core.API.
-func (c *Client) AnswerApproval(ctx context.Context, ref string, a approval.Answer) (out approval.Resolved, err error) {
-	return out, c.call(ctx, "answer_approval", answerParams{ref, a}, &out)
+// AnswerApproval implements api.API.
+func (c *Client) AnswerApproval(ctx context.Context, ref string, a approval.Answer) (approval.Resolved, error) {
+	return call[approval.Resolved](ctx, c, "answer_approval", answerParams{ref, a})
 }
 
-// SetGrantLimit implements core.API.
-func (c *Client) SetGrantLimit(ctx context.Context, ref string, d time.Duration) error {
-	return c.call(ctx, "set_grant_limit", timeoutParams{ref, d}, &struct{}{})
+// Auth0Setup implements api.API.
+func (c *Client) Auth0Setup(ctx context.Context, domain, clientID, clientSecret string) error {
+	return do(ctx, c, "auth0_setup", auth0SetupParams{domain, clientID, clientSecret})
 }
 
-// ReplacePolicy implements core.API.
-func (c *Client) ReplacePolicy(ref string, p policy.Policy) error {
-	return c.call(context.Background(), "replace_policy", replaceParams{ref, p}, &struct{}{})
+// Auth0Status implements api.API.
+func (c *Client) Auth0Status(ctx context.Context) (api.Auth0Status, error) {
+	return call[api.Auth0Status](ctx, c, "auth0_status", none{})
 }
 
-// SetPaused implements core.API.
-func (c *Client) SetPaused(paused bool) error {
-	return c.call(context.Background(), "set_paused", pauseParams{paused}, &struct{}{})
+// Auth0SaveSession implements api.API.
+func (c *Client) Auth0SaveSession(ctx context.Context, subject, refreshToken string) error {
+	return do(ctx, c, "auth0_save_session", auth0SessionParams{subject, refreshToken})
 }
 
-// Status implements core.API.
-func (c *Client) Status() (out core.Status, err error) {
-	return out, c.call(context.Background(), "status", struct{}{}, &out)
+// Auth0Logout implements api.API.
+func (c *Client) Auth0Logout(ctx context.Context) error {
+	return do(ctx, c, "auth0_logout", none{})
 }
 
-// Auth0Setup implements core.API.
-func (c *Client) Auth0Setup(domain, clientID, clientSecret string) error {
-	return c.call(context.Background(), "auth0_setup", auth0SetupParams{domain, clientID, clientSecret}, &struct{}{})
-}
+// Clients implements api.API, from the table this program was built with.
+func (c *Client) Clients(context.Context) []string { return clientsetup.Names() }
 
-// Auth0Status implements core.API.
-func (c *Client) Auth0Status() (out core.Auth0Status, err error) {
-	return out, c.call(context.Background(), "auth0_status", struct{}{}, &out)
-}
-
-// Auth0SaveSession implements core.API.
-func (c *Client) Auth0SaveSession(subject, refreshToken string) error {
-	return c.call(context.Background(), "auth0_save_session", auth0SessionParams{subject, refreshToken}, &struct{}{})
-}
-
-// Auth0Logout implements core.API.
-func (c *Client) Auth0Logout() error {
-	return c.call(context.Background(), "auth0_logout", struct{}{}, &struct{}{})
-}
-
-// ExportVault implements core.API.
-func (c *Client) ExportVault(ref string) (out policy.Template, err error) {
-	return out, c.call(context.Background(), "export_vault", refParams{ref}, &out)
-}
-
-// ImportVault implements core.API.
-func (c *Client) ImportVault(t policy.Template, name string) (out core.NewVault, err error) {
-	return out, c.call(context.Background(), "import_vault", importParams{t, name}, &out)
-}
-
-// SetExpiry implements core.API.
-func (c *Client) SetExpiry(ref string, t time.Time) error {
-	return c.call(context.Background(), "set_expiry", expiryParams{ref, t}, &struct{}{})
-}
-
-// ReviewService implements core.API.
-func (c *Client) ReviewService(ctx context.Context, name string) (out []core.ToolChange, err error) {
-	return out, c.call(ctx, "review_service", refParams{name}, &out)
-}
-
-// AcceptService implements core.API.
-func (c *Client) AcceptService(ctx context.Context, name string) error {
-	return c.call(ctx, "accept_service", refParams{name}, &struct{}{})
-}
-
-// SetRateLimit implements core.API.
-func (c *Client) SetRateLimit(ref, pattern, spec string) error {
-	return c.call(context.Background(), "set_rate_limit", limitParams{ref, pattern, spec}, &struct{}{})
-}
-
-// ApplyPreset implements core.API.
-func (c *Client) ApplyPreset(ctx context.Context, ref, name string) error {
-	return c.call(ctx, "apply_preset", presetParams{ref, name}, &struct{}{})
-}
-
-// RemoveService implements core.API.
-func (c *Client) RemoveService(name string) error {
-	return c.call(context.Background(), "remove_service", refParams{name}, &struct{}{})
-}
-
-// SetApprovalTimeout implements core.API.
-func (c *Client) SetApprovalTimeout(ref string, d time.Duration) error {
-	return c.call(context.Background(), "set_approval_timeout", timeoutParams{ref, d}, &struct{}{})
-}
-
-// Limits implements core.API.
-func (c *Client) Limits(ctx context.Context) (out core.Limits, err error) {
-	return out, c.call(ctx, "limits", struct{}{}, &out)
-}
-
-// SetLimits implements core.API.
-func (c *Client) SetLimits(ctx context.Context, l core.Limits) error {
-	return c.call(ctx, "set_limits", l, &struct{}{})
+// ClientSetup implements api.API, as Clients.
+func (c *Client) ClientSetup(_ context.Context, client string, v api.SetupVault) api.Snippet {
+	where, text := clientsetup.Setup(client, clientsetup.Vault{Name: v.Name, URL: v.URL, Token: v.Token})
+	return api.Snippet{Where: where, Text: text}
 }

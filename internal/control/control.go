@@ -1,12 +1,12 @@
 // Package control lets the CLI (and other local tools) drive a running
 // AgentVault through a Unix socket in the data directory, mode 0600, so
-// changes apply to live sessions at once. Only the user who owns the data
-// directory can connect; vault tokens play no part here, so nothing an agent
-// holds can reach it.
+// changes apply to live sessions at once. Only processes of the user who owns
+// the data directory can connect (SO_PEERCRED); vault tokens play no part
+// here, so nothing an agent holds through its vault can reach it.
 //
 // The protocol is HTTP over the socket: POST /v1/{method} with a JSON body of
 // parameters, answered with the JSON result, or a JSON {"error": "..."} with
-// a non-2xx status.
+// a non-2xx status. It must never hold state: every call is the API's.
 package control
 
 import (
@@ -22,9 +22,9 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/agentvault/agentvault/internal/api"
 	"github.com/agentvault/agentvault/internal/approval"
 	"github.com/agentvault/agentvault/internal/audit"
-	"github.com/agentvault/agentvault/internal/core"
 	"github.com/agentvault/agentvault/internal/private"
 	"github.com/agentvault/agentvault/policy"
 )
@@ -38,8 +38,11 @@ func SocketPath(dir string) string { return filepath.Join(dir, SocketName) }
 // maxRequest bounds a control request body.
 const maxRequest = 1 << 20
 
+// The parameters of the calls, as they travel.
 type (
+	none         struct{}
 	refParams    struct{ Ref string }
+	nameParams   struct{ Name string }
 	policyParams struct {
 		Ref, Pattern string
 		Decision     policy.Decision
@@ -48,12 +51,12 @@ type (
 		Ref   string
 		Limit int
 	}
-	exportParams  struct{ Ref, Format string }
-	tokenResult   struct{ Token string }
-	pauseParams   struct{ Paused bool }
-	timeoutParams struct {
-		Ref     string
-		Timeout time.Duration
+	exportParams   struct{ Ref, Format string }
+	tokenResult    struct{ Token string }
+	pauseParams    struct{ Paused bool }
+	durationParams struct {
+		Ref      string
+		Duration time.Duration
 	}
 	presetParams struct{ Ref, Preset string }
 	guardParams  struct {
@@ -69,13 +72,9 @@ type (
 		Template policy.Template
 		Name     string
 	}
-	auth0SetupParams struct {
-		Domain, ClientID, ClientSecret string
-	}
-	auth0SessionParams struct {
-		Subject, RefreshToken string
-	}
-	replaceParams struct {
+	auth0SetupParams   struct{ Domain, ClientID, ClientSecret string }
+	auth0SessionParams struct{ Subject, RefreshToken string }
+	replaceParams      struct {
 		Ref    string
 		Policy policy.Policy
 	}
@@ -92,7 +91,7 @@ type (
 // A stale socket file left by a crashed process is replaced. The socket is
 // mode 0600 in the private data folder, and a connection from a process of
 // another user is closed before anything is read (SO_PEERCRED).
-func Serve(ctx context.Context, path string, api core.API) error {
+func Serve(ctx context.Context, path string, a api.API) error {
 	if err := private.Dir(filepath.Dir(path)); err != nil {
 		return err
 	}
@@ -110,13 +109,13 @@ func Serve(ctx context.Context, path string, api core.API) error {
 		return err
 	}
 	defer os.Remove(path)
-	return serve(ctx, ln, api)
+	return serve(ctx, ln, a)
 }
 
 // serve answers control requests on ln until ctx ends, from processes of
 // this user only.
-func serve(ctx context.Context, ln net.Listener, api core.API) error {
-	srv := &http.Server{Handler: Handler(api), ReadHeaderTimeout: 5 * time.Second, ConnContext: withPeer}
+func serve(ctx context.Context, ln net.Listener, a api.API) error {
+	srv := &http.Server{Handler: Handler(a), ReadHeaderTimeout: 5 * time.Second, ConnContext: withPeer}
 	go func() {
 		<-ctx.Done()
 		srv.Close()
@@ -127,222 +126,103 @@ func serve(ctx context.Context, ln net.Listener, api core.API) error {
 	return nil
 }
 
-// Handler maps control requests onto api.
-func Handler(api core.API) http.Handler {
+// method answers POST /v1/{name}: it decodes P strictly and returns what fn
+// returns, or the error as {"error": …} (404 for api.ErrNotFound).
+func method[P, R any](mux *http.ServeMux, name string, fn func(ctx context.Context, p P) (R, error)) {
+	mux.HandleFunc("POST /v1/"+name, func(w http.ResponseWriter, r *http.Request) {
+		var p P
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxRequest))
+		if err == nil {
+			err = decode(body, &p)
+		}
+		if err != nil {
+			writeError(w, http.StatusBadRequest, err)
+			return
+		}
+		out, err := fn(r.Context(), p)
+		if err != nil {
+			status := http.StatusBadRequest
+			if errors.Is(err, api.ErrNotFound) {
+				status = http.StatusNotFound
+			}
+			writeError(w, status, err)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(out)
+	})
+}
+
+// done turns an operation without a result into one with an empty result.
+func done(err error) (none, error) { return none{}, err }
+
+// Handler maps control requests onto a.
+func Handler(a api.API) http.Handler {
 	mux := http.NewServeMux()
-	handle := func(method string, fn func(r *http.Request, body []byte) (any, error)) {
-		mux.HandleFunc("POST /v1/"+method, func(w http.ResponseWriter, r *http.Request) {
-			body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxRequest))
-			if err != nil {
-				writeError(w, http.StatusBadRequest, err)
-				return
-			}
-			out, err := fn(r, body)
-			if err != nil {
-				status := http.StatusBadRequest
-				if errors.Is(err, core.ErrNotFound) {
-					status = http.StatusNotFound
-				}
-				writeError(w, status, err)
-				return
-			}
-			w.Header().Set("Content-Type", "application/json")
-			json.NewEncoder(w).Encode(out)
-		})
-	}
-	handle("add_service", func(_ *http.Request, b []byte) (any, error) {
-		var p core.ServiceSpec
-		if err := decode(b, &p); err != nil {
-			return nil, err
-		}
-		return api.AddService(p)
+	method(mux, "service_kinds", func(ctx context.Context, _ none) ([]api.Kind, error) { return a.ServiceKinds(ctx), nil })
+	method(mux, "add_service", a.AddService)
+	method(mux, "connect_service", a.ConnectService)
+	method(mux, "services", func(ctx context.Context, _ none) ([]api.ServiceInfo, error) { return a.Services(ctx) })
+	method(mux, "remove_service", func(ctx context.Context, p nameParams) (none, error) { return done(a.RemoveService(ctx, p.Name)) })
+	method(mux, "review_service", func(ctx context.Context, p nameParams) ([]api.ToolChange, error) { return a.ReviewService(ctx, p.Name) })
+	method(mux, "accept_service", func(ctx context.Context, p nameParams) (none, error) { return done(a.AcceptService(ctx, p.Name)) })
+	method(mux, "create_vault", a.CreateVault)
+	method(mux, "vaults", func(ctx context.Context, _ none) ([]api.VaultInfo, error) { return a.Vaults(ctx) })
+	method(mux, "vault", func(ctx context.Context, p refParams) (api.VaultDetail, error) { return a.Vault(ctx, p.Ref) })
+	method(mux, "set_policy", func(ctx context.Context, p policyParams) (none, error) {
+		return done(a.SetPolicy(ctx, p.Ref, p.Pattern, p.Decision))
 	})
-	handle("connect_service", func(_ *http.Request, b []byte) (any, error) {
-		var p core.ConnectSpec
-		if err := decode(b, &p); err != nil {
-			return nil, err
-		}
-		return api.ConnectService(p)
+	method(mux, "set_guard", func(ctx context.Context, p guardParams) (none, error) { return done(a.SetGuard(ctx, p.Ref, p.Guard)) })
+	method(mux, "apply_preset", func(ctx context.Context, p presetParams) (none, error) {
+		return done(a.ApplyPreset(ctx, p.Ref, p.Preset))
 	})
-	handle("services", func(*http.Request, []byte) (any, error) { return api.Services() })
-	handle("remove_service", func(_ *http.Request, b []byte) (any, error) {
-		var p refParams
-		if err := decode(b, &p); err != nil {
-			return nil, err
-		}
-		return struct{}{}, api.RemoveService(p.Ref)
+	method(mux, "set_rate_limit", func(ctx context.Context, p limitParams) (none, error) {
+		return done(a.SetRateLimit(ctx, p.Ref, p.Pattern, p.Spec))
 	})
-	handle("review_service", func(r *http.Request, b []byte) (any, error) {
-		var p refParams
-		if err := decode(b, &p); err != nil {
-			return nil, err
-		}
-		return api.ReviewService(r.Context(), p.Ref)
+	method(mux, "set_approval_timeout", func(ctx context.Context, p durationParams) (none, error) {
+		return done(a.SetApprovalTimeout(ctx, p.Ref, p.Duration))
 	})
-	handle("accept_service", func(r *http.Request, b []byte) (any, error) {
-		var p refParams
-		if err := decode(b, &p); err != nil {
-			return nil, err
-		}
-		return struct{}{}, api.AcceptService(r.Context(), p.Ref)
+	method(mux, "set_grant_limit", func(ctx context.Context, p durationParams) (none, error) {
+		return done(a.SetGrantLimit(ctx, p.Ref, p.Duration))
 	})
-	handle("create_vault", func(_ *http.Request, b []byte) (any, error) {
-		var p core.VaultSpec
-		if err := decode(b, &p); err != nil {
-			return nil, err
-		}
-		return api.CreateVault(p)
+	method(mux, "set_expiry", func(ctx context.Context, p expiryParams) (none, error) {
+		return done(a.SetExpiry(ctx, p.Ref, p.Expires))
 	})
-	handle("vaults", func(*http.Request, []byte) (any, error) { return api.Vaults() })
-	handle("vault", func(r *http.Request, b []byte) (any, error) {
-		var p refParams
-		if err := decode(b, &p); err != nil {
-			return nil, err
-		}
-		return api.Vault(r.Context(), p.Ref)
+	method(mux, "export_vault", func(ctx context.Context, p refParams) (policy.Template, error) { return a.ExportVault(ctx, p.Ref) })
+	method(mux, "import_vault", func(ctx context.Context, p importParams) (api.NewVault, error) {
+		return a.ImportVault(ctx, p.Template, p.Name)
 	})
-	handle("set_policy", func(_ *http.Request, b []byte) (any, error) {
-		var p policyParams
-		if err := decode(b, &p); err != nil {
-			return nil, err
-		}
-		return struct{}{}, api.SetPolicy(p.Ref, p.Pattern, p.Decision)
+	method(mux, "replace_policy", func(ctx context.Context, p replaceParams) (none, error) {
+		return done(a.ReplacePolicy(ctx, p.Ref, p.Policy))
 	})
-	handle("set_guard", func(_ *http.Request, b []byte) (any, error) {
-		var p guardParams
-		if err := decode(b, &p); err != nil {
-			return nil, err
-		}
-		return struct{}{}, api.SetGuard(p.Ref, p.Guard)
-	})
-	handle("apply_preset", func(r *http.Request, b []byte) (any, error) {
-		var p presetParams
-		if err := decode(b, &p); err != nil {
-			return nil, err
-		}
-		return struct{}{}, api.ApplyPreset(r.Context(), p.Ref, p.Preset)
-	})
-	handle("set_rate_limit", func(_ *http.Request, b []byte) (any, error) {
-		var p limitParams
-		if err := decode(b, &p); err != nil {
-			return nil, err
-		}
-		return struct{}{}, api.SetRateLimit(p.Ref, p.Pattern, p.Spec)
-	})
-	handle("set_approval_timeout", func(_ *http.Request, b []byte) (any, error) {
-		var p timeoutParams
-		if err := decode(b, &p); err != nil {
-			return nil, err
-		}
-		return struct{}{}, api.SetApprovalTimeout(p.Ref, p.Timeout)
-	})
-	handle("set_expiry", func(_ *http.Request, b []byte) (any, error) {
-		var p expiryParams
-		if err := decode(b, &p); err != nil {
-			return nil, err
-		}
-		return struct{}{}, api.SetExpiry(p.Ref, p.Expires)
-	})
-	handle("export_vault", func(_ *http.Request, b []byte) (any, error) {
-		var p refParams
-		if err := decode(b, &p); err != nil {
-			return nil, err
-		}
-		return api.ExportVault(p.Ref)
-	})
-	handle("import_vault", func(_ *http.Request, b []byte) (any, error) {
-		var p importParams
-		if err := decode(b, &p); err != nil {
-			return nil, err
-		}
-		return api.ImportVault(p.Template, p.Name)
-	})
-	handle("replace_policy", func(_ *http.Request, b []byte) (any, error) {
-		var p replaceParams
-		if err := decode(b, &p); err != nil {
-			return nil, err
-		}
-		return struct{}{}, api.ReplacePolicy(p.Ref, p.Policy)
-	})
-	handle("set_paused", func(_ *http.Request, b []byte) (any, error) {
-		var p pauseParams
-		if err := decode(b, &p); err != nil {
-			return nil, err
-		}
-		return struct{}{}, api.SetPaused(p.Paused)
-	})
-	handle("status", func(*http.Request, []byte) (any, error) { return api.Status() })
-	handle("rotate_token", func(_ *http.Request, b []byte) (any, error) {
-		var p refParams
-		if err := decode(b, &p); err != nil {
-			return nil, err
-		}
-		tok, err := api.RotateToken(p.Ref)
+	method(mux, "rotate_token", func(ctx context.Context, p refParams) (tokenResult, error) {
+		tok, err := a.RotateToken(ctx, p.Ref)
 		return tokenResult{tok}, err
 	})
-	handle("delete_vault", func(_ *http.Request, b []byte) (any, error) {
-		var p refParams
-		if err := decode(b, &p); err != nil {
-			return nil, err
-		}
-		return struct{}{}, api.DeleteVault(p.Ref)
+	method(mux, "delete_vault", func(ctx context.Context, p refParams) (none, error) { return done(a.DeleteVault(ctx, p.Ref)) })
+	method(mux, "set_paused", func(ctx context.Context, p pauseParams) (none, error) { return done(a.SetPaused(ctx, p.Paused)) })
+	method(mux, "status", func(ctx context.Context, _ none) (api.Status, error) { return a.Status(ctx) })
+	method(mux, "limits", func(ctx context.Context, _ none) (api.Limits, error) { return a.Limits(ctx) })
+	method(mux, "set_limits", func(ctx context.Context, l api.Limits) (none, error) { return done(a.SetLimits(ctx, l)) })
+	method(mux, "audit_list", func(ctx context.Context, p auditParams) ([]audit.Record, error) {
+		return a.AuditList(ctx, p.Ref, p.Limit)
 	})
-	handle("audit_list", func(_ *http.Request, b []byte) (any, error) {
-		var p auditParams
-		if err := decode(b, &p); err != nil {
-			return nil, err
-		}
-		return api.AuditList(p.Ref, p.Limit)
-	})
-	handle("approvals", func(*http.Request, []byte) (any, error) { return api.Approvals() })
-	handle("approval", func(r *http.Request, b []byte) (any, error) {
-		var p refParams
-		if err := decode(b, &p); err != nil {
-			return nil, err
-		}
-		return api.Approval(r.Context(), p.Ref)
-	})
-	handle("answer_approval", func(r *http.Request, b []byte) (any, error) {
-		var p answerParams
-		if err := decode(b, &p); err != nil {
-			return nil, err
-		}
+	method(mux, "approvals", func(ctx context.Context, _ none) (api.Approvals, error) { return a.Approvals(ctx) })
+	method(mux, "approval", func(ctx context.Context, p refParams) (approval.Resolved, error) { return a.Approval(ctx, p.Ref) })
+	method(mux, "answer_approval", func(ctx context.Context, p answerParams) (approval.Resolved, error) {
 		// Who answered is what the server knows of its peer, not what the
 		// client says.
-		p.Answer.Channel, p.Answer.Approver = "cli", peerFrom(r.Context())
-		return api.AnswerApproval(r.Context(), p.ID, p.Answer)
+		p.Answer.Channel, p.Answer.Approver = "cli", peerFrom(ctx)
+		return a.AnswerApproval(ctx, p.ID, p.Answer)
 	})
-	handle("limits", func(r *http.Request, _ []byte) (any, error) { return api.Limits(r.Context()) })
-	handle("set_limits", func(r *http.Request, b []byte) (any, error) {
-		var p core.Limits
-		if err := decode(b, &p); err != nil {
-			return nil, err
-		}
-		return struct{}{}, api.SetLimits(r.Context(), p)
+	method(mux, "auth0_setup", func(ctx context.Context, p auth0SetupParams) (none, error) {
+		return done(a.Auth0Setup(ctx, p.Domain, p.ClientID, p.ClientSecret))
 	})
-	handle("set_grant_limit", func(r *http.Request, b []byte) (any, error) {
-		var p timeoutParams
-		if err := decode(b, &p); err != nil {
-			return nil, err
-		}
-		return struct{}{}, api.SetGrantLimit(r.Context(), p.Ref, p.Timeout)
+	method(mux, "auth0_status", func(ctx context.Context, _ none) (api.Auth0Status, error) { return a.Auth0Status(ctx) })
+	method(mux, "auth0_save_session", func(ctx context.Context, p auth0SessionParams) (none, error) {
+		return done(a.Auth0SaveSession(ctx, p.Subject, p.RefreshToken))
 	})
-	handle("auth0_setup", func(_ *http.Request, b []byte) (any, error) {
-		var p auth0SetupParams
-		if err := decode(b, &p); err != nil {
-			return nil, err
-		}
-		return struct{}{}, api.Auth0Setup(p.Domain, p.ClientID, p.ClientSecret)
-	})
-	handle("auth0_status", func(*http.Request, []byte) (any, error) { return api.Auth0Status() })
-	handle("auth0_save_session", func(_ *http.Request, b []byte) (any, error) {
-		var p auth0SessionParams
-		if err := decode(b, &p); err != nil {
-			return nil, err
-		}
-		return struct{}{}, api.Auth0SaveSession(p.Subject, p.RefreshToken)
-	})
-	handle("auth0_logout", func(*http.Request, []byte) (any, error) { return struct{}{}, api.Auth0Logout() })
+	method(mux, "auth0_logout", func(ctx context.Context, _ none) (none, error) { return done(a.Auth0Logout(ctx)) })
 	mux.HandleFunc("POST /v1/audit_export", func(w http.ResponseWriter, r *http.Request) {
 		var p exportParams
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxRequest))
@@ -360,7 +240,7 @@ func Handler(api core.API) http.Handler {
 		w.Header().Set("Trailer", trailerOK)
 		// Once streaming has begun an error can only cut the stream short;
 		// the client sees the missing trailer and reports it.
-		if err := api.AuditExport(w, p.Format, p.Ref); err == nil {
+		if err := a.AuditExport(r.Context(), w, p.Format, p.Ref); err == nil {
 			w.Header().Set(trailerOK, "1")
 		}
 	})

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agentvault/agentvault/internal/api"
 	"github.com/agentvault/agentvault/internal/core"
 	"github.com/agentvault/agentvault/internal/secrets/secretstest"
 	"github.com/agentvault/agentvault/policy"
@@ -39,7 +40,7 @@ func serveCoreWith(t *testing.T) (*Client, string, *core.Core) {
 	t.Cleanup(func() { cancel(); <-done; co.Close() })
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		c, err := Dial(path)
+		c, err := Dial(path, &secretstest.Memory{})
 		if err == nil {
 			return c, path, co
 		}
@@ -56,50 +57,50 @@ func TestClientDrivesEveryOperation(t *testing.T) {
 	if err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("socket mode %v, %v; want 0600", fi.Mode().Perm(), err)
 	}
-	if _, err := c.AddService(core.ServiceSpec{Name: "fs", Command: "true"}); err != nil {
+	if _, err := c.AddService(t.Context(), api.ServiceSpec{Name: "fs", Command: "true"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.AddService(core.ServiceSpec{Name: "fs", Command: "true"}); err == nil || !strings.Contains(err.Error(), "already exists") {
+	if _, err := c.AddService(t.Context(), api.ServiceSpec{Name: "fs", Command: "true"}); err == nil || !strings.Contains(err.Error(), "already exists") {
 		t.Fatalf("duplicate service over the socket: %v", err)
 	}
-	svcs, err := c.Services()
+	svcs, err := c.Services(t.Context())
 	if err != nil || len(svcs) != 1 || svcs[0].Command != "true" {
 		t.Fatalf("services %+v, %v", svcs, err)
 	}
-	nv, err := c.CreateVault(core.VaultSpec{Name: "work", Services: []string{"fs"}})
+	nv, err := c.CreateVault(t.Context(), api.VaultSpec{Name: "work", Services: []string{"fs"}})
 	if err != nil || nv.Token == "" {
 		t.Fatalf("create %+v, %v", nv, err)
 	}
-	if err := c.SetPolicy("work", "fs_*", policy.Allow); err != nil {
+	if err := c.SetPolicy(t.Context(), "work", "fs_*", policy.Allow); err != nil {
 		t.Fatal(err)
 	}
 	d, err := c.Vault(t.Context(), nv.ID)
 	if err != nil || d.Name != "work" || len(d.Rules) != 1 {
 		t.Fatalf("vault %+v, %v", d, err)
 	}
-	if _, err := c.Vault(t.Context(), "nope"); !errors.Is(err, core.ErrNotFound) {
+	if _, err := c.Vault(t.Context(), "nope"); !errors.Is(err, api.ErrNotFound) {
 		t.Fatalf("missing vault over the socket: %v, want ErrNotFound", err)
 	}
-	tok, err := c.RotateToken("work")
+	tok, err := c.RotateToken(t.Context(), "work")
 	if err != nil || tok == "" || tok == nv.Token {
 		t.Fatalf("rotate %q, %v", tok, err)
 	}
-	vs, err := c.Vaults()
+	vs, err := c.Vaults(t.Context())
 	if err != nil || len(vs) != 1 {
 		t.Fatalf("vaults %+v, %v", vs, err)
 	}
-	recs, err := c.AuditList("", 10)
+	recs, err := c.AuditList(t.Context(), "", 10)
 	if err != nil || len(recs) != 0 {
 		t.Fatalf("audit %+v, %v", recs, err)
 	}
 	var buf bytes.Buffer
-	if err := c.AuditExport(&buf, "csv", ""); err != nil || !strings.HasPrefix(buf.String(), "time,seq,") {
+	if err := c.AuditExport(t.Context(), &buf, "csv", ""); err != nil || !strings.HasPrefix(buf.String(), "time,seq,") {
 		t.Fatalf("export %q, %v", buf.String(), err)
 	}
-	if err := c.AuditExport(&buf, "xml", ""); err == nil {
+	if err := c.AuditExport(t.Context(), &buf, "xml", ""); err == nil {
 		t.Fatal("unknown export format accepted")
 	}
-	if err := c.DeleteVault("work"); err != nil {
+	if err := c.DeleteVault(t.Context(), "work"); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -128,7 +129,7 @@ func TestBadRequestsAreRefused(t *testing.T) {
 }
 
 func TestDialFailsFastWithoutServer(t *testing.T) {
-	if _, err := Dial(filepath.Join(t.TempDir(), SocketName)); err == nil {
+	if _, err := Dial(filepath.Join(t.TempDir(), SocketName), &secretstest.Memory{}); err == nil {
 		t.Fatal("Dial succeeded with no server")
 	}
 }

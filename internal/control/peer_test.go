@@ -15,6 +15,7 @@ import (
 
 	"github.com/agentvault/agentvault/internal/approval"
 	"github.com/agentvault/agentvault/internal/private"
+	"github.com/agentvault/agentvault/internal/secrets/secretstest"
 )
 
 // The test binary doubles as a client of another user: with
@@ -51,7 +52,7 @@ func TestSocketOpenToOthersIsRefused(t *testing.T) {
 	if err := os.Chmod(path, 0o666); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Dial(path); !errors.Is(err, private.ErrNotPrivate) || !strings.Contains(err.Error(), "other users can reach") {
+	if _, err := Dial(path, &secretstest.Memory{}); !errors.Is(err, private.ErrNotPrivate) || !strings.Contains(err.Error(), "other users can reach") {
 		t.Fatalf("Dial of a 0666 socket: %v", err)
 	}
 }
@@ -62,7 +63,7 @@ func TestSocketOfAnotherUserIsRefused(t *testing.T) {
 	if err := os.Chown(path, nobody, nobody); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Dial(path); !errors.Is(err, private.ErrNotPrivate) || !strings.Contains(err.Error(), "belongs to user 65534") {
+	if _, err := Dial(path, &secretstest.Memory{}); !errors.Is(err, private.ErrNotPrivate) || !strings.Contains(err.Error(), "belongs to user 65534") {
 		t.Fatalf("Dial of another user's socket: %v", err)
 	}
 }

@@ -15,7 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agentvault/agentvault/internal/api"
 	"github.com/agentvault/agentvault/internal/approval"
+	"github.com/agentvault/agentvault/internal/services"
 
 	"github.com/agentvault/agentvault/internal/auth0"
 	"github.com/agentvault/agentvault/internal/auth0/auth0test"
@@ -31,19 +33,19 @@ func TestAuth0SetupLoginAndPhoneApprovals(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if st, _ := c.Auth0Status(); st.Configured {
+	if st, _ := c.Auth0Status(t.Context()); st.Configured {
 		t.Fatal("configured before setup")
 	}
-	if err := c.Auth0Setup(p.Base, auth0test.ClientID, auth0test.ClientSecret); err != nil {
+	if err := c.Auth0Setup(t.Context(), p.Base, auth0test.ClientID, auth0test.ClientSecret); err != nil {
 		t.Fatal(err)
 	}
-	st, _ := c.Auth0Status()
+	st, _ := c.Auth0Status(t.Context())
 	if !st.Configured || st.LoggedIn || st.Domain != p.Base {
 		t.Fatalf("status after setup %+v", st)
 	}
 
 	// The CLI's part: log in in its own process with the secret from the keychain.
-	client, err := Auth0Client(st, sec)
+	client, err := services.Auth0Client(st, sec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,10 +64,10 @@ func TestAuth0SetupLoginAndPhoneApprovals(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Auth0SaveSession(sess.Subject, sess.RefreshToken); err != nil {
+	if err := c.Auth0SaveSession(t.Context(), sess.Subject, sess.RefreshToken); err != nil {
 		t.Fatal(err)
 	}
-	st, _ = c.Auth0Status()
+	st, _ = c.Auth0Status(t.Context())
 	if !st.LoggedIn || st.Subject != auth0test.User || !st.PhoneApprovals {
 		t.Fatalf("status after login %+v", st)
 	}
@@ -92,7 +94,7 @@ func TestAuth0SetupLoginAndPhoneApprovals(t *testing.T) {
 		io.WriteString(w, `{"number":1,"title":"t","state":"open","user":{"login":"octocat"}}`)
 	}))
 	defer gh.Close()
-	if _, err := c.ConnectService(ConnectSpec{Kind: "github", Auth: "auth0", APIURL: gh.URL}); err != nil {
+	if _, err := c.ConnectService(t.Context(), api.ConnectSpec{Kind: "github", Auth: "auth0", APIURL: gh.URL}); err != nil {
 		t.Fatal(err)
 	}
 	ghp, _ := c.Provider("github")
@@ -105,11 +107,11 @@ func TestAuth0SetupLoginAndPhoneApprovals(t *testing.T) {
 	if len(seen) != 2 || !strings.HasPrefix(seen[0], "Bearer github-token-") || seen[1] != seen[0] {
 		t.Fatalf("GitHub saw %q: want one cached Token Vault token", seen)
 	}
-	if _, err := sec.Get(tokenKey("github")); err == nil {
+	if _, err := sec.Get("service/github/token"); err == nil {
 		t.Fatal("a Token Vault service kept a provider token")
 	}
 	// A connection the user never linked: the agent hears what to do.
-	if _, err := c.ConnectService(ConnectSpec{Kind: "slack", Auth: "auth0", APIURL: gh.URL}); err != nil {
+	if _, err := c.ConnectService(t.Context(), api.ConnectSpec{Kind: "slack", Auth: "auth0", APIURL: gh.URL}); err != nil {
 		t.Fatal(err)
 	}
 	sl, _ := c.Provider("slack")
@@ -118,8 +120,8 @@ func TestAuth0SetupLoginAndPhoneApprovals(t *testing.T) {
 		t.Fatalf("unlinked Token Vault connection: %+v %v", res, err)
 	}
 	// …and the user sees it in the service list.
-	services, _ := c.Services()
-	for _, s := range services {
+	list, _ := c.Services(t.Context())
+	for _, s := range list {
 		if want := s.Name == "slack"; strings.Contains(s.Status, "reconnect Slack") != want {
 			t.Fatalf("%s status %q", s.Name, s.Status)
 		}
@@ -134,13 +136,13 @@ func TestAuth0SetupLoginAndPhoneApprovals(t *testing.T) {
 		}
 	}
 
-	if err := c.Auth0Logout(); err != nil {
+	if err := c.Auth0Logout(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	if st, _ := c.Auth0Status(); st.LoggedIn || st.PhoneApprovals {
+	if st, _ := c.Auth0Status(t.Context()); st.LoggedIn || st.PhoneApprovals {
 		t.Fatalf("status after logout %+v", st)
 	}
-	if _, err := sec.Get(keyAuth0Refresh); err == nil {
+	if _, err := sec.Get(services.KeyAuth0Refresh); err == nil {
 		t.Fatal("logout left the refresh token in the keychain")
 	}
 	// After logout no token of the old session is used, cached or not.

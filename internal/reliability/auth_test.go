@@ -12,11 +12,11 @@ func TestAuthMatrix(t *testing.T) {
 	w := newWorld(t)
 	a, b, gone := w.vault(t, "a"), w.vault(t, "b"), w.vault(t, "gone")
 	rotatedFrom := a.Token
-	newToken, err := w.co.RotateToken("a")
+	newToken, err := w.co.RotateToken(t.Context(), "a")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := w.co.DeleteVault("gone"); err != nil {
+	if err := w.co.DeleteVault(t.Context(), "gone"); err != nil {
 		t.Fatal(err)
 	}
 	endpoints := map[string]string{

@@ -19,7 +19,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
-	"github.com/agentvault/agentvault/internal/core"
+	"github.com/agentvault/agentvault/internal/api"
 	"github.com/agentvault/agentvault/providers/providertest"
 )
 
@@ -116,7 +116,7 @@ func TestUpstreamsGetNoAgentVaultSecrets(t *testing.T) {
 		return string(out)
 	}
 	run("service", "add-mcp", "report", "--command", roleBin, "--env", roleEnv+"=envreport")
-	var v core.NewVault
+	var v api.NewVault
 	json.Unmarshal([]byte(run("vault", "create", "v", "--service", "report", "--json")), &v)
 	cmd := asUser("serve", "--listen", "127.0.0.1:0")
 	cmd.Env = append(os.Environ(), env...)
@@ -185,7 +185,7 @@ func TestConfiguredSecretsNeverFlowBack(t *testing.T) {
 	out.WriteString(cliInput(t, env, "LEAK_TOKEN="+canaries["named variable"]+"\nREGION_API_TOKEN="+canaries["named variable"]+"\n",
 		"service", "add-mcp", "named", "--command", roleBin, "--env", roleEnv+"=leaky", "--env-stdin", "--data", data))
 	services := []string{"hdr", "urlkey", "marked", "named"}
-	var v core.NewVault
+	var v api.NewVault
 	args := []string{"vault", "create", "v", "--json", "--data", data}
 	for _, s := range services {
 		args = append(args, "--service", s)
@@ -283,7 +283,7 @@ func TestOneAgentCannotStarveTheRest(t *testing.T) {
 			waiting <- res
 		}()
 	}
-	var list core.Approvals
+	var list api.Approvals
 	for len(list.Pending) < 4 {
 		json.Unmarshal([]byte(cli(t, nil, "approvals", "list", "--json", "--data", data)), &list)
 	}
@@ -303,7 +303,7 @@ func TestOneAgentCannotStarveTheRest(t *testing.T) {
 	for range 12 {
 		connect(t, url, v.Token)
 	}
-	var st core.Status
+	var st api.Status
 	json.Unmarshal([]byte(cli(t, nil, "status", "--json", "--data", data)), &st)
 
 	conn, err := net.Dial("tcp", c.addr)
@@ -340,7 +340,7 @@ func TestApprovalsShowTheWholeCall(t *testing.T) {
 	}
 	done := make(chan *mcp.CallToolResult, 1)
 	go func() { res, _ := callTool(cl, "echo_write_note", args); done <- res }()
-	var list core.Approvals
+	var list api.Approvals
 	for len(list.Pending) == 0 {
 		json.Unmarshal([]byte(cli(t, nil, "approvals", "list", "--json", "--data", data)), &list)
 	}
@@ -386,7 +386,7 @@ func TestPathGuardsFollowLinks(t *testing.T) {
 	data := filepath.Join(t.TempDir(), "data")
 	env := []string{"AGENTVAULT_PASSPHRASE=reliability-pass"}
 	cli(t, env, "service", "add-mcp", "fs", "--command", roleBin, "--env", roleEnv+"=echo", "--data", data)
-	var v core.NewVault
+	var v api.NewVault
 	json.Unmarshal([]byte(cli(t, env, "vault", "create", "v", "--service", "fs", "--json", "--data", data)), &v)
 	cli(t, env, "vault", "guard", "v", "path", allowed, "--data", data)
 	c := serve(t, data, env)

@@ -20,7 +20,7 @@ import (
 	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
 
-	"github.com/agentvault/agentvault/internal/core"
+	"github.com/agentvault/agentvault/internal/api"
 	"github.com/agentvault/agentvault/internal/dbustest"
 	"github.com/agentvault/agentvault/internal/store"
 )
@@ -125,7 +125,7 @@ func TestSecretsHygiene(t *testing.T) {
 	defer gh.Close()
 	var export bytes.Buffer
 	export.WriteString(cliInput(t, env, ghCanary+"\n", "service", "connect", "github", "--token-stdin", "--api-url", gh.URL, "--data", data))
-	var gv core.NewVault
+	var gv api.NewVault
 	json.Unmarshal([]byte(cli(t, env, "vault", "create", "g", "--service", "github", "--json", "--data", data)), &gv)
 	cli(t, env, "vault", "policy", "g", "github_create_issue", "allow", "--data", data)
 

@@ -21,6 +21,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
+	"github.com/agentvault/agentvault/internal/api"
 	"github.com/agentvault/agentvault/internal/audit"
 	"github.com/agentvault/agentvault/internal/core"
 	"github.com/agentvault/agentvault/internal/secrets/secretstest"
@@ -112,7 +113,7 @@ func newWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { co.Close() })
-	if _, err := co.AddService(core.ServiceSpec{Name: "echo", URL: up.URL + "/mcp"}); err != nil {
+	if _, err := co.AddService(t.Context(), api.ServiceSpec{Name: "echo", URL: up.URL + "/mcp"}); err != nil {
 		t.Fatal(err)
 	}
 	srv, err := serving.New(t.Context(), co)
@@ -125,9 +126,9 @@ func newWorld(t *testing.T) *world {
 	return &world{co: co, rec: rec, url: hs.URL, upstream: up.URL + "/mcp"}
 }
 
-func (w *world) vault(t *testing.T, name string) core.NewVault {
+func (w *world) vault(t *testing.T, name string) api.NewVault {
 	t.Helper()
-	v, err := w.co.CreateVault(core.VaultSpec{Name: name, Services: []string{"echo"}})
+	v, err := w.co.CreateVault(t.Context(), api.VaultSpec{Name: name, Services: []string{"echo"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +138,7 @@ func (w *world) vault(t *testing.T, name string) core.NewVault {
 // executed counts audit outcome records of calls that ran.
 func (w *world) executed(t *testing.T) int {
 	t.Helper()
-	recs, err := w.co.AuditList("", 0)
+	recs, err := w.co.AuditList(t.Context(), "", 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,8 +22,8 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"golang.org/x/sys/unix"
 
+	"github.com/agentvault/agentvault/internal/api"
 	"github.com/agentvault/agentvault/internal/audit"
-	"github.com/agentvault/agentvault/internal/core"
 	"github.com/agentvault/agentvault/internal/store"
 )
 
@@ -113,14 +113,14 @@ func startChild(t *testing.T, cmd *exec.Cmd) *child {
 }
 
 // setUp configures service "echo" (the world's upstream) and one vault in data.
-func setUp(t *testing.T, w *world, data string, env []string, headers ...string) core.NewVault {
+func setUp(t *testing.T, w *world, data string, env []string, headers ...string) api.NewVault {
 	t.Helper()
 	args := []string{"service", "add-mcp", "echo", "--url", w.upstream, "--data", data}
 	for _, h := range headers {
 		args = append(args, "--header", h)
 	}
 	cli(t, env, args...)
-	var v core.NewVault
+	var v api.NewVault
 	json.Unmarshal([]byte(cli(t, env, "vault", "create", "v", "--service", "echo", "--json", "--data", data)), &v)
 	return v
 }

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/agentvault/agentvault/internal/api"
 	"github.com/agentvault/agentvault/internal/core"
 	"github.com/agentvault/agentvault/internal/store"
 	"github.com/agentvault/agentvault/mcpserver"
@@ -68,9 +69,9 @@ func (s *Server) Sessions() int { return s.mcp.Sessions() }
 
 // Changed implements core.Server: it applies ch to the endpoints, reading
 // the core's newest state, so that changes made at once converge.
-func (s *Server) Changed(ch core.Change) {
+func (s *Server) Changed(ch api.Change) {
 	switch ch.Topic {
-	case core.VaultChanged:
+	case api.VaultChanged:
 		v, err := s.co.Served(ch.Vault)
 		switch {
 		case errors.Is(err, core.ErrNotFound):
@@ -80,9 +81,9 @@ func (s *Server) Changed(ch core.Change) {
 		default:
 			s.mcp.PutVault(served(v))
 		}
-	case core.ServiceChanged:
+	case api.ServiceChanged:
 		s.mcp.ServiceChanged(ch.Service)
-	case core.SettingsChanged:
+	case api.SettingsChanged:
 		s.mcp.SetPaused(s.co.Paused())
 		if l, err := s.co.Limits(context.Background()); err == nil {
 			s.mcp.SetLimits(serverLimits(l))
@@ -95,6 +96,6 @@ func served(v store.Vault) mcpserver.Vault {
 		Policy: v.Policy, ApprovalTimeout: v.ApprovalTimeout, Expires: v.Expires, RateLimits: v.RateLimits, GrantLimit: v.GrantLimit}
 }
 
-func serverLimits(l core.Limits) mcpserver.Limits {
+func serverLimits(l api.Limits) mcpserver.Limits {
 	return mcpserver.Limits{MaxPending: l.MaxPending, MaxSessions: l.MaxSessions, BodyTimeout: l.BodyTimeout}
 }

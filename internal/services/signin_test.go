@@ -1,4 +1,4 @@
-package core
+package services
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/agentvault/agentvault/internal/api"
 	"github.com/agentvault/agentvault/internal/auth0"
 	"github.com/agentvault/agentvault/internal/secrets/secretstest"
 )
@@ -52,8 +53,8 @@ func TestSignInWithAuth0LinksTheAccountOnlyWhenNeeded(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f := &fakeAuth0Accounts{linked: tc.linked}
 			opened = 0
-			spec, err := SignIn(t.Context(), tc.kind, SignInOptions{Auth0: true, Connection: tc.connection, Scopes: tc.scopes,
-				Auth0Accounts: f, Auth0RefreshToken: rt, Open: open, APIURL: "https://api.example"})
+			spec, err := SignIn(t.Context(), tc.kind, api.SignIn{Auth0: true, Connection: tc.connection, Scopes: tc.scopes,
+				Open: open, APIURL: "https://api.example"}, &Auth0Session{Accounts: f, RefreshToken: rt})
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("error %v, want %q", err, tc.wantErr)
@@ -79,33 +80,30 @@ func TestSignInWithAuth0LinksTheAccountOnlyWhenNeeded(t *testing.T) {
 }
 
 func TestSignInWithAuth0WithoutAccountsAssumesALink(t *testing.T) {
-	spec, err := SignIn(t.Context(), "github", SignInOptions{Auth0: true})
+	spec, err := SignIn(t.Context(), "github", api.SignIn{Auth0: true}, nil)
 	if err != nil || spec.Auth != "auth0" {
 		t.Fatalf("%+v, %v", spec, err)
 	}
 }
 
-func TestUseAuth0NeedsALogin(t *testing.T) {
+func TestAnAuth0SessionNeedsASetupAndALogin(t *testing.T) {
 	sec := &secretstest.Memory{}
-	var opts SignInOptions
-	if err := opts.UseAuth0(Auth0Status{}, sec); err == nil || !strings.Contains(err.Error(), "auth0 setup") {
+	if _, err := Auth0SessionOf(api.Auth0Status{}, sec); err == nil || !strings.Contains(err.Error(), "auth0 setup") {
 		t.Fatalf("not set up: %v", err)
 	}
-	if err := opts.UseAuth0(Auth0Status{Configured: true, Domain: "acme.eu.auth0.com", ClientID: "id"}, sec); err == nil || !strings.Contains(err.Error(), "auth0 login") {
+	if _, err := Auth0SessionOf(api.Auth0Status{Configured: true, Domain: "acme.eu.auth0.com", ClientID: "id"}, sec); err == nil || !strings.Contains(err.Error(), "auth0 login") {
 		t.Fatalf("not logged in: %v", err)
 	}
-	sec.Set(keyAuth0Secret, "s")
-	if err := opts.UseAuth0(Auth0Status{Configured: true, LoggedIn: true, Domain: "acme.eu.auth0.com", ClientID: "id"}, sec); err != nil {
-		t.Fatal(err)
+	sec.Set(KeyAuth0Secret, "s")
+	session, err := Auth0SessionOf(api.Auth0Status{Configured: true, LoggedIn: true, Domain: "acme.eu.auth0.com", ClientID: "id"}, sec)
+	if err != nil || session.Accounts == nil {
+		t.Fatalf("session %+v, %v", session, err)
 	}
-	if !opts.Auth0 || opts.Auth0Accounts == nil {
-		t.Fatalf("options %+v", opts)
-	}
-	if _, err := opts.Auth0RefreshToken(); err == nil || !strings.Contains(err.Error(), "auth0 login") {
+	if _, err := session.RefreshToken(); err == nil || !strings.Contains(err.Error(), "auth0 login") {
 		t.Fatalf("no refresh token in the keychain: %v", err)
 	}
-	sec.Set(keyAuth0Refresh, "rt")
-	if rt, err := opts.Auth0RefreshToken(); rt != "rt" || err != nil {
+	sec.Set(KeyAuth0Refresh, "rt")
+	if rt, err := session.RefreshToken(); rt != "rt" || err != nil {
 		t.Fatalf("refresh token %q, %v", rt, err)
 	}
 }

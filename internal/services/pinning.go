@@ -1,4 +1,4 @@
-package core
+package services
 
 import (
 	"bytes"
@@ -11,20 +11,11 @@ import (
 
 	"github.com/mark3labs/mcp-go/mcp"
 
+	"github.com/agentvault/agentvault/internal/api"
 	"github.com/agentvault/agentvault/internal/audit"
 	"github.com/agentvault/agentvault/providers"
 	"github.com/agentvault/agentvault/providers/upstream"
 )
-
-// ToolChange is an upstream tool that differs from what the user accepted.
-type ToolChange struct {
-	Tool string `json:"tool"`
-	// Kind is "new", "changed" or "removed".
-	Kind string `json:"kind"`
-	// Accepted and Offered are the definitions before and now (JSON).
-	Accepted json.RawMessage `json:"accepted,omitempty"`
-	Offered  json.RawMessage `json:"offered,omitempty"`
-}
 
 // pinned wraps an upstream provider so that only tools whose full
 // definition (name, title, description, schemas, annotations) is the one
@@ -32,12 +23,12 @@ type ToolChange struct {
 // changes a tool after it was trusted (a "rug pull").
 type pinned struct {
 	*upstream.Provider // its Resources implement providers.Guarded
-	core               *Core
+	reg                *Registry
 	service            string
 
 	mu      sync.Mutex
 	allowed map[string]bool
-	changes []ToolChange
+	changes []api.ToolChange
 }
 
 var (
@@ -60,20 +51,20 @@ func (p *pinned) Tools(ctx context.Context) ([]mcp.Tool, error) {
 	if err != nil {
 		return nil, err
 	}
-	pins, err := p.core.pins(p.service, tools)
+	pins, err := p.reg.pins(p.service, tools)
 	if err != nil {
 		return nil, err
 	}
 	var out []mcp.Tool
-	var changes []ToolChange
+	var changes []api.ToolChange
 	allowed := map[string]bool{}
 	for _, t := range tools {
 		def := definition(t)
 		switch old, ok := pins[t.Name]; {
 		case !ok:
-			changes = append(changes, ToolChange{Tool: t.Name, Kind: "new", Offered: def})
+			changes = append(changes, api.ToolChange{Tool: t.Name, Kind: "new", Offered: def})
 		case !bytes.Equal(old, def):
-			changes = append(changes, ToolChange{Tool: t.Name, Kind: "changed", Accepted: old, Offered: def})
+			changes = append(changes, api.ToolChange{Tool: t.Name, Kind: "changed", Accepted: old, Offered: def})
 		default:
 			allowed[t.Name] = true
 			out = append(out, t)
@@ -81,11 +72,11 @@ func (p *pinned) Tools(ctx context.Context) ([]mcp.Tool, error) {
 	}
 	for _, name := range slices.Sorted(maps.Keys(pins)) {
 		if !slices.ContainsFunc(tools, func(t mcp.Tool) bool { return t.Name == name }) {
-			changes = append(changes, ToolChange{Tool: name, Kind: "removed", Accepted: pins[name]})
+			changes = append(changes, api.ToolChange{Tool: name, Kind: "removed", Accepted: pins[name]})
 		}
 	}
 	p.mu.Lock()
-	fresh := !slices.EqualFunc(changes, p.changes, func(a, b ToolChange) bool { return a.Tool == b.Tool && a.Kind == b.Kind })
+	fresh := !slices.EqualFunc(changes, p.changes, func(a, b api.ToolChange) bool { return a.Tool == b.Tool && a.Kind == b.Kind })
 	p.allowed, p.changes = allowed, changes
 	p.mu.Unlock()
 	if fresh {
@@ -93,8 +84,8 @@ func (p *pinned) Tools(ctx context.Context) ([]mcp.Tool, error) {
 			if c.Kind == "removed" {
 				continue
 			}
-			p.core.log.Warn("an upstream tool changed; it is hidden until reviewed (agentvault service review)", "service", p.service, "tool", c.Tool, "kind", c.Kind)
-			p.core.audit.Record(audit.Record{Phase: "review", Service: p.service, Tool: p.service + "_" + c.Tool,
+			p.reg.cfg.Logger.Warn("an upstream tool changed; it is hidden until reviewed (agentvault service review)", "service", p.service, "tool", c.Tool, "kind", c.Kind)
+			p.reg.cfg.Audit.Record(audit.Record{Phase: "review", Service: p.service, Tool: p.service + "_" + c.Tool,
 				Outcome: audit.Blocked, Channel: "pinning", Error: "tool " + c.Kind + " upstream: hidden until reviewed"})
 		}
 	}
@@ -128,7 +119,7 @@ func (p *pinned) accepted(tool string) error {
 	return nil
 }
 
-func (p *pinned) pending() []ToolChange {
+func (p *pinned) pending() []api.ToolChange {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return slices.Clone(p.changes)
@@ -136,10 +127,10 @@ func (p *pinned) pending() []ToolChange {
 
 // pins returns the service's accepted definitions, pinning tools on the
 // service's first listing (trust on first use).
-func (c *Core) pins(service string, tools []mcp.Tool) (map[string]json.RawMessage, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	svc, err := c.store.Service(service)
+func (r *Registry) pins(service string, tools []mcp.Tool) (map[string]json.RawMessage, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	svc, err := r.cfg.Store.Service(service)
 	if err != nil {
 		return nil, err
 	}
@@ -150,33 +141,32 @@ func (c *Core) pins(service string, tools []mcp.Tool) (map[string]json.RawMessag
 	for _, t := range tools {
 		svc.Pins[t.Name] = definition(t)
 	}
-	return svc.Pins, c.store.PutService(svc)
+	return svc.Pins, r.cfg.Store.PutService(svc)
 }
 
-// ReviewService lists how a service's tools differ from the accepted ones.
-func (c *Core) ReviewService(ctx context.Context, name string) ([]ToolChange, error) {
-	p, ok := c.Provider(name)
+// Review lists how a service's tools differ from the accepted ones.
+func (r *Registry) Review(ctx context.Context, name string) ([]api.ToolChange, error) {
+	p, ok := r.Provider(name)
 	if !ok {
 		return nil, fmt.Errorf("service %q: %w", name, ErrNotFound)
 	}
 	pp, ok := p.(*pinned)
 	if !ok {
-		return []ToolChange{}, nil
+		return []api.ToolChange{}, nil
 	}
 	if _, err := pp.Tools(ctx); err != nil {
 		return nil, err
 	}
 	out := pp.pending()
 	if out == nil {
-		out = []ToolChange{}
+		out = []api.ToolChange{}
 	}
 	return out, nil
 }
 
-// AcceptService accepts a service's tools as the upstream offers them now;
-// connected agents hear of the change at once.
-func (c *Core) AcceptService(ctx context.Context, name string) error {
-	p, ok := c.Provider(name)
+// Accept accepts a service's tools as the upstream offers them now.
+func (r *Registry) Accept(ctx context.Context, name string) error {
+	p, ok := r.Provider(name)
 	if !ok {
 		return fmt.Errorf("service %q: %w", name, ErrNotFound)
 	}
@@ -188,21 +178,21 @@ func (c *Core) AcceptService(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	c.mu.Lock()
-	svc, err := c.store.Service(name)
+	r.mu.Lock()
+	svc, err := r.cfg.Store.Service(name)
 	if err == nil {
 		svc.Pins = map[string]json.RawMessage{}
 		for _, t := range tools {
 			svc.Pins[t.Name] = definition(t)
 		}
-		err = c.store.PutService(svc)
+		err = r.cfg.Store.PutService(svc)
 	}
-	c.mu.Unlock()
+	r.mu.Unlock()
 	if err != nil {
 		return err
 	}
-	c.audit.Record(audit.Record{Phase: "review", Service: name, Outcome: audit.Approved, Channel: "cli",
+	r.cfg.Audit.Record(audit.Record{Phase: "review", Service: name, Outcome: audit.Approved, Channel: "cli",
 		Error: fmt.Sprintf("accepted %d tool definitions", len(tools))})
-	c.changes.publish(Change{Topic: ServiceChanged, Service: name})
+	r.cfg.Changed(name)
 	return nil
 }

@@ -1,9 +1,7 @@
-package core
+package services
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -12,6 +10,7 @@ import (
 
 	"github.com/mark3labs/mcp-go/server"
 
+	"github.com/agentvault/agentvault/internal/api"
 	"github.com/agentvault/agentvault/internal/secrets/secretstest"
 	"github.com/agentvault/agentvault/providers/providertest"
 )
@@ -25,14 +24,16 @@ func (s *swappable) set(m *server.MCPServer) {
 	s.h.Store(&h)
 }
 
-func toolNamesOf(t *testing.T, c *Core, vault string) []string {
+// toolNames lists the tools the service offers vaults.
+func toolNames(t *testing.T, r *Registry, service string) []string {
 	t.Helper()
-	d, err := c.Vault(context.Background(), vault)
+	p, _ := r.Provider(service)
+	tools, err := p.Tools(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
 	var names []string
-	for _, tl := range d.Tools {
+	for _, tl := range tools {
 		names = append(names, tl.Name)
 	}
 	return names
@@ -53,33 +54,23 @@ func TestPinningHidesChangedTools(t *testing.T) {
 			up := &swappable{}
 			up.set(providertest.NewEchoServer(rec))
 			hs := httptest.NewServer(up)
-			defer hs.Close()
+			t.Cleanup(hs.Close) // after the registries, whose clients hold streams open
 			dir := t.TempDir()
-			open := func() *Core {
-				c, err := Open(Config{DataDir: dir, Secrets: &secretstest.Memory{}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-				if err != nil {
-					t.Fatal(err)
-				}
-				return c
-			}
-			c := open()
-			c.AddService(ServiceSpec{Name: "echo", URL: hs.URL + "/mcp"})
-			c.CreateVault(VaultSpec{Name: "v", Services: []string{"echo"}})
-			c.SetPolicy("v", "*", "allow")
-			before := toolNamesOf(t, c, "v") // the first listing pins
-			c.Close()
-			if (tc.kind == "changed") != slices.Contains(before, "echo_"+tc.tool) {
+			sec := &secretstest.Memory{}
+			first := openRegistry(t, dir, sec)
+			first.Add(t.Context(), api.ServiceSpec{Name: "echo", URL: hs.URL + "/mcp"})
+			before := toolNames(t, first, "echo") // the first listing pins
+			closeRegistry(first)
+			if (tc.kind == "changed") != slices.Contains(before, tc.tool) {
 				t.Fatalf("before the change: %v", before)
 			}
 
 			up.set(providertest.NewMutatedEchoServer(rec, tc.mutation))
-			c = open()
-			defer c.Close()
-			exposed := "echo_" + tc.tool
-			if names := toolNamesOf(t, c, "v"); slices.Contains(names, exposed) {
-				t.Fatalf("%s is offered after it %s upstream: %v", exposed, tc.kind, names)
+			c := openRegistry(t, dir, sec) // restarted: the pins are kept
+			if names := toolNames(t, c, "echo"); slices.Contains(names, tc.tool) {
+				t.Fatalf("%s is offered after it %s upstream: %v", tc.tool, tc.kind, names)
 			}
-			changes, err := c.ReviewService(context.Background(), "echo")
+			changes, err := c.Review(context.Background(), "echo")
 			if err != nil || len(changes) != 1 || changes[0].Tool != tc.tool || changes[0].Kind != tc.kind {
 				t.Fatalf("review %+v, %v", changes, err)
 			}
@@ -91,17 +82,16 @@ func TestPinningHidesChangedTools(t *testing.T) {
 				t.Fatalf("the changed tool was callable before review: %v", err)
 			}
 
-			if err := c.AcceptService(context.Background(), "echo"); err != nil {
+			if err := c.Accept(context.Background(), "echo"); err != nil {
 				t.Fatal(err)
 			}
-			after := toolNamesOf(t, c, "v")
-			if !slices.Contains(after, exposed) {
-				t.Fatalf("%s still hidden after accepting: %v", exposed, after)
+			if after := toolNames(t, c, "echo"); !slices.Contains(after, tc.tool) {
+				t.Fatalf("%s still hidden after accepting: %v", tc.tool, after)
 			}
 			if res, err := p.Call(context.Background(), tc.tool, args, nil); err != nil || res.IsError {
 				t.Fatalf("the accepted tool is not callable: %+v %v", res, err)
 			}
-			if changes, _ := c.ReviewService(context.Background(), "echo"); len(changes) != 0 {
+			if changes, _ := c.Review(context.Background(), "echo"); len(changes) != 0 {
 				t.Fatalf("changes left after accepting: %+v", changes)
 			}
 		})

@@ -1,9 +1,8 @@
-package core
+package services
 
 import (
 	"errors"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -15,6 +14,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/agentvault/agentvault/internal/api"
 	"github.com/agentvault/agentvault/internal/secrets"
 	"github.com/agentvault/agentvault/internal/secrets/secretstest"
 	"github.com/agentvault/agentvault/internal/store"
@@ -30,14 +30,10 @@ func TestConnectServiceKeepsCredentialsInTheKeychain(t *testing.T) {
 	defer gh.Close()
 	sec := &secretstest.Memory{}
 	dir := t.TempDir()
-	c, err := Open(Config{DataDir: dir, Secrets: sec, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := openRegistry(t, dir, sec)
 
 	const token = "ghp_connect_canary_0123456789"
-	info, err := c.ConnectService(ConnectSpec{Kind: "github", Auth: "token", Token: &oauth2.Token{AccessToken: token},
+	info, err := c.Connect(t.Context(), api.ConnectSpec{Kind: "github", Auth: "token", Token: &oauth2.Token{AccessToken: token},
 		APIURL: gh.URL, Account: "octocat", Scopes: []string{"repo"}})
 	if err != nil {
 		t.Fatal(err)
@@ -64,7 +60,7 @@ func TestConnectServiceKeepsCredentialsInTheKeychain(t *testing.T) {
 	defer elsewhere.Close()
 	redirecting := httptest.NewServer(http.RedirectHandler(elsewhere.URL+"/x", http.StatusFound))
 	defer redirecting.Close()
-	if _, err := c.ConnectService(ConnectSpec{Kind: "github", Name: "moved", Auth: "token", Token: &oauth2.Token{AccessToken: token}, APIURL: redirecting.URL}); err != nil {
+	if _, err := c.Connect(t.Context(), api.ConnectSpec{Kind: "github", Name: "moved", Auth: "token", Token: &oauth2.Token{AccessToken: token}, APIURL: redirecting.URL}); err != nil {
 		t.Fatal(err)
 	}
 	moved, _ := c.Provider("moved")
@@ -82,25 +78,25 @@ func TestConnectServiceKeepsCredentialsInTheKeychain(t *testing.T) {
 
 	// Reconnecting replaces the credential; a service of another kind under
 	// the same name is refused.
-	if _, err := c.ConnectService(ConnectSpec{Kind: "github", Auth: "token", Token: &oauth2.Token{AccessToken: "ghp_new"}, APIURL: gh.URL}); err != nil {
+	if _, err := c.Connect(t.Context(), api.ConnectSpec{Kind: "github", Auth: "token", Token: &oauth2.Token{AccessToken: "ghp_new"}, APIURL: gh.URL}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.ConnectService(ConnectSpec{Kind: "slack", Name: "github", Auth: "token", Token: &oauth2.Token{AccessToken: "x"}}); err == nil {
+	if _, err := c.Connect(t.Context(), api.ConnectSpec{Kind: "slack", Name: "github", Auth: "token", Token: &oauth2.Token{AccessToken: "x"}}); err == nil {
 		t.Fatal("a Slack service replaced the GitHub one")
 	}
-	for _, bad := range []ConnectSpec{
+	for _, bad := range []api.ConnectSpec{
 		{Kind: "gitlab", Auth: "token", Token: &oauth2.Token{AccessToken: "x"}},
 		{Kind: "github", Auth: "token"},
 		{Kind: "github", Auth: "token", Token: &oauth2.Token{AccessToken: "x", RefreshToken: "r"}},
 		{Kind: "jira", Auth: "basic", Email: "me@acme.com", APIToken: "t"},
 		{Kind: "github", Auth: "password"},
 	} {
-		if _, err := c.ConnectService(bad); err == nil {
+		if _, err := c.Connect(t.Context(), bad); err == nil {
 			t.Errorf("%+v accepted", bad)
 		}
 	}
 
-	if err := c.RemoveService("github"); err != nil {
+	if err := c.Remove("github"); err != nil {
 		t.Fatal(err)
 	}
 	for _, k := range []string{credentialKey("github"), tokenKey("github")} {
@@ -112,12 +108,8 @@ func TestConnectServiceKeepsCredentialsInTheKeychain(t *testing.T) {
 
 func TestStdioServerVariablesLiveInTheKeychain(t *testing.T) {
 	sec := &secretstest.Memory{}
-	c, err := Open(Config{DataDir: t.TempDir(), Secrets: sec, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	info, err := c.AddService(ServiceSpec{Name: "tool", Command: "true", Env: []string{"API_TOKEN=s3cret", "REGION=eu"}})
+	c := openRegistry(t, t.TempDir(), sec)
+	info, err := c.Add(t.Context(), api.ServiceSpec{Name: "tool", Command: "true", Env: []string{"API_TOKEN=s3cret", "REGION=eu"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,16 +119,16 @@ func TestStdioServerVariablesLiveInTheKeychain(t *testing.T) {
 	if v, _ := sec.Get(envKey("tool", "API_TOKEN")); v != "s3cret" {
 		t.Fatalf("keychain holds %q", v)
 	}
-	for _, bad := range []ServiceSpec{
+	for _, bad := range []api.ServiceSpec{
 		{Name: "a", Command: "true", Env: []string{"NOEQUALS"}},
 		{Name: "b", Command: "true", Env: []string{"1BAD=x"}},
 		{Name: "c", URL: "http://127.0.0.1:1/mcp", Env: []string{"A=b"}},
 	} {
-		if _, err := c.AddService(bad); err == nil {
+		if _, err := c.Add(t.Context(), bad); err == nil {
 			t.Errorf("%+v accepted", bad)
 		}
 	}
-	if err := c.RemoveService("tool"); err != nil {
+	if err := c.Remove("tool"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := sec.Get(envKey("tool", "API_TOKEN")); !errors.Is(err, secrets.ErrNotFound) {

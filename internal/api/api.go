@@ -1,0 +1,287 @@
+// Package api is what AgentVault's user interfaces — the window, the tray,
+// the CLI — can ask of it: the API interface and the values it takes and
+// returns. The core implements it in process; the control socket's client
+// implements it for a running AgentVault.
+//
+// It holds no behaviour beyond describing those values, and it must never
+// import what holds secrets or runs services (store, secrets, providers,
+// the MCP server): a user interface that imports only this package cannot
+// reach them.
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/agentvault/agentvault/internal/approval"
+	"github.com/agentvault/agentvault/internal/audit"
+	"github.com/agentvault/agentvault/policy"
+)
+
+// API is what user interfaces can do. Every method takes the caller's
+// context first; answers a user may act on come back as errors in words.
+type API interface {
+	// ServiceKinds lists the first-party services AgentVault can connect.
+	ServiceKinds(ctx context.Context) []Kind
+	// AddService configures an upstream MCP server.
+	AddService(ctx context.Context, spec ServiceSpec) (ServiceInfo, error)
+	// ConnectService adds or reconnects GitHub, Google, Slack or Jira with a
+	// finished sign-in.
+	ConnectService(ctx context.Context, spec ConnectSpec) (ServiceInfo, error)
+	// SignIn signs in to a first-party service where the caller is (it
+	// may open the caller's browser or show a device code through s's
+	// callbacks) and connects it.
+	SignIn(ctx context.Context, kind string, s SignIn) (ServiceInfo, error)
+	// Services lists the configured services.
+	Services(ctx context.Context) ([]ServiceInfo, error)
+	// RemoveService removes a service from AgentVault and from every vault.
+	RemoveService(ctx context.Context, name string) error
+	// ReviewService lists how a service's tools differ from the accepted ones.
+	ReviewService(ctx context.Context, name string) ([]ToolChange, error)
+	// AcceptService accepts a service's tools as offered now.
+	AcceptService(ctx context.Context, name string) error
+
+	// CreateVault makes a vault, with its preset if the spec names one, all
+	// or nothing; the token in the result is shown only now.
+	CreateVault(ctx context.Context, spec VaultSpec) (NewVault, error)
+	// Vaults lists the vaults.
+	Vaults(ctx context.Context) ([]VaultInfo, error)
+	// Vault describes one vault (by id or name) with its tools and decisions.
+	Vault(ctx context.Context, ref string) (VaultDetail, error)
+	// SetPolicy sets a vault's decision for a tool name or pattern.
+	SetPolicy(ctx context.Context, ref, pattern string, d policy.Decision) error
+	// SetGuard sets a vault's argument guard; no Allow entries removes it.
+	SetGuard(ctx context.Context, ref string, g policy.Guard) error
+	// ApplyPreset replaces a vault's rules and limits with a built-in preset.
+	ApplyPreset(ctx context.Context, ref, name string) error
+	// SetRateLimit limits a vault's calls ("off" removes the limit).
+	SetRateLimit(ctx context.Context, ref, pattern, spec string) error
+	// SetApprovalTimeout sets how long a vault's calls wait for approval.
+	SetApprovalTimeout(ctx context.Context, ref string, d time.Duration) error
+	// SetGrantLimit sets how long a vault's "approve for this session"
+	// answers last at most (0: 8 hours, the most allowed).
+	SetGrantLimit(ctx context.Context, ref string, d time.Duration) error
+	// SetExpiry renews a vault until t; zero: it never expires.
+	SetExpiry(ctx context.Context, ref string, t time.Time) error
+	// ExportVault returns a vault's shareable template.
+	ExportVault(ctx context.Context, ref string) (policy.Template, error)
+	// ImportVault creates a vault from a template (name "" keeps the template's).
+	ImportVault(ctx context.Context, t policy.Template, name string) (NewVault, error)
+	// ReplacePolicy replaces all of a vault's rules and guards.
+	ReplacePolicy(ctx context.Context, ref string, p policy.Policy) error
+	// RotateToken replaces a vault's token and returns the new one.
+	RotateToken(ctx context.Context, ref string) (string, error)
+	// DeleteVault removes a vault.
+	DeleteVault(ctx context.Context, ref string) error
+
+	// SetPaused pauses or resumes every agent.
+	SetPaused(ctx context.Context, paused bool) error
+	// Status summarises the service.
+	Status(ctx context.Context) (Status, error)
+	// Limits returns the limits on what one vault's agents may hold.
+	Limits(ctx context.Context) (Limits, error)
+	// SetLimits changes them; they apply to what comes next.
+	SetLimits(ctx context.Context, l Limits) error
+
+	// AuditList returns the newest records, oldest first.
+	AuditList(ctx context.Context, ref string, limit int) ([]audit.Record, error)
+	// AuditExport writes the audit log as "jsonl" or "csv".
+	AuditExport(ctx context.Context, w io.Writer, format, ref string) error
+
+	// Approvals lists calls waiting for approval and recent answers.
+	Approvals(ctx context.Context) (Approvals, error)
+	// Approval returns a waiting or recently answered call, by id or code,
+	// with its complete arguments.
+	Approval(ctx context.Context, ref string) (approval.Resolved, error)
+	// AnswerApproval answers a waiting call (by id or code) and returns the
+	// call it settled; answering one that is settled or unknown fails and
+	// says why.
+	AnswerApproval(ctx context.Context, ref string, a approval.Answer) (approval.Resolved, error)
+
+	// Auth0Setup records the user's tenant; the secret goes to the keychain.
+	Auth0Setup(ctx context.Context, domain, clientID, clientSecret string) error
+	// Auth0Status describes the Auth0 setup.
+	Auth0Status(ctx context.Context) (Auth0Status, error)
+	// Auth0SaveSession keeps a login's result and turns phone approvals on.
+	Auth0SaveSession(ctx context.Context, subject, refreshToken string) error
+	// Auth0Logout forgets the Auth0 session.
+	Auth0Logout(ctx context.Context) error
+
+	// Clients lists the MCP clients AgentVault has setup instructions for.
+	Clients(ctx context.Context) []string
+	// ClientSetup is what a user pastes into client (by name) to add v.
+	ClientSetup(ctx context.Context, client string, v SetupVault) Snippet
+}
+
+// SetupVault is a vault as a client's setup names it.
+type SetupVault struct {
+	// Name is the server name the client will show; URL and Token reach
+	// the vault.
+	Name, URL, Token string
+}
+
+// Snippet is what a user pastes into a client to add a vault, and where.
+type Snippet struct {
+	Where string `json:"where"`
+	Text  string `json:"text"`
+}
+
+// ErrNotFound means no vault, service or approval matches the reference.
+var ErrNotFound = errors.New("not found")
+
+// Kind is a first-party service AgentVault has its own tools for.
+type Kind struct {
+	// Kind is how users name it (github); Title how it is shown (GitHub).
+	Kind  string `json:"kind"`
+	Title string `json:"title"`
+}
+
+// Status is what the tray shows.
+type Status struct {
+	Vaults   int  `json:"vaults"`
+	Sessions int  `json:"sessions"`
+	Pending  int  `json:"pending"`
+	Paused   bool `json:"paused"`
+}
+
+// Limits keep one agent from starving the others: each applies to every
+// vault on its own.
+type Limits struct {
+	// MaxPending is how many calls may wait for approval at once; a call
+	// beyond it is refused at once.
+	MaxPending int `json:"max_pending"`
+	// MaxSessions is how many sessions may be open; a new one beyond it
+	// ends the one idle longest.
+	MaxSessions int `json:"max_sessions"`
+	// BodyTimeout is how long a request's body may take to arrive.
+	BodyTimeout time.Duration `json:"body_timeout"`
+}
+
+// Approvals is the approval queue.
+type Approvals struct {
+	Pending []approval.Pending  `json:"pending"`
+	Recent  []approval.Resolved `json:"recent"`
+}
+
+// ServiceSpec describes an upstream MCP server to add: Command or URL.
+type ServiceSpec struct {
+	Name    string   `json:"name"`
+	Command string   `json:"command,omitempty"`
+	URL     string   `json:"url,omitempty"`
+	Headers []string `json:"headers,omitempty"` // "Name: value"
+	Env     []string `json:"env,omitempty"`     // "NAME=value", for commands
+	// SecretEnv are "NAME=value" entries redacted wherever they would leave
+	// AgentVault, whatever their names.
+	SecretEnv []string `json:"secret_env,omitempty"`
+	// PassEnv names variables of AgentVault's environment the command gets.
+	PassEnv []string `json:"pass_env,omitempty"`
+}
+
+// ServiceInfo describes a configured service; secret values are never shown.
+type ServiceInfo struct {
+	Name    string   `json:"name"`
+	Kind    string   `json:"kind"`
+	Command string   `json:"command,omitempty"`
+	URL     string   `json:"url,omitempty"`
+	Headers []string `json:"headers,omitempty"`
+	Env     []string `json:"env,omitempty"` // names only
+	PassEnv []string `json:"pass_env,omitempty"`
+	// Account, Scopes and Auth describe a first-party service's sign-in.
+	Account string   `json:"account,omitempty"`
+	Scopes  []string `json:"scopes,omitempty"`
+	Auth    string   `json:"auth,omitempty"`
+	// Grants says, line by line, what the sign-in lets an agent do.
+	Grants []string `json:"grants,omitempty"`
+	// Unavailable are tools the sign-in's scopes do not allow: offered to
+	// no vault.
+	Unavailable []MissingTool `json:"unavailable,omitempty"`
+	// Status says, in words, whether the server is reachable.
+	Status string `json:"status,omitempty"`
+}
+
+// MissingTool is a tool a connection cannot use, with the scopes that
+// would allow it.
+type MissingTool struct {
+	Tool   string   `json:"tool"`
+	Scopes []string `json:"scopes"`
+}
+
+// ConnectSpec is a finished sign-in to a first-party service.
+type ConnectSpec struct {
+	// Kind is github, google, slack or jira; Name is the service name
+	// ("" = Kind), which prefixes its tools.
+	Kind string `json:"kind"`
+	Name string `json:"name,omitempty"`
+	// Auth is "token" (a bearer token that may refresh with ClientID),
+	// "basic" (Jira: Email and APIToken) or "auth0" (Token Vault).
+	Auth string `json:"auth"`
+	// Token is the bearer token, with its refresh token when there is one.
+	Token *oauth2.Token `json:"token,omitempty"`
+	// ClientID and ClientSecret refresh Token (the secret where the
+	// service requires one: Atlassian, Google's desktop clients).
+	ClientID     string `json:"client_id,omitempty"`
+	ClientSecret string `json:"client_secret,omitempty"`
+	Email        string `json:"email,omitempty"`
+	APIToken     string `json:"api_token,omitempty"`
+	// Connection is the Auth0 connection (Auth "auth0"); "" = the kind's.
+	Connection string `json:"connection,omitempty"`
+	// APIURL is the API root ("" = the public service's; Jira: the site or
+	// https://api.atlassian.com/ex/jira/{cloudId}); Site is Jira's web site.
+	APIURL string `json:"api_url,omitempty"`
+	Site   string `json:"site,omitempty"`
+	// Scopes are what the sign-in granted; nil: not reported.
+	Scopes  []string `json:"scopes,omitempty"`
+	Account string   `json:"account,omitempty"`
+}
+
+// SignIn says how to sign in to a first-party service.
+type SignIn struct {
+	// Name is the service name ("" = the kind).
+	Name string
+	// Token is a pasted token (GitHub, Slack; Jira's API token with Site
+	// and Email); when set, no browser is involved.
+	Token string
+	// ClientID (and ClientSecret where the service needs one) identify the
+	// user's own OAuth app for a browser or device-code sign-in.
+	ClientID, ClientSecret string
+	// Auth0 uses Token Vault (Connection: "" = the kind's own), linking the
+	// provider account to Auth0 in the browser when it is not yet.
+	Auth0      bool
+	Connection string
+	// APIURL overrides the API root (GitHub Enterprise); Site and Email are
+	// Jira's.
+	APIURL, Site, Email string
+	// Scopes to ask for; nil: enough for every tool.
+	Scopes []string
+	// Open shows a sign-in page to the user (starts the browser); nil: no
+	// browser sign-in is possible.
+	Open func(url string) error
+	// ShowCode shows GitHub's device code and where to enter it.
+	ShowCode func(code, uri string)
+}
+
+// ToolChange is an upstream tool that differs from what the user accepted.
+type ToolChange struct {
+	Tool string `json:"tool"`
+	// Kind is "new", "changed" or "removed".
+	Kind string `json:"kind"`
+	// Accepted and Offered are the definitions before and now (JSON).
+	Accepted json.RawMessage `json:"accepted,omitempty"`
+	Offered  json.RawMessage `json:"offered,omitempty"`
+}
+
+// Auth0Status describes the Auth0 setup; it never holds a secret.
+type Auth0Status struct {
+	Configured bool   `json:"configured"`
+	Domain     string `json:"domain,omitempty"`
+	ClientID   string `json:"client_id,omitempty"`
+	LoggedIn   bool   `json:"logged_in"`
+	Subject    string `json:"subject,omitempty"`
+	// PhoneApprovals says the CIBA channel is asking for approvals.
+	PhoneApprovals bool `json:"phone_approvals"`
+}
