@@ -5,21 +5,98 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
 
-// TestImportBoundaries guards the layout: the core never imports the GUI
-// toolkit, the keychain library or package testing, and policy stays pure.
-func TestImportBoundaries(t *testing.T) {
-	out, err := exec.Command("go", "list", "-deps=false", "-f", `{{.ImportPath}} {{join .Imports " "}}`, "./...").Output()
+const module = "github.com/agentvault/agentvault"
+
+// goList runs go list with args and returns its non-empty output lines.
+func goList(t *testing.T, env []string, args ...string) []string {
+	t.Helper()
+	cmd := exec.Command("go", append([]string{"list"}, args...)...)
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list %s: %v", strings.Join(args, " "), err)
+	}
+	return strings.Fields(strings.TrimSpace(string(out)))
+}
+
+// imports maps each package of the module (without the module prefix) to
+// its direct imports; deps to everything it links.
+func importGraph(t *testing.T, format string) map[string][]string {
+	t.Helper()
+	cmd := exec.Command("go", "list", "-f", `{{.ImportPath}} `+format, "./...")
+	out, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("go list: %v", err)
 	}
-	const module = "github.com/agentvault/agentvault"
+	graph := map[string][]string{}
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		fields := strings.Fields(line)
-		pkg, imports := strings.TrimPrefix(fields[0], module), fields[1:]
+		graph[strings.TrimPrefix(fields[0], module)] = fields[1:]
+	}
+	return graph
+}
+
+// TestImportsPointInward guards the one direction of flow drawn in
+// docs/architecture.md: the root wires; user interfaces see only the API;
+// the core knows no transport and no screen; providers know no core; policy
+// knows nothing of the project.
+func TestImportsPointInward(t *testing.T) {
+	direct := importGraph(t, `{{join .Imports " "}}`)
+	linked := importGraph(t, `{{join .Deps " "}}`)
+	own := func(imp string) (string, bool) { return strings.CutPrefix(imp, module) }
+	for pkg, imports := range direct {
+		for _, imp := range imports {
+			p, ours := own(imp)
+			switch {
+			case !ours:
+			case pkg == "/policy":
+				t.Errorf("policy imports %s: it imports nothing of the project", imp)
+			case strings.HasPrefix(pkg, "/providers") && strings.HasPrefix(p, "/internal/"):
+				t.Errorf("%s imports %s: providers know nothing of the core", pkg, imp)
+			case p == "/mcpserver" && pkg != "" && pkg != "/internal/serving" && strings.HasPrefix(pkg, "/"):
+				t.Errorf("%s imports the MCP server: only the root and internal/serving wire it", pkg)
+			case pkg == "/app" && !slices.Contains([]string{"/internal/api", "/policy", "/assets"}, p):
+				t.Errorf("app imports %s: the window sees only the API, policy and assets", imp)
+			}
+		}
+	}
+	for _, forbidden := range []string{"/internal/store", "/internal/secrets", "/providers", "/mcpserver"} {
+		for _, imp := range linked["/app"] {
+			if p, ours := own(imp); ours && (p == forbidden || strings.HasPrefix(p, forbidden+"/")) {
+				t.Errorf("app reaches %s (through the API): the window must not reach %s", imp, forbidden)
+			}
+		}
+	}
+	for _, core := range []string{"/internal/core", "/internal/services", "/internal/api", "/internal/approval"} {
+		for _, imp := range linked[core] {
+			if p, _ := own(imp); p == "/mcpserver" || p == "/app" || p == "/internal/control" {
+				t.Errorf("%s reaches %s: the core knows no transport and no screen", core, imp)
+			}
+		}
+	}
+}
+
+// TestTheProductLinksNoTestCode: neither build of the binary carries package
+// testing or test support.
+func TestTheProductLinksNoTestCode(t *testing.T) {
+	for _, env := range [][]string{{"CGO_ENABLED=0"}, {"CGO_ENABLED=1"}} {
+		for _, dep := range goList(t, env, "-deps", ".") {
+			if dep == "testing" || strings.HasSuffix(dep, "test") && strings.HasPrefix(dep, module) {
+				t.Errorf("%v: the binary links %s", env, dep)
+			}
+		}
+	}
+}
+
+// TestImportBoundaries guards the toolkits: the core never imports the GUI
+// toolkit or the keychain library, and policy stays pure.
+func TestImportBoundaries(t *testing.T) {
+	for pkg, imports := range importGraph(t, `{{join .Imports " "}}`) {
 		for _, imp := range imports {
 			switch {
 			case imp == "testing" && !strings.HasSuffix(pkg, "test"):

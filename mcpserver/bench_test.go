@@ -13,16 +13,16 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
+	"github.com/agentvault/agentvault/internal/bench/upstreams"
 	"github.com/agentvault/agentvault/internal/vaulttoken"
 	"github.com/agentvault/agentvault/providers"
-	"github.com/agentvault/agentvault/providers/providertest"
 	"github.com/agentvault/agentvault/providers/upstream"
 )
 
 // wideServer is a vault server whose vault "a" offers an upstream of n
 // tools as service "wide"; it returns the vault's token.
 func wideServer(b *testing.B, n int, aud Auditor) (*Server, string) {
-	up := httptest.NewServer(server.NewStreamableHTTPServer(providertest.NewWideServer(n)))
+	up := httptest.NewServer(server.NewStreamableHTTPServer(upstreams.Wide(n)))
 	b.Cleanup(up.Close)
 	p, _ := upstream.New(upstream.Config{Name: "wide", URL: up.URL + "/mcp"})
 	b.Cleanup(func() { p.Close() })

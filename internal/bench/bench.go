@@ -28,10 +28,10 @@ import (
 
 	"github.com/agentvault/agentvault/internal/api"
 	"github.com/agentvault/agentvault/internal/audit"
+	"github.com/agentvault/agentvault/internal/bench/upstreams"
 	"github.com/agentvault/agentvault/internal/core"
 	"github.com/agentvault/agentvault/internal/serving"
 	"github.com/agentvault/agentvault/internal/store"
-	"github.com/agentvault/agentvault/providers/providertest"
 )
 
 // Config sizes a run.
@@ -180,7 +180,7 @@ func newEnv(ctx context.Context, root string) (*env, error) {
 		return nil, err
 	}
 	e := &env{dir: dir}
-	e.upstream = httptest.NewServer(e.upstreamStamps.wrap(server.NewStreamableHTTPServer(providertest.NewEchoServer(providertest.NewRecorder()))))
+	e.upstream = httptest.NewServer(e.upstreamStamps.wrap(server.NewStreamableHTTPServer(upstreams.Echo())))
 	e.upstreamURL = e.upstream.URL + "/mcp"
 	e.co, err = openCore(dir)
 	if err != nil {
@@ -518,7 +518,7 @@ func newListSetup(ctx context.Context, n, vaults int) (s *listSetup, err error) 
 			s.close()
 		}
 	}()
-	up := httptest.NewServer(server.NewStreamableHTTPServer(providertest.NewWideServer(n)))
+	up := httptest.NewServer(server.NewStreamableHTTPServer(upstreams.Wide(n)))
 	s.closers = append(s.closers, up.Close)
 	dir, err := os.MkdirTemp("", "agentvault-bench-list-")
 	if err != nil {

@@ -132,25 +132,6 @@ func NewEchoServer(rec *Recorder) *server.MCPServer {
 	return s
 }
 
-// NewWideServer returns an upstream with n read-only tools named tool_0…,
-// each echoing its input: the load for tools/list benchmarks.
-func NewWideServer(n int) *server.MCPServer {
-	s := server.NewMCPServer("wide", "1.0.0", server.WithToolCapabilities(true))
-	tools := make([]server.ServerTool, 0, n)
-	for i := range n {
-		tools = append(tools, server.ServerTool{
-			Tool: mcp.NewTool(fmt.Sprintf("tool_%d", i), mcp.WithDescription("A tool among many, for list benchmarks."),
-				mcp.WithString("message", mcp.Required(), mcp.Description("What to echo.")),
-				mcp.WithReadOnlyHintAnnotation(true), mcp.WithDestructiveHintAnnotation(false)),
-			Handler: func(_ context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-				return mcp.NewToolResultText(req.GetString("message", "")), nil
-			},
-		})
-	}
-	s.AddTools(tools...)
-	return s
-}
-
 // Mutations of the echo server's tool list, for tool-pinning tests: the same
 // server as NewEchoServer with one thing changed, as a rug-pulling upstream
 // might change it between runs.
