@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"io"
-	"log/slog"
 	"os"
 	"time"
 
@@ -21,8 +20,6 @@ func cmdBench(args []string, stdout io.Writer) error {
 	if *rounds < 1 || *calls < 10 || *duration < 100*time.Millisecond {
 		return usageError{"bench needs --rounds ≥ 1, --calls ≥ 10 and --duration ≥ 100ms"}
 	}
-	// The MCP client library logs connection chatter through slog's default.
-	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	self, err := os.Executable()
 	if err != nil {
 		return err

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -106,7 +105,7 @@ func serveFigures(ctx context.Context, cfg Config, upstreamURL string, w io.Writ
 	}
 	defer closeSessions()
 	for range idleSessions {
-		tr, err := transport.NewStreamableHTTP(url, transport.WithHTTPHeaders(map[string]string{"Authorization": "Bearer " + nv.Token}))
+		tr, err := transport.NewStreamableHTTP(url, transport.WithHTTPHeaders(map[string]string{"Authorization": "Bearer " + nv.Token}), transport.WithHTTPLogger(quiet))
 		if err != nil {
 			return err
 		}
@@ -167,5 +166,5 @@ func openCore(dir string) (*core.Core, error) {
 	var pass [16]byte
 	_, _ = rand.Read(pass[:])
 	keys := &secrets.File{Path: filepath.Join(dir, "secrets.enc"), Passphrase: hex.EncodeToString(pass[:])}
-	return core.Open(core.Config{DataDir: dir, Secrets: keys, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	return core.Open(core.Config{DataDir: dir, Secrets: keys, Logger: quiet})
 }

@@ -330,6 +330,7 @@ func (p *Provider) dial(ctx context.Context) (*client.Client, error) {
 			transport.WithCommandStderrWriter(stderrLog{p.log}))
 	} else {
 		h, err := transport.NewStreamableHTTP(p.cfg.URL, transport.WithHTTPHeaders(p.cfg.Headers), transport.WithContinuousListening(),
+			transport.WithHTTPLogger(p.log),
 			transport.WithHTTPBasicClient(&http.Client{Transport: pooled()}))
 		if err != nil {
 			return nil, err
