@@ -55,7 +55,7 @@ reliability: deps e2e-deps
 	CGO_ENABLED=0 $(GO) test -run '^$$' -fuzz '^FuzzDecide$$' -fuzztime $(FUZZTIME) ./policy
 	CGO_ENABLED=0 $(GO) test -run '^$$' -fuzz '^FuzzDecodeTemplate$$' -fuzztime $(FUZZTIME) ./policy
 	CGO_ENABLED=0 $(GO) test -run '^$$' -fuzz '^FuzzGuards$$' -fuzztime $(FUZZTIME) ./policy
-	CGO_ENABLED=0 $(GO) test -run '^$$' -fuzz '^FuzzCommandLine$$' -fuzztime $(FUZZTIME) .
+	CGO_ENABLED=0 $(GO) test -run '^$$' -fuzz '^FuzzCommandLine$$' -fuzztime $(FUZZTIME) ./internal/cli
 
 ## bench: micro-benchmarks of the pieces, then direct vs via-vault on this machine (agentvault bench)
 bench: build-headless

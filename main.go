@@ -1,14 +1,17 @@
 // Command agentvault is the AgentVault desktop app, its headless server and
-// its command line. This file is the composition root: flags and wiring only.
+// its command line. This package is the composition root: it wires the
+// server (serve.go), the desktop app (gui.go) and the command line
+// (internal/cli) together, and holds no logic of its own.
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"slices"
-	"strings"
+
+	"github.com/agentvault/agentvault/internal/cli"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -19,69 +22,30 @@ func main() {
 		fmt.Fprintln(os.Stderr, "agentvault: cannot protect this process's memory:", err)
 		os.Exit(1)
 	}
-	passphrase() // out of the environment before any program is started
-	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		var u usageError
-		if errors.As(err, &u) {
-			fmt.Fprintln(os.Stderr, "agentvault:", err)
-			fmt.Fprintln(os.Stderr, "run `agentvault help` for usage")
-			os.Exit(2)
-		}
-		fmt.Fprintln(os.Stderr, "agentvault:", err)
-		os.Exit(1)
+	cli.Passphrase() // out of the environment before any program is started
+	err := cli.Run(os.Args[1:], cli.Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Version: version,
+		Serve: func(ctx context.Context, dir, listen string) error {
+			return serve(ctx, dir, listen, os.Stdout, os.Stderr)
+		},
+		Start: func(ctx context.Context, dir, listen string) error {
+			return start(ctx, dir, listen, os.Stdout, os.Stderr)
+		},
+	})
+	if err == nil {
+		return
 	}
+	fmt.Fprintln(os.Stderr, "agentvault:", err)
+	var u cli.UsageError
+	if errors.As(err, &u) {
+		fmt.Fprintln(os.Stderr, "run `agentvault help` for usage")
+		os.Exit(2)
+	}
+	os.Exit(1)
 }
 
-// run dispatches a command line. With no command it starts the desktop app
-// where there is a display and a GUI build, and the headless server otherwise.
-func run(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || strings.HasPrefix(args[0], "-") && !slices.Contains([]string{"-h", "--help", "--version"}, args[0]) {
-		return runDefault(args, stdout, stderr)
-	}
-	cmd, rest := args[0], args[1:]
-	switch cmd {
-	case "serve":
-		return cmdServe(rest, stdout, stderr)
-	case "service":
-		return cmdService(rest, os.Stdin, stdout)
-	case "vault":
-		return cmdVault(rest, stdout)
-	case "audit":
-		return cmdAudit(rest, stdout)
-	case "approvals":
-		return cmdApprovals(rest, os.Stdin, stdout)
-	case "bench":
-		return cmdBench(rest, stdout)
-	case "auth0":
-		return cmdAuth0(rest, os.Stdin, stdout)
-	case "bridge":
-		return cmdBridge(rest, os.Stdin, stdout, stderr)
-	case "client":
-		return cmdClient(rest, stdout)
-	case "init":
-		return cmdInit(rest, os.Stdin, stdout)
-	case "settings":
-		return cmdSettings(rest, stdout)
-	case "status":
-		return cmdStatus(rest, stdout)
-	case "version", "--version":
-		fmt.Fprintln(stdout, "agentvault", version)
-		return nil
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
-		return nil
-	}
-	return usageError{fmt.Sprintf("unknown command %q", cmd)}
-}
-
-// runDefault starts the desktop app where it can, and the headless server
+// start runs the desktop app where it can, and the headless server
 // otherwise, saying why.
-func runDefault(args []string, stdout, stderr io.Writer) error {
-	dir, listen, ctx, stop, err := serverFlags("agentvault", args)
-	if err != nil {
-		return err
-	}
-	defer stop()
+func start(ctx context.Context, dir, listen string, stdout, stderr io.Writer) error {
 	switch {
 	case !guiBuilt:
 		fmt.Fprintln(stdout, "This build has no desktop app (built with CGO_ENABLED=0): running the headless server.")
@@ -92,56 +56,3 @@ func runDefault(args []string, stdout, stderr io.Writer) error {
 	}
 	return serve(ctx, dir, listen, stdout, stderr)
 }
-
-type usageError struct{ msg string }
-
-func (u usageError) Error() string { return u.msg }
-
-const usage = `AgentVault gives every AI agent its own vault: a local MCP URL and token with
-exactly the tools you allow.
-
-Usage:
-  agentvault [--listen ADDR]      start the desktop app (or the server, without a display)
-  agentvault init                 a guided first run in the terminal
-  agentvault status [--json]      running or not, where, vaults, agents, approvals, services
-  agentvault serve [--listen 127.0.0.1:7878]
-  agentvault service add-mcp NAME --command "CMD ARGS…" [--env K=V]… [--secret-env K=V]… [--pass-env NAME]… [--env-stdin]
-                                 | --url URL [--header "K: V"]… [--header-stdin]
-  agentvault service list [--json]
-  agentvault service review NAME [--accept] [--json]
-  agentvault service remove NAME
-  agentvault vault create NAME --service NAME… [--json]
-  agentvault vault list [--json]
-  agentvault vault show VAULT [--json]
-  agentvault vault policy VAULT TOOL-OR-PATTERN allow|approve|block
-  agentvault vault rotate VAULT [--json]
-  agentvault vault preset VAULT read-only|ask-for-writes|developer|public-bot|full-access
-  agentvault vault timeout VAULT DURATION   (how long calls wait for approval)
-  agentvault vault grant-limit VAULT DURATION   (how long "approve for this session" lasts, at most 8h)
-  agentvault vault limit VAULT TOOL-OR-PATTERN|'*' 60/min|500/day|off
-  agentvault vault renew VAULT --expires 2h | --until TIME | --never
-  agentvault vault delete VAULT
-  agentvault vault export VAULT > template.json
-  agentvault vault import FILE|- [--name NAME] [--json]
-  agentvault approvals list [--json]
-  agentvault approvals show ID|CODE [--json]      (the complete call)
-  agentvault approvals approve ID|CODE [--session | --always] [--yes]
-        (--session: this tool, any arguments, for this agent's session)
-  agentvault approvals deny ID|CODE [--reason TEXT]
-  agentvault settings [--max-pending N] [--max-sessions N] [--body-timeout D] [--json]
-        (per vault: calls waiting for approval, open sessions, time to send a request)
-  agentvault audit list [--vault VAULT] [--limit N] [--json]
-  agentvault audit export --format jsonl|csv [--out FILE] [--vault VAULT]
-  agentvault auth0 setup --domain DOMAIN --client-id ID   (client secret on standard input)
-  agentvault auth0 login | status [--json] | logout
-  agentvault auth0 accounts [--json] | unlink ACCOUNT-ID   (provider accounts linked for Token Vault)
-  agentvault client setup CLIENT VAULT [--print | --write | --undo] [--config FILE]
-        (CLIENT: claude-code, cursor, vscode, windsurf, claude-desktop, gemini, codex)
-  agentvault bridge VAULT [--token-file FILE]   (stdio for clients without HTTP; token from the keychain or $AGENTVAULT_TOKEN)
-  agentvault bench [--rounds N] [--calls N] [--duration D]
-  agentvault version
-
-Every command takes --data DIR (default $AGENTVAULT_DATA, else the user config
-folder's agentvault/). VAULT is a vault id or name. While the server runs, the
-CLI talks to it over DATA/agentvault.sock and changes reach agents at once.
-`

@@ -365,7 +365,7 @@ func TestInitFirstRun(t *testing.T) {
 	if err != nil {
 		t.Fatalf("init: %v\n%s", err, out)
 	}
-	for _, want := range []string{"Added service fs.", "Created vault cursor.", "Token: avt_", "Permissions: developer.", "Add to ~/.cursor/mcp.json", `"mcpServers"`} {
+	for _, want := range []string{"Added service fs.", "Created vault cursor with the developer permissions.", "Token: avt_", "Add to ~/.cursor/mcp.json", `"mcpServers"`} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("init output lacks %q:\n%s", want, out)
 		}

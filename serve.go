@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -10,54 +9,17 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"os"
-	"os/signal"
-	"path/filepath"
 	"runtime"
 	"runtime/debug"
-	"syscall"
 	"time"
 
+	"github.com/agentvault/agentvault/internal/cli"
 	"github.com/agentvault/agentvault/internal/control"
 	"github.com/agentvault/agentvault/internal/core"
 	"github.com/agentvault/agentvault/internal/notify"
 	"github.com/agentvault/agentvault/internal/serving"
 	"github.com/agentvault/agentvault/internal/store"
 )
-
-// runFile, in the data directory, names the running server for a second
-// instance's error message.
-const runFile = "agentvault.run"
-
-type runInfo struct {
-	PID    int    `json:"pid"`
-	Listen string `json:"listen"`
-}
-
-func cmdServe(args []string, stdout, stderr io.Writer) error {
-	dir, listen, ctx, stop, err := serverFlags("serve", args)
-	if err != nil {
-		return err
-	}
-	defer stop()
-	return serve(ctx, dir, listen, stdout, stderr)
-}
-
-// serverFlags parses the flags of the commands that serve (--data,
-// --listen) and returns the data folder, the address, and a context that
-// Ctrl-C or SIGTERM ends.
-func serverFlags(name string, args []string) (dir, listen string, ctx context.Context, stop func(), err error) {
-	c := newCommand(name, false)
-	addr := c.fs.String("listen", core.DefaultListen, "loopback address to listen on")
-	if _, err := c.parse(args, 0, "[--data DIR] [--listen ADDR]"); err != nil {
-		return "", "", nil, nil, err
-	}
-	if dir, err = dataDir(*c.data); err != nil {
-		return "", "", nil, nil, err
-	}
-	ctx, stop = signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	return dir, *addr, ctx, stop, nil
-}
 
 // serve runs the MCP server and the control socket until ctx ends.
 func serve(ctx context.Context, dir, listen string, stdout, stderr io.Writer) error {
@@ -86,9 +48,9 @@ type instance struct {
 
 // startServer opens the data folder and starts serving on listen.
 func startServer(dir, listen string, stdout io.Writer, logger *slog.Logger) (_ *instance, err error) {
-	co, err := core.Open(core.Config{DataDir: dir, LockTimeout: time.Second, Logger: logger, Secrets: secretStore(dir)})
+	co, err := core.Open(core.Config{DataDir: dir, LockTimeout: time.Second, Logger: logger, Secrets: cli.Secrets(dir)})
 	if errors.Is(err, store.ErrLocked) {
-		return nil, alreadyRunning(dir)
+		return nil, control.AlreadyRunning(dir)
 	}
 	if err != nil {
 		return nil, err
@@ -105,7 +67,7 @@ func startServer(dir, listen string, stdout io.Writer, logger *slog.Logger) (_ *
 		s.notifier = ch
 		s.cleanup = append(s.cleanup, stop)
 	}
-	co.StartPhoneApprovals(ctx)
+	go co.StartPhoneApprovals(ctx) // asks the tenant over the network: off the start-up path
 
 	ln, err := listenLoopback(listen)
 	if err != nil {
@@ -116,13 +78,12 @@ func startServer(dir, listen string, stdout io.Writer, logger *slog.Logger) (_ *
 		ln.Close()
 		return nil, err
 	}
-	info, _ := json.Marshal(runInfo{PID: os.Getpid(), Listen: addr})
-	runPath := filepath.Join(dir, runFile)
-	if err := os.WriteFile(runPath, info, 0o600); err != nil {
+	removeRunInfo, err := control.WriteRunInfo(dir, addr)
+	if err != nil {
 		ln.Close()
 		return nil, err
 	}
-	s.cleanup = append(s.cleanup, func() { os.Remove(runPath) })
+	s.cleanup = append(s.cleanup, removeRunInfo)
 
 	go func() { s.failed <- control.Serve(ctx, control.SocketPath(dir), co) }()
 	srv, err := serving.New(ctx, co)
@@ -222,14 +183,4 @@ func listenLoopback(addr string) (net.Listener, error) {
 		return nil, fmt.Errorf("cannot listen on %s: %w", addr, err)
 	}
 	return ln, nil
-}
-
-// alreadyRunning explains that another AgentVault holds the data directory.
-func alreadyRunning(dir string) error {
-	var info runInfo
-	raw, err := os.ReadFile(filepath.Join(dir, runFile))
-	if err == nil && json.Unmarshal(raw, &info) == nil && info.PID > 0 {
-		return fmt.Errorf("AgentVault is already running with data folder %s (pid %d, serving http://%s); stop it first, or use --data for another folder", dir, info.PID, info.Listen)
-	}
-	return fmt.Errorf("AgentVault is already running with data folder %s; stop it first, or use --data for another folder", dir)
 }

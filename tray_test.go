@@ -14,6 +14,7 @@ import (
 
 	"github.com/agentvault/agentvault/internal/control"
 	"github.com/agentvault/agentvault/internal/dbustest"
+	"github.com/agentvault/agentvault/internal/secrets/secretstest"
 )
 
 // watcher is a StatusNotifierWatcher, the part of a desktop panel that
@@ -125,13 +126,13 @@ func TestTrayMenuOverDBus(t *testing.T) {
 	}
 
 	click("Pause all agents")
-	api, err := control.Dial(filepath.Join(e.data, control.SocketName))
+	av, err := control.Dial(filepath.Join(e.data, control.SocketName), &secretstest.Memory{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		st, err := api.Status()
+		st, err := av.Status(t.Context())
 		if err == nil && st.Paused {
 			break
 		}
@@ -156,7 +157,7 @@ func TestTrayMenuOverDBus(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatal("Quit did not end the app")
 	}
-	if _, err := os.Stat(filepath.Join(e.data, runFile)); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(e.data, control.RunFile)); !os.IsNotExist(err) {
 		t.Fatal("the app left its run file behind")
 	}
 }

@@ -50,3 +50,6 @@ type Request = approval.Request
 
 // Intent is the phase of a record written before a call runs.
 const Intent = audit.Intent
+
+// Label is agent-chosen text as a prompt may show it (approval.Label).
+func Label(s string) string { return approval.Label(s) }

@@ -1,0 +1,151 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// runCLI runs a command line with streams of its own.
+func runCLI(args ...string) (string, error) {
+	var out bytes.Buffer
+	err := Run(args, Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &out, Version: "test"})
+	return out.String(), err
+}
+
+// Help comes from the one table: for everything, for each command (help
+// CMD and CMD --help alike) and for each group, always with exit 0.
+func TestHelpEverywhere(t *testing.T) {
+	all, err := runCLI("help")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range table() {
+		if !strings.Contains(all, c.Summary) {
+			t.Errorf("help lacks %s", c.Name)
+		}
+		if c.Name == "start" {
+			continue
+		}
+		words := strings.Fields(c.Name)
+		byHelp, err1 := runCLI(append([]string{"help"}, words...)...)
+		byFlag, err2 := runCLI(append(words, "--help")...)
+		if err1 != nil || err2 != nil || byHelp != byFlag || !strings.Contains(byHelp, "Usage: agentvault "+c.Name) || !strings.Contains(byHelp, "--data") {
+			t.Errorf("%s: help %q (%v), --help %q (%v)", c.Name, byHelp, err1, byFlag, err2)
+		}
+	}
+	for _, g := range []string{"vault", "service", "approvals", "audit", "auth0", "client"} {
+		out, err := runCLI(g, "--help")
+		if err != nil || !strings.Contains(out, "agentvault "+g+" ") {
+			t.Errorf("%s --help: %q %v", g, out, err)
+		}
+	}
+	for _, args := range [][]string{{"-h"}, {"--help"}} {
+		if out, err := runCLI(args...); err != nil || out != all {
+			t.Errorf("%v: %v", args, err)
+		}
+	}
+}
+
+// Mistakes are answered with the closest command or flag.
+func TestTyposGetSuggestions(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"vualt", "list"}, `did you mean "vault"?`},
+		{[]string{"vault", "craete", "x"}, `did you mean "create"?`},
+		{[]string{"vault", "create", "x", "--servce", "fs"}, `unknown flag --servce (did you mean "--service"?)`},
+		{[]string{"approvals", "aprove", "AV-1"}, `did you mean "approve"?`},
+		{[]string{"vault"}, "vault needs one of: create, list"},
+		{[]string{"vault", "policy", "a"}, "usage: agentvault vault policy VAULT TOOL-OR-PATTERN allow|approve|block"},
+		{[]string{"xyzzy"}, `unknown command "xyzzy"`},
+	} {
+		_, err := runCLI(tc.args...)
+		var u UsageError
+		if !errors.As(err, &u) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: %v, want a usage error with %q", tc.args, err, tc.want)
+		}
+	}
+}
+
+// Completion scripts cover every command and flag, and bash reads its own.
+func TestCompletion(t *testing.T) {
+	for _, shell := range []string{"bash", "zsh", "fish"} {
+		out, err := runCLI("completion", shell)
+		if err != nil {
+			t.Fatal(err)
+		}
+		names, flags := commandWords()
+		for i, n := range names {
+			if !strings.Contains(out, n[len(n)-1]) {
+				t.Errorf("%s completion lacks %s", shell, strings.Join(n, " "))
+			}
+			for _, f := range flags[i] {
+				if !strings.Contains(out, strings.TrimPrefix(f, "--")) {
+					t.Errorf("%s completion lacks %s of %s", shell, f, strings.Join(n, " "))
+				}
+			}
+		}
+		if shell == "bash" {
+			check := exec.Command("bash", "-n")
+			check.Stdin = strings.NewReader(out)
+			if msg, err := check.CombinedOutput(); err != nil {
+				t.Errorf("bash cannot read its completion: %v %s", err, msg)
+			}
+		}
+	}
+	if _, err := runCLI("completion", "tcsh"); err == nil {
+		t.Error("completion for an unknown shell")
+	}
+}
+
+func TestTableNamesAreUnique(t *testing.T) {
+	var seen []string
+	for _, c := range table() {
+		if slices.Contains(seen, c.Name) {
+			t.Errorf("%s twice", c.Name)
+		}
+		seen = append(seen, c.Name)
+	}
+}
+
+// FuzzCommandLine feeds arbitrary argument lists to the dispatch and flag
+// parsing of every command: a usage error or a parsed call, never a panic.
+func FuzzCommandLine(f *testing.F) {
+	f.Add("vault create work --service fs --service git --approval-timeout 2m --json")
+	f.Add("vault policy work fs_* block")
+	f.Add("audit list --limit -1 --vault")
+	f.Add("--data")
+	f.Add("approvals approve --session --always x")
+	f.Add("service add-mcp x -- --command y")
+	f.Fuzz(func(t *testing.T, line string) {
+		args := strings.Fields(line)
+		if len(args) == 0 {
+			return
+		}
+		cmd, rest, err := lookup(args)
+		if err != nil {
+			var u UsageError
+			if !errors.As(err, &u) && !errors.Is(err, errHelpShown) {
+				t.Fatalf("lookup error %T is not a usage error", err)
+			}
+			return
+		}
+		env := &Env{Stdout: &bytes.Buffer{}}
+		call, body, err := parse(context.Background(), env, cmd, rest)
+		var u UsageError
+		switch {
+		case err != nil && !errors.As(err, &u):
+			t.Fatalf("parse error %T is not a usage error", err)
+		case err == nil && body != nil:
+			if n := cmd.NArgs; len(call.Args) != n && (n >= 0 || len(call.Args) < -n) {
+				t.Fatalf("%s accepted %d positional arguments", cmd.Name, len(call.Args))
+			}
+		}
+	})
+}
