@@ -26,6 +26,12 @@ type Config struct {
 	Autostart Autostart
 	// Quit ends the application (tray "Quit"); nil: fyne's Quit.
 	Quit func()
+	// Run runs work that may wait on the core (a command, reading what the
+	// window shows) off the UI thread, then then on it; nil: a goroutine,
+	// then OnUI. Tests run both at once.
+	Run func(work, then func())
+	// OnUI runs f on the UI thread; nil: fyne.Do.
+	OnUI func(f func())
 	// Now; nil: time.Now.
 	Now func() time.Time
 	// Logger; nil: slog.Default().
@@ -42,13 +48,15 @@ type UI struct {
 	// Each tab is a stack whose single child is rebuilt on refresh.
 	vaultsTab, approvalsTab, servicesTab, auditTab, settingsTab *fyne.Container
 
-	tray         bool       // the tray menu is installed
-	serviceKinds []api.Kind // the first-party services, once asked for
-	selected     string     // id of the vault shown in detail
-	revealed     map[string]string
-	wizard       *wizard
-	auditFilter  auditFilter
-	stop         func()
+	tray        bool     // the tray menu is installed
+	snap        snapshot // what the views show
+	refreshing  bool     // a snapshot is being read
+	again       bool     // and another was asked for meanwhile
+	selected    string   // id of the vault shown in detail
+	revealed    map[string]string
+	wizard      *wizard
+	auditFilter auditFilter
+	stop        func()
 }
 
 // New builds the UI; nothing is shown until Start or Show.
@@ -61,6 +69,18 @@ func New(a fyne.App, cfg Config) *UI {
 	}
 	if cfg.Quit == nil {
 		cfg.Quit = a.Quit
+	}
+	if cfg.OnUI == nil {
+		cfg.OnUI = fyne.Do
+	}
+	if cfg.Run == nil {
+		onUI := cfg.OnUI
+		cfg.Run = func(work, then func()) {
+			go func() {
+				work()
+				onUI(then)
+			}()
+		}
 	}
 	return &UI{app: a, cfg: cfg, revealed: map[string]string{}}
 }
@@ -78,7 +98,7 @@ func (u *UI) Start(withTray bool) {
 	u.stop = stop
 	go func() {
 		for range events {
-			fyne.Do(u.Refresh)
+			u.cfg.OnUI(u.refreshLater)
 		}
 	}()
 }
@@ -110,7 +130,8 @@ func (u *UI) Show() {
 			container.NewTabItem("Settings", u.settingsTab),
 		)
 		u.win.SetContent(u.tabs)
-		u.Refresh()
+		u.redraw()
+		u.refreshLater()
 	}
 	u.win.Show()
 	u.win.RequestFocus()
@@ -129,33 +150,26 @@ func (u *UI) ShowTab(name string) {
 // Window is the main window, or nil before it was first shown.
 func (u *UI) Window() fyne.Window { return u.win }
 
-// Refresh re-reads the core and rebuilds every view and the tray menu.
-func (u *UI) Refresh() {
-	u.refreshTray()
-	if u.win == nil {
-		return
-	}
-	set(u.vaultsTab, u.vaultsView())
-	set(u.approvalsTab, u.approvalsView())
-	set(u.servicesTab, u.servicesView())
-	set(u.auditTab, u.auditView())
-	set(u.settingsTab, u.settingsView())
-}
-
 func set(c *fyne.Container, o fyne.CanvasObject) {
 	c.Objects = []fyne.CanvasObject{o}
 	c.Refresh()
 }
 
-// do runs one command against the core, then refreshes; errors are shown
-// to the user in words from the core.
-func (u *UI) do(cmd func() error) bool {
-	err := cmd()
-	if err != nil {
-		u.showError(err)
-	}
-	u.Refresh()
-	return err == nil
+// do runs one command against the core off the UI thread; then it shows
+// the error in words from the core, or runs then (on the UI thread), and
+// redraws.
+func (u *UI) do(cmd func() error, then ...func()) {
+	var err error
+	u.cfg.Run(func() { err = cmd() }, func() {
+		if err != nil {
+			u.showError(err)
+		} else {
+			for _, f := range then {
+				f()
+			}
+		}
+		u.refreshLater()
+	})
 }
 
 func (u *UI) showError(err error) {
@@ -172,8 +186,4 @@ func userMessage(err error) string {
 		return "AgentVault did not answer in time; try again"
 	}
 	return err.Error()
-}
-
-func (u *UI) ctx() (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.Background(), 30*time.Second)
 }

@@ -59,6 +59,16 @@ func find[T fyne.CanvasObject](t *testing.T, o fyne.CanvasObject, ok func(T) boo
 	return zero
 }
 
+// findAll reports whether o shows an object of type T that ok accepts.
+func findAll[T fyne.CanvasObject](o fyne.CanvasObject, ok func(T) bool) bool {
+	for _, obj := range test.LaidOutObjects(o) {
+		if v, is := obj.(T); is && ok(v) {
+			return true
+		}
+	}
+	return false
+}
+
 func button(t *testing.T, u *UI, text string) *widget.Button {
 	t.Helper()
 	return find(t, u.Window().Content(), func(b *widget.Button) bool { return b.Text == text })
@@ -252,7 +262,7 @@ func TestTrayPauseAndQuit(t *testing.T) {
 	co := realCore(t)
 	quit := make(chan struct{}, 1)
 	a := test.NewTempApp(t)
-	u := New(a, Config{API: co, Quit: func() { quit <- struct{}{} }})
+	u := New(a, Config{API: co, Quit: func() { quit <- struct{}{} }, Run: atOnce})
 	u.trayHandler(trayPause)()
 	if st, _ := co.Status(context.Background()); !st.Paused {
 		t.Fatal("Pause all agents did not pause")
@@ -403,5 +413,34 @@ func TestSetAGuardFromTheWindow(t *testing.T) {
 	d, _ := co.Vault(t.Context(), "work")
 	if len(d.Guards) != 1 || d.Guards[0].Kind != policy.Path || !slices.Equal(d.Guards[0].Allow, []string{"/srv/a", "/srv/b"}) {
 		t.Fatalf("guards after saving: %+v", d.Guards)
+	}
+}
+
+// A change made elsewhere (the CLI, through the core) shows in an open
+// window within a second, read off the UI thread (here the test's
+// goroutine, which runs what is queued for it).
+func TestChangesElsewhereShowWithinASecond(t *testing.T) {
+	co := realCore(t)
+	a := test.NewTempApp(t)
+	ui := make(chan func(), 64)
+	u := New(a, Config{API: co, Changes: co.Subscribe, OnUI: func(f func()) { ui <- f }})
+	u.Start(false)
+	t.Cleanup(u.Stop)
+	u.Show()
+	t.Cleanup(func() { u.Window().Close() })
+	if _, err := co.CreateVault(t.Context(), api.VaultSpec{Name: "made-in-the-cli", Services: []string{"echo"}}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.After(time.Second)
+	for {
+		if findAll(u.Window().Content(), func(l *widget.Label) bool { return l.Text == "made-in-the-cli" }) {
+			return
+		}
+		select {
+		case f := <-ui:
+			f()
+		case <-deadline:
+			t.Fatal("the window did not show a vault made elsewhere within a second")
+		}
 	}
 }

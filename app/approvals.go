@@ -16,7 +16,7 @@ import (
 const QueueChannel = "queue"
 
 func (u *UI) approvalsView() fyne.CanvasObject {
-	q, err := u.cfg.API.Approvals(context.Background())
+	q, err := u.snap.approvals, u.snap.approvalsErr
 	if err != nil {
 		return errorView(err)
 	}
@@ -57,9 +57,11 @@ func (u *UI) answerBox(p api.Pending, after func()) fyne.CanvasObject {
 	whole := true // this window shows every argument before any answer
 	answer := func(a api.Answer) {
 		a.Channel, a.ArgsDigest, a.WholeCall = QueueChannel, p.ArgsDigest, &whole
-		if u.do(func() error { _, err := u.cfg.API.AnswerApproval(context.Background(), p.ID, a); return err }) && after != nil {
-			after()
+		done := func() {}
+		if after != nil {
+			done = after
 		}
+		u.do(func() error { _, err := u.cfg.API.AnswerApproval(context.Background(), p.ID, a); return err }, done)
 	}
 	approve := widget.NewButton("Approve once", func() { answer(api.Answer{Approve: true, Scope: api.Once}) })
 	approve.Importance = widget.HighImportance

@@ -82,7 +82,7 @@ func choices(recs []api.AuditRecord, field func(api.AuditRecord) string) []strin
 }
 
 func (u *UI) auditView() fyne.CanvasObject {
-	recs, err := u.cfg.API.AuditList(context.Background(), "", auditLimit)
+	recs, err := u.snap.records, u.snap.recordsErr
 	if err != nil {
 		return errorView(err)
 	}
@@ -98,7 +98,7 @@ func (u *UI) auditView() fyne.CanvasObject {
 				v = ""
 			}
 			set(v)
-			u.Refresh()
+			u.redraw()
 		}
 		return s
 	}
@@ -122,7 +122,7 @@ func (u *UI) auditView() fyne.CanvasObject {
 				u.auditFilter.since = o.d
 			}
 		}
-		u.Refresh()
+		u.redraw()
 	}
 	export := widget.NewButtonWithIcon("Export…", theme.DocumentSaveIcon(), u.exportAudit)
 

@@ -111,7 +111,7 @@ func (u *UI) connectForm() fyne.CanvasObject {
 				token.SetText("")
 				secret.SetText("")
 				status.SetText("Connected " + info.Name + ".")
-				u.Refresh()
+				u.refreshLater()
 			})
 		}()
 	}

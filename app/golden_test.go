@@ -179,7 +179,7 @@ func populated() *fixedAPI {
 func window(t *testing.T, av api.API) *UI {
 	t.Helper()
 	a := test.NewTempApp(t)
-	u := New(a, Config{API: av, DataDir: "/home/me/.config/agentvault", Now: func() time.Time { return t0 }})
+	u := New(a, Config{API: av, DataDir: "/home/me/.config/agentvault", Now: func() time.Time { return t0 }, Run: atOnce})
 	u.Show()
 	t.Cleanup(func() { u.Window().Close() })
 	return u
@@ -230,3 +230,7 @@ func TestWizardStepsRender(t *testing.T) {
 // slackGrants are what the fixture's Slack sign-in allows, as the core
 // words it.
 var slackGrants = []string{"channels:history: read messages in public channels", "Unavailable: post_message (needs one of chat:write)"}
+
+// atOnce runs the window's background work at once, so a test sees its
+// effect when the button it tapped returns.
+func atOnce(work, then func()) { work(); then() }

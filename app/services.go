@@ -15,7 +15,7 @@ import (
 )
 
 func (u *UI) servicesView() fyne.CanvasObject {
-	services, err := u.cfg.API.Services(context.Background())
+	services, err := u.snap.services, u.snap.servicesErr
 	if err != nil {
 		return errorView(err)
 	}
@@ -25,10 +25,7 @@ func (u *UI) servicesView() fyne.CanvasObject {
 	}
 	for _, s := range services {
 		body := container.NewVBox(widget.NewLabel(u.serviceTarget(s)))
-		ctx, cancel := u.ctx()
-		changes, err := u.cfg.API.ReviewService(ctx, s.Name)
-		cancel()
-		if err == nil && len(changes) > 0 {
+		if changes := u.snap.changes[s.Name]; len(changes) > 0 {
 			body.Add(u.reviewBox(s.Name, changes))
 		}
 		if s.Status != "" {
@@ -134,9 +131,7 @@ func (u *UI) reviewBox(service string, changes []api.ToolChange) fyne.CanvasObje
 		box.Add(l)
 	}
 	accept := widget.NewButton("Accept the tools as they are now", func() {
-		ctx, cancel := u.ctx()
-		defer cancel()
-		u.do(func() error { return u.cfg.API.AcceptService(ctx, service) })
+		u.do(func() error { return u.cfg.API.AcceptService(context.Background(), service) })
 	})
 	accept.Importance = widget.WarningImportance
 	box.Add(accept)
@@ -154,10 +149,5 @@ func (u *UI) kindTitle(kind string) (string, bool) {
 	return "", false
 }
 
-// kinds are the first-party services, asked for once.
-func (u *UI) kinds() []api.Kind {
-	if u.serviceKinds == nil {
-		u.serviceKinds = u.cfg.API.ServiceKinds(context.Background())
-	}
-	return u.serviceKinds
-}
+// kinds are the first-party services.
+func (u *UI) kinds() []api.Kind { return u.snap.kinds }

@@ -89,7 +89,7 @@ func (u *UI) settingsView() fyne.CanvasObject {
 		login.OnChanged = func(on bool) { u.do(func() error { return a.SetEnabled(on) }) }
 		items = append(items, widget.NewFormItem("Login", login))
 	}
-	st, err := u.cfg.API.Status(context.Background())
+	st, err := u.snap.status, u.snap.statusErr
 	if err == nil {
 		pause := widget.NewCheck("Pause all agents (refuse every tool call)", nil)
 		pause.SetChecked(st.Paused)
@@ -99,8 +99,8 @@ func (u *UI) settingsView() fyne.CanvasObject {
 	timeout := widget.NewLabel("Calls wait 2 minutes for approval unless their vault sets its own timeout (Vaults → Approvals wait).")
 	timeout.Wrapping = fyne.TextWrapWord
 	items = append(items, widget.NewFormItem("Approvals", timeout))
-	if l, err := u.cfg.API.Limits(context.Background()); err == nil {
-		items = append(items, u.limitItems(l)...)
+	if u.snap.limitsErr == nil {
+		items = append(items, u.limitItems(u.snap.limits)...)
 	}
 	return container.NewVBox(widget.NewForm(items...))
 }

@@ -67,15 +67,10 @@ func (u *UI) refreshTray() {
 	if !ok || !u.tray {
 		return
 	}
-	st, err := u.cfg.API.Status(context.Background())
-	if err != nil {
+	if u.snap.statusErr != nil || u.snap.approvalsErr != nil {
 		return
 	}
-	q, err := u.cfg.API.Approvals(context.Background())
-	if err != nil {
-		return
-	}
-	d.SetSystemTrayMenu(u.trayMenu(trayItems(st, q.Pending)))
+	d.SetSystemTrayMenu(u.trayMenu(trayItems(u.snap.status, u.snap.approvals.Pending)))
 }
 
 func (u *UI) trayMenu(items []trayItem) *fyne.Menu {

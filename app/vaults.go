@@ -26,7 +26,7 @@ func (u *UI) vaultsView() fyne.CanvasObject {
 	if u.wizard != nil {
 		return u.wizard.view()
 	}
-	vaults, err := u.cfg.API.Vaults(context.Background())
+	vaults, err := u.snap.vaults, u.snap.vaultsErr
 	if err != nil {
 		return errorView(err)
 	}
@@ -55,7 +55,7 @@ func (u *UI) vaultsView() fyne.CanvasObject {
 	list.OnSelected = func(i widget.ListItemID) {
 		if vaults[i].ID != u.selected {
 			u.selected = vaults[i].ID
-			u.Refresh()
+			u.refreshLater()
 		}
 	}
 	left := container.NewBorder(nil, newVault, nil, nil, list)
@@ -65,9 +65,10 @@ func (u *UI) vaultsView() fyne.CanvasObject {
 }
 
 func (u *UI) vaultDetail(id string) fyne.CanvasObject {
-	ctx, cancel := u.ctx()
-	defer cancel()
-	d, err := u.cfg.API.Vault(ctx, id)
+	if u.snap.detailFor != id {
+		return widget.NewLabel("Loading…") // the snapshot of this vault is on its way
+	}
+	d, err := u.snap.detail, u.snap.detailErr
 	if err != nil {
 		return errorView(err)
 	}
@@ -136,10 +137,8 @@ func (u *UI) vaultDetail(id string) fyne.CanvasObject {
 
 func (u *UI) rotate(id string) {
 	var tok string
-	if u.do(func() (err error) { tok, err = u.cfg.API.RotateToken(context.Background(), id); return err }) {
-		u.revealed[id] = tok
-		u.Refresh()
-	}
+	u.do(func() (err error) { tok, err = u.cfg.API.RotateToken(context.Background(), id); return err },
+		func() { u.revealed[id] = tok })
 }
 
 // setupView shows the ready-to-paste setup for each client.
@@ -148,11 +147,11 @@ func (u *UI) setupView(vault, url, token string) fyne.CanvasObject {
 	text.Wrapping = fyne.TextWrapBreak
 	where := widget.NewLabel("")
 	show := func(client string) {
-		s := u.cfg.API.ClientSetup(context.Background(), client, api.SetupVault{Name: serverName(vault), URL: url, Token: token})
+		s := u.cfg.API.ClientSetup(context.Background(), client, api.SetupVault{Name: serverName(vault), URL: url, Token: token}) // text, made here
 		where.SetText(s.Where)
 		text.SetText(s.Text)
 	}
-	names := u.cfg.API.Clients(context.Background())
+	names := u.snap.clients
 	clients := widget.NewSelect(names, show)
 	clients.SetSelected(names[0])
 	copyBtn := widget.NewButtonWithIcon("Copy", theme.ContentCopyIcon(), func() { u.app.Clipboard().SetContent(text.Text) })
@@ -169,9 +168,7 @@ func (u *UI) policyMatrix(d api.VaultDetail) fyne.CanvasObject {
 	presets := container.NewHBox(widget.NewLabel("Presets:"))
 	for _, p := range policy.Presets {
 		presets.Add(widget.NewButton(presetLabel(p.Name), func() {
-			ctx, cancel := u.ctx()
-			defer cancel()
-			u.do(func() error { return u.cfg.API.ApplyPreset(ctx, d.ID, p.Name) })
+			u.do(func() error { return u.cfg.API.ApplyPreset(context.Background(), d.ID, p.Name) })
 		}))
 	}
 	if len(d.Tools) == 0 {

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -26,8 +27,12 @@ type wizard struct {
 }
 
 func (u *UI) startWizard() {
-	u.wizard = &wizard{u: u, client: u.cfg.API.Clients(context.Background())[0], preset: "ask-for-writes"}
-	u.Refresh()
+	client := "Other"
+	if len(u.snap.clients) > 0 {
+		client = u.snap.clients[0]
+	}
+	u.wizard = &wizard{u: u, client: client, preset: "ask-for-writes"}
+	u.redraw()
 }
 
 func (w *wizard) view() fyne.CanvasObject {
@@ -40,12 +45,12 @@ func (w *wizard) view() fyne.CanvasObject {
 		name.SetPlaceHolder("e.g. claude-work")
 		name.SetText(w.name)
 		name.OnChanged = func(s string) { w.name = s }
-		client := widget.NewSelect(append(w.u.cfg.API.Clients(context.Background()), "Other"), func(s string) { w.client = s })
+		client := widget.NewSelect(append(slices.Clone(w.u.snap.clients), "Other"), func(s string) { w.client = s })
 		client.SetSelected(w.client)
 		body = widget.NewForm(widget.NewFormItem("Vault name", name), widget.NewFormItem("For which agent", client))
 		next = func() bool { return w.name != "" }
 	case 1:
-		services, err := w.u.cfg.API.Services(context.Background())
+		services, err := w.u.snap.services, w.u.snap.servicesErr
 		if err != nil {
 			body = errorView(err)
 			break
@@ -78,7 +83,6 @@ func (w *wizard) view() fyne.CanvasObject {
 		choice.SetSelected(selected)
 		choice.Required = true
 		body = container.NewVBox(widget.NewLabel("Start from which permissions? You can change each tool afterwards."), choice)
-		next = w.create
 	default:
 		v := w.created
 		body = container.NewVBox(
@@ -95,7 +99,7 @@ func (w *wizard) view() fyne.CanvasObject {
 	if w.step < 3 {
 		buttons.Add(widget.NewButton("Cancel", w.close))
 		if w.step > 0 {
-			buttons.Add(widget.NewButton("Back", func() { w.step--; w.err = ""; w.u.Refresh() }))
+			buttons.Add(widget.NewButton("Back", func() { w.step--; w.err = ""; w.u.redraw() }))
 		}
 		label := "Next"
 		if w.step == 2 {
@@ -103,12 +107,15 @@ func (w *wizard) view() fyne.CanvasObject {
 		}
 		nb := widget.NewButton(label, func() {
 			w.err = ""
-			if next != nil && next() {
+			switch {
+			case w.step == 2:
+				w.create() // moves on once the vault exists
+			case next != nil && next():
 				w.step++
-			} else if w.err == "" {
+			default:
 				w.err = "Fill in this step first."
 			}
-			w.u.Refresh()
+			w.u.redraw()
 		})
 		nb.Importance = widget.HighImportance
 		buttons.Add(nb)
@@ -120,27 +127,27 @@ func (w *wizard) view() fyne.CanvasObject {
 	return container.NewBorder(title, container.NewVBox(errLabel, buttons), nil, nil, container.NewVScroll(body))
 }
 
-// create makes the vault and applies the chosen preset.
-func (w *wizard) create() bool {
-	nv, err := w.u.cfg.API.CreateVault(context.Background(), api.VaultSpec{Name: w.name, Services: w.services})
-	if err != nil {
-		w.err = userMessage(err)
-		return false
-	}
-	w.created = &nv
-	w.u.selected = nv.ID
-	w.u.revealed[nv.ID] = nv.Token
-	ctx, cancel := w.u.ctx()
-	defer cancel()
-	if err := w.u.cfg.API.ApplyPreset(ctx, nv.ID, w.preset); err != nil {
-		w.err = "The vault was created, but its permissions could not be set: " + userMessage(err)
-	}
-	return true
+// create makes the vault with the chosen preset, in one call, off the UI
+// thread; the wizard moves on once it exists.
+func (w *wizard) create() {
+	spec := api.VaultSpec{Name: w.name, Services: w.services, Preset: w.preset}
+	var nv api.NewVault
+	var err error
+	w.u.cfg.Run(func() { nv, err = w.u.cfg.API.CreateVault(context.Background(), spec) }, func() {
+		if err != nil {
+			w.err = userMessage(err)
+		} else {
+			w.created, w.step = &nv, 3
+			w.u.selected = nv.ID
+			w.u.revealed[nv.ID] = nv.Token
+		}
+		w.u.refreshLater()
+	})
 }
 
 func (w *wizard) close() {
 	w.u.wizard = nil
-	w.u.Refresh()
+	w.u.redraw()
 }
 
 func readOnlyEntry(s string) *widget.Entry {
