@@ -55,3 +55,14 @@ func presetLabel(name string) string {
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
 }
+
+// durationText says a duration in words: "2 minutes", "30 seconds".
+func durationText(d time.Duration) string {
+	switch {
+	case d%time.Hour == 0:
+		return plural(int(d/time.Hour), "hour")
+	case d%time.Minute == 0:
+		return plural(int(d/time.Minute), "minute")
+	}
+	return plural(int(d/time.Second), "second")
+}

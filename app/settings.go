@@ -96,7 +96,7 @@ func (u *UI) settingsView() fyne.CanvasObject {
 		pause.OnChanged = func(on bool) { u.do(func() error { return u.cfg.API.SetPaused(context.Background(), on) }) }
 		items = append(items, widget.NewFormItem("Agents", pause))
 	}
-	timeout := widget.NewLabel("Calls wait 2 minutes for approval unless their vault sets its own timeout (Vaults → Approvals wait).")
+	timeout := widget.NewLabel(fmt.Sprintf("Calls wait %s for approval unless their vault sets its own timeout (Vaults → Approvals wait).", durationText(api.DefaultApprovalTimeout)))
 	timeout.Wrapping = fyne.TextWrapWord
 	items = append(items, widget.NewFormItem("Approvals", timeout))
 	if u.snap.limitsErr == nil {

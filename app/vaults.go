@@ -237,7 +237,7 @@ var timeouts = []time.Duration{30 * time.Second, time.Minute, 2 * time.Minute, 5
 // timeoutChoice picks how long the vault's calls wait for approval.
 func (u *UI) timeoutChoice(vault string, current time.Duration) fyne.CanvasObject {
 	if current == 0 {
-		current = 2 * time.Minute
+		current = api.DefaultApprovalTimeout
 	}
 	var labels []string
 	for _, t := range timeouts {

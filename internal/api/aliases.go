@@ -24,6 +24,10 @@ const (
 // SessionLabel is how every channel names a Session answer.
 const SessionLabel = approval.SessionLabel
 
+// DefaultApprovalTimeout is how long a call waits for approval unless its
+// vault says otherwise.
+const DefaultApprovalTimeout = approval.DefaultTimeout
+
 // AuditRecord is one line of the audit log, as the audit log defines it.
 type AuditRecord = audit.Record
 

@@ -41,6 +41,10 @@ const (
 // SessionLabel is how every channel names a Session answer.
 const SessionLabel = "this tool, any arguments, for this agent's session"
 
+// DefaultTimeout is how long a call waits for approval unless its vault
+// says otherwise.
+const DefaultTimeout = 2 * time.Minute
+
 // Limits on session grants.
 const (
 	// DefaultGrantLimit is the longest a session grant lasts unless a vault
@@ -127,7 +131,7 @@ type Config struct {
 	Policy PolicyWriter
 	// Auditor records refused answers; nil: not recorded.
 	Auditor Auditor
-	// DefaultTimeout applies when a request has none; 0: 120 s.
+	// DefaultTimeout applies when a request has none; 0: DefaultTimeout.
 	DefaultTimeout time.Duration
 	// Now; nil: time.Now.
 	Now func() time.Time
@@ -198,7 +202,7 @@ func holder(r Request) string {
 // New returns a broker.
 func New(cfg Config) *Broker {
 	if cfg.DefaultTimeout == 0 {
-		cfg.DefaultTimeout = 120 * time.Second
+		cfg.DefaultTimeout = DefaultTimeout
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
