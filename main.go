@@ -1,7 +1,8 @@
 // Command agentvault is the AgentVault desktop app, its headless server and
 // its command line. This package is the composition root: it wires the
 // server (serve.go), the desktop app (gui.go) and the command line
-// (internal/cli) together, and holds no logic of its own.
+// (internal/cli) together. It must never hold logic of its own: what it
+// wires lives in the packages.
 package main
 
 import (

@@ -1,5 +1,7 @@
 // Package assets holds AgentVault's embedded images: the application icon
 // and the tray icon, as PNG bytes (the GUI wraps them as Fyne resources).
+//
+// It must never hold code beyond embedding.
 package assets
 
 import _ "embed"

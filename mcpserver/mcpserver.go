@@ -11,6 +11,8 @@
 // refused at tools/call exactly like unknown tools. Every call that may run is
 // decided by policy.Decide, approved through the Approver when needed, and
 // recorded by the Auditor before and after the provider runs (fail closed).
+//
+// It must never answer a call that policy, the approver or the audit log has not let through, nor listen beyond loopback.
 package mcpserver
 
 import (

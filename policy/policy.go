@@ -4,6 +4,8 @@
 // It is pure: no IO, no clock, no globals. Everything it needs arrives as
 // arguments, so every decision is reproducible from the vault's rules and the
 // tool's annotations alone. Anything it cannot understand is decided as Block.
+//
+// It must never do IO or read the clock: decisions are pure functions of their inputs.
 package policy
 
 import (

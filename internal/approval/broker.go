@@ -4,6 +4,8 @@
 // the first valid answer resolves it exactly once and the others are
 // withdrawn. Late, repeated and mismatched answers are refused and audited.
 // A deadline or the agent going away is a denial.
+//
+// It must never decide a call itself, nor show anything: channels show, people decide.
 package approval
 
 import (

@@ -6,6 +6,8 @@
 // call). OAuth endpoints come from the tenant's OpenID discovery document,
 // so any standards-conforming provider works in tests; the My Account API
 // lives at the tenant's origin + /me/. Wire details: shared/docs/AUTH0.md.
+//
+// It must never keep secrets itself: the caller hands them in from the keychain.
 package auth0
 
 import (

@@ -2,6 +2,8 @@
 // on this machine, in one run: latency and throughput of tools/call, the cost
 // of tools/list by tool and vault count, and the memory and start-up time of
 // a real `serve` process. `agentvault bench` prints its report.
+//
+// It must never be on any path of a real call: it builds its own throwaway AgentVault.
 package bench
 
 import (

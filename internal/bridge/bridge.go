@@ -3,6 +3,8 @@
 // tools on stdin/stdout and relays every call, its progress and its
 // cancellation. The vault still decides, asks for approval and audits; the
 // bridge holds nothing but the vault's token.
+//
+// It must never decide, approve or audit a call: the vault it bridges does.
 package bridge
 
 import (

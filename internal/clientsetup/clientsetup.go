@@ -2,6 +2,8 @@
 // snippet a person pastes, and the config file AgentVault can edit for them
 // (merged into what is there, with a backup that --undo restores byte for
 // byte).
+//
+// It must never change a line of a user's file it did not add.
 package clientsetup
 
 import (

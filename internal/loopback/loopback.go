@@ -2,6 +2,8 @@
 // system browser: a one-shot HTTP server on 127.0.0.1 (RFC 8252 §7.3) that
 // serves exactly one /callback, checks its state and hands back its query.
 // It depends only on the standard library.
+//
+// It must never listen beyond the loopback interface.
 package loopback
 
 import (

@@ -8,6 +8,8 @@
 // running AgentVault, and neither group nor others may write it. A socket
 // passes when it is a socket, belongs to the user, and is open to no one
 // else.
+//
+// It must never create or loosen anything it checks, beyond the data folder it makes 0700.
 package private
 
 import (

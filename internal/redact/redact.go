@@ -10,6 +10,8 @@
 // what they were given, not a guarantee against one that hides it.
 //
 // A Set is safe for concurrent use; reading it takes no lock.
+//
+// It must never log or return a secret it holds.
 package redact
 
 import (

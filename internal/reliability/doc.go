@@ -3,4 +3,6 @@
 // a web page or a crash would, and print one line of figures per area.
 // `make reliability` runs the short version (what CI runs);
 // RELIABILITY=long runs the long one (more crash trials, longer fuzzing).
+//
+// It must never run as part of the product.
 package reliability

@@ -5,6 +5,8 @@
 //
 // Every call has a deadline: a locked keychain makes go-keyring wait for an
 // unlock prompt forever, and a caller must get an error it can show instead.
+//
+// It must never write a secret anywhere but the keychain or the encrypted file.
 package secrets
 
 import (

@@ -2,6 +2,8 @@
 //
 // A token is 256 random bits, shown to the user once. Only its SHA-256 digest
 // is stored; a presented token is hashed and compared in constant time.
+//
+// It must never keep a token: only its digest is stored.
 package vaulttoken
 
 import (

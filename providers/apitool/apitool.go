@@ -7,6 +7,8 @@
 // unknown names (a differently cased "Repo" included), wrong types and
 // missing required values are refused before any handler runs, and the
 // guard and the handler read the very same decoded values.
+//
+// It must never return a credential in a result or an error.
 package apitool
 
 import (

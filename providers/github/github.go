@@ -2,6 +2,8 @@
 // files, issues and pull requests, through go-github. It holds no
 // credential of its own: requests go through the authenticated HTTP client
 // it is given.
+//
+// It must never return a credential in a result or an error.
 package github
 
 import (

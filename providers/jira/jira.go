@@ -11,6 +11,8 @@
 // limited to a project returns nothing of another, and a call naming an
 // issue key that Jira now resolves to an issue elsewhere (moved, or its
 // project renamed) is refused before anything changes.
+//
+// It must never return a credential in a result or an error.
 package jira
 
 import (

@@ -3,6 +3,8 @@
 // no credential of its own: requests go through the authenticated HTTP
 // client it is given, and slack-go is given no token, so the client's
 // Authorization header is the only credential on the wire.
+//
+// It must never return a credential in a result or an error.
 package slack
 
 import (

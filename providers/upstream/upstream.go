@@ -6,6 +6,8 @@
 // starts. Results, progress and cancellation pass through unchanged: the
 // upstream's progress notifications reach the caller's ProgressFunc, and a
 // cancelled context sends notifications/cancelled upstream.
+//
+// It must never give a server AgentVault's own environment, nor follow a path for a server that is not on this machine.
 package upstream
 
 import (

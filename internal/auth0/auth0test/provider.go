@@ -1,6 +1,8 @@
 // Package auth0test runs a real OpenID provider on loopback for tests:
 // npm oidc-provider configured like an Auth0 tenant (e2e/oidc/provider.mjs),
 // with one user, Token Vault and CIBA. It needs `npm ci` in e2e/.
+//
+// It must never be linked into the product binary.
 package auth0test
 
 import (

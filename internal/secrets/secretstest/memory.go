@@ -2,6 +2,8 @@
 // packages that keep credentials through internal/secrets, so they need
 // neither a keychain service nor a secrets file. It depends only on
 // internal/secrets.
+//
+// It must never be linked into the product binary.
 package secretstest
 
 import (
