@@ -24,6 +24,10 @@ import (
 	"github.com/agentvault/agentvault/providers/providertest"
 )
 
+// noKeychain keeps the processes tests start away from the developer's own
+// keychain: a test that wants one starts a private one and names its bus.
+const noKeychain = "DBUS_SESSION_BUS_ADDRESS=unix:path=/nonexistent/agentvault-test-bus"
+
 // The test binary doubles as the agentvault binary and as a stdio upstream,
 // so these tests run real processes without a separate build.
 const roleEnv = "AGENTVAULT_TEST_ROLE"
@@ -66,7 +70,7 @@ func newEnv(t *testing.T) *env {
 func (e *env) cmd(args ...string) *exec.Cmd {
 	self, _ := os.Executable()
 	cmd := exec.Command(self, append(args, "--data", e.data)...)
-	cmd.Env = append(os.Environ(), roleEnv+"=agentvault")
+	cmd.Env = append(os.Environ(), roleEnv+"=agentvault", noKeychain)
 	return cmd
 }
 
@@ -359,7 +363,7 @@ func TestInitFirstRun(t *testing.T) {
 		"",  // don't write the config
 	}, "\n") + "\n"
 	cmd := exec.Command(self, "init", "--data", data)
-	cmd.Env = append(os.Environ(), roleEnv+"=agentvault", "HOME="+dir)
+	cmd.Env = append(os.Environ(), roleEnv+"=agentvault", noKeychain, "HOME="+dir)
 	cmd.Stdin = strings.NewReader(answers)
 	out, err := cmd.CombinedOutput()
 	if err != nil {

@@ -108,7 +108,7 @@ func TestUpstreamsGetNoAgentVaultSecrets(t *testing.T) {
 	env := []string{"AGENTVAULT_PASSPHRASE=" + pass, "AGENTVAULT_DATA=" + data, "HOME=" + filepath.Dir(data), "UNRELATED_CANARY=canary-unrelated-77"}
 	run := func(args ...string) string {
 		cmd := asUser(args...)
-		cmd.Env = append(os.Environ(), env...)
+		cmd.Env = append(os.Environ(), append([]string{noKeychain}, env...)...)
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			t.Fatalf("agentvault %s: %v\n%s", strings.Join(args, " "), err, out)
@@ -119,7 +119,7 @@ func TestUpstreamsGetNoAgentVaultSecrets(t *testing.T) {
 	var v api.NewVault
 	json.Unmarshal([]byte(run("vault", "create", "v", "--service", "report", "--json")), &v)
 	cmd := asUser("serve", "--listen", "127.0.0.1:0")
-	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = append(os.Environ(), append([]string{noKeychain}, env...)...)
 	c := startChild(t, cmd)
 	res, err := callTool(connect(t, "http://"+c.addr+"/v/"+v.ID+"/mcp", v.Token), "report_report", nil)
 	if err != nil || res.IsError {

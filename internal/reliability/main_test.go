@@ -47,6 +47,11 @@ func figure(area, format string, args ...any) {
 	figures[area] = fmt.Sprintf(format, args...)
 }
 
+// noKeychain keeps the processes tests start away from the developer's own
+// keychain: a test that wants one starts a private one and names its bus
+// (later in the environment, so it wins).
+const noKeychain = "DBUS_SESSION_BUS_ADDRESS=unix:path=/nonexistent/agentvault-test-bus"
+
 // role, when the test binary is started as an upstream server, is which.
 const roleEnv = "RELIABILITY_ROLE"
 

@@ -59,7 +59,7 @@ func cli(t *testing.T, env []string, args ...string) string {
 func cliInput(t *testing.T, env []string, input string, args ...string) string {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = append(os.Environ(), append([]string{noKeychain}, env...)...)
 	cmd.Stdin = strings.NewReader(input)
 	out, err := cmd.Output()
 	if err != nil {
@@ -75,7 +75,7 @@ func cliInput(t *testing.T, env []string, input string, args ...string) string {
 func serve(t *testing.T, data string, env []string) *child {
 	t.Helper()
 	cmd := exec.Command(bin, "serve", "--data", data, "--listen", "127.0.0.1:0")
-	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = append(os.Environ(), append([]string{noKeychain}, env...)...)
 	return startChild(t, cmd)
 }
 
