@@ -13,12 +13,14 @@ import (
 	"os"
 
 	"github.com/agentvault/agentvault/internal/cli"
+	"github.com/agentvault/agentvault/internal/plainlocale"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
 var version = "dev"
 
 func main() {
+	plainlocale.Restore()
 	if err := harden(); err != nil {
 		fmt.Fprintln(os.Stderr, "agentvault: cannot protect this process's memory:", err)
 		os.Exit(1)

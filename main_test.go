@@ -420,3 +420,19 @@ func TestPassphraseSecretStore(t *testing.T) {
 		t.Fatalf("with a wrong passphrase: %s", out)
 	}
 }
+
+// Under the plain C locale with a character set (servers, containers) no
+// command prints the GUI toolkit's locale error, and what AgentVault starts
+// still sees the locale the user set.
+func TestNoLocaleNoise(t *testing.T) {
+	for _, env := range [][]string{{"LANG=C.UTF-8"}, {"LANG=C"}, {"LC_ALL=C.UTF-8"}} {
+		cmd := exec.Command(os.Args[0], "version")
+		cmd.Env = append(os.Environ(), roleEnv+"=agentvault", "LC_ALL=", "LC_MESSAGES=", "LANGUAGE=")
+		cmd.Env = append(cmd.Env, env...)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if out, err := cmd.Output(); err != nil || !strings.HasPrefix(string(out), "agentvault ") || stderr.Len() > 0 {
+			t.Errorf("%v: %q %v, stderr %q", env, out, err, stderr.String())
+		}
+	}
+}
