@@ -68,12 +68,12 @@ func (f *fixedAPI) Vaults(context.Context) ([]api.VaultInfo, error) { return f.v
 func (f *fixedAPI) Vault(context.Context, string) (api.VaultDetail, error) {
 	return f.detail, f.err
 }
-func (f *fixedAPI) SetPolicy(context.Context, string, string, policy.Decision) error { return f.err }
-func (f *fixedAPI) ReplacePolicy(context.Context, string, policy.Policy) error       { return f.err }
-func (f *fixedAPI) SetPaused(context.Context, bool) error                            { return f.err }
-func (f *fixedAPI) Status(context.Context) (api.Status, error)                       { return f.status, f.err }
-func (f *fixedAPI) RotateToken(context.Context, string) (string, error)              { return "", f.err }
-func (f *fixedAPI) DeleteVault(context.Context, string) error                        { return f.err }
+func (f *fixedAPI) SetRule(context.Context, string, api.RuleSpec) (string, error) { return "", f.err }
+func (f *fixedAPI) ReplacePolicy(context.Context, string, policy.Policy) error    { return f.err }
+func (f *fixedAPI) SetPaused(context.Context, bool) error                         { return f.err }
+func (f *fixedAPI) Status(context.Context) (api.Status, error)                    { return f.status, f.err }
+func (f *fixedAPI) RotateToken(context.Context, string) (string, error)           { return "", f.err }
+func (f *fixedAPI) DeleteVault(context.Context, string) error                     { return f.err }
 func (f *fixedAPI) AuditList(context.Context, string, int) ([]api.AuditRecord, error) {
 	return f.records, f.err
 }

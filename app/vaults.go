@@ -202,7 +202,10 @@ func (u *UI) policyChoice(vault string, t policy.ToolDecision) fyne.CanvasObject
 		if !ok || d == t.Decision {
 			return
 		}
-		u.do(func() error { return u.cfg.API.SetPolicy(context.Background(), vault, t.Name, d) })
+		u.do(func() error {
+			_, err := u.cfg.API.SetRule(context.Background(), vault, api.RuleSpec{Pattern: t.Name, Decision: d})
+			return err
+		})
 	}
 	why := widget.NewLabel(ruleText(t))
 	why.Importance = widget.LowImportance

@@ -114,7 +114,7 @@ func (g Guard) Validate() error {
 }
 
 func (g Guard) covers(tool string) bool {
-	return g.Tools == "" || match(g.Tools, tool)
+	return g.Tools == "" || Matches(g.Tools, tool)
 }
 
 // Guarding reports whether a guard of kind k covers tool, so that a

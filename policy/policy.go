@@ -99,6 +99,18 @@ func (p Policy) With(pattern string, d Decision) (Policy, error) {
 	return out, nil
 }
 
+// Without returns a copy of p without the rule for pattern, and whether
+// there was one.
+func (p Policy) Without(pattern string) (Policy, bool) {
+	out := Policy{Rules: make([]Rule, 0, len(p.Rules)), Guards: p.Guards}
+	for _, r := range p.Rules {
+		if r.Pattern != pattern {
+			out.Rules = append(out.Rules, r)
+		}
+	}
+	return out, len(out.Rules) != len(p.Rules)
+}
+
 // WithGuard returns a copy of p in which g replaces the guard of the same
 // kind and tools; a guard with no Allow entries removes it.
 func (p Policy) WithGuard(g Guard) (Policy, error) {
@@ -183,7 +195,7 @@ func decideRules(p Policy, t Tool) Result {
 	}
 	best, bestScore, found := Rule{}, -1, false
 	for _, r := range p.Rules {
-		if !match(r.Pattern, t.Name) {
+		if !Matches(r.Pattern, t.Name) {
 			continue
 		}
 		d, err := ParseDecision(string(r.Decision))
@@ -212,10 +224,10 @@ func specificity(pattern string) int {
 	return len(pattern) - n
 }
 
-// match reports whether name matches pattern, where '*' matches any run of
-// characters (including none). It backtracks only to the last '*', so its
+// Matches reports whether name matches pattern, where '*' matches any run
+// of characters (including none). It backtracks only to the last '*', so its
 // time is at most the product of the lengths, whatever the number of stars.
-func match(pattern, name string) bool {
+func Matches(pattern, name string) bool {
 	p, n := 0, 0
 	star, resume := -1, 0 // after the last '*', where name is matched from
 	for n < len(name) {

@@ -76,6 +76,13 @@ func TestWith(t *testing.T) {
 	if _, err := p.With("fs_x", "maybe"); err == nil {
 		t.Error("With accepted an unknown decision")
 	}
+	p, _ = p.With("gh_*", Block)
+	if q, found := p.Without("fs_*"); !found || len(q.Rules) != 1 || q.Rules[0].Pattern != "gh_*" || len(p.Rules) != 2 {
+		t.Fatalf("Without(fs_*) = %+v, %v; the original now %+v", q.Rules, found, p.Rules)
+	}
+	if _, found := p.Without("fs_x"); found {
+		t.Error("Without found a rule the policy does not have")
+	}
 }
 
 func TestParseDecision(t *testing.T) {
@@ -100,13 +107,13 @@ func FuzzDecide(f *testing.F) {
 		if !ToolNamePattern.MatchString(name) && r.Decision != Block {
 			t.Fatalf("invalid name %q decided %v", name, r.Decision)
 		}
-		if r.Decision == Allow && !match(pattern, name) {
+		if r.Decision == Allow && !Matches(pattern, name) {
 			t.Fatalf("allowed %q by %q without a match", name, pattern)
 		}
 		if len(pattern) <= 64 && utf8.ValidString(pattern) && utf8.ValidString(name) {
 			quoted := strings.ReplaceAll(regexp.QuoteMeta(pattern), `\*`, `.*`)
-			if want := regexp.MustCompile(`^(?s:` + quoted + `)$`).MatchString(name); match(pattern, name) != want {
-				t.Fatalf("match(%q, %q) = %v, want %v", pattern, name, !want, want)
+			if want := regexp.MustCompile(`^(?s:` + quoted + `)$`).MatchString(name); Matches(pattern, name) != want {
+				t.Fatalf("Matches(%q, %q) = %v, want %v", pattern, name, !want, want)
 			}
 		}
 	})

@@ -81,7 +81,7 @@ func (l RateLimit) Applies(tool string) (key string, ok bool) {
 	if l.Pattern == "*" {
 		return "*", true
 	}
-	if match(l.Pattern, tool) {
+	if Matches(l.Pattern, tool) {
 		return l.Pattern + "|" + tool, true
 	}
 	return "", false

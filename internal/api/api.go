@@ -53,8 +53,11 @@ type API interface {
 	Vaults(ctx context.Context) ([]VaultInfo, error)
 	// Vault describes one vault (by id or name) with its tools and decisions.
 	Vault(ctx context.Context, ref string) (VaultDetail, error)
-	// SetPolicy sets a vault's decision for a tool name or pattern.
-	SetPolicy(ctx context.Context, ref, pattern string, d policy.Decision) error
+	// SetRule sets (or, with no decision, removes) a vault's rule for a
+	// tool name or pattern. A pattern none of the vault's tools matches is
+	// refused, naming the closest tools, unless Anyway; while a service
+	// cannot say what it offers, it is kept with a warning, for people.
+	SetRule(ctx context.Context, ref string, r RuleSpec) (warning string, err error)
 	// SetGuard sets a vault's argument guard; no Allow entries removes it.
 	SetGuard(ctx context.Context, ref string, g policy.Guard) error
 	// ApplyPreset replaces a vault's rules and limits with a built-in preset.
@@ -116,6 +119,17 @@ type API interface {
 	Clients(ctx context.Context) []string
 	// ClientSetup is what a user pastes into client (by name) to add v.
 	ClientSetup(ctx context.Context, client string, v SetupVault) Snippet
+}
+
+// RuleSpec is a change to one of a vault's rules.
+type RuleSpec struct {
+	// Pattern is a tool name, or a pattern with *.
+	Pattern string `json:"pattern"`
+	// Decision is what the rule decides; "" removes the rule.
+	Decision policy.Decision `json:"decision,omitempty"`
+	// Anyway keeps a pattern that matches none of the vault's tools (a
+	// tool to come, a template's rule).
+	Anyway bool `json:"anyway,omitempty"`
 }
 
 // SetupVault is a vault as a client's setup names it.

@@ -52,6 +52,8 @@ type VaultDetail struct {
 	Guards     []policy.Guard        `json:"guards,omitempty"`
 	RateLimits []policy.RateLimit    `json:"rate_limits,omitempty"`
 	Tools      []policy.ToolDecision `json:"tools"`
+	// Unmatched are the rules' patterns that match none of the tools.
+	Unmatched []string `json:"unmatched,omitempty"`
 	// Warning says why the tool list may be incomplete.
 	Warning string `json:"warning,omitempty"`
 }

@@ -75,6 +75,9 @@ type Call struct {
 // Out is where the command writes its results.
 func (c *Call) Out() io.Writer { return c.env.Stdout }
 
+// Err is where the command writes warnings.
+func (c *Call) Err() io.Writer { return c.env.Stderr }
+
 // In is the command's standard input.
 func (c *Call) In() io.Reader { return c.env.Stdin }
 

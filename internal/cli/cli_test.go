@@ -62,7 +62,7 @@ func TestTyposGetSuggestions(t *testing.T) {
 		{[]string{"vault", "create", "x", "--servce", "fs"}, `unknown flag --servce (did you mean "--service"?)`},
 		{[]string{"approvals", "aprove", "AV-1"}, `did you mean "approve"?`},
 		{[]string{"vault"}, "vault needs one of: create, list"},
-		{[]string{"vault", "policy", "a"}, "usage: agentvault vault policy VAULT TOOL-OR-PATTERN allow|approve|block"},
+		{[]string{"vault", "policy", "a"}, "usage: agentvault vault policy VAULT TOOL-OR-PATTERN allow|approve|block|off"},
 		{[]string{"xyzzy"}, `unknown command "xyzzy"`},
 	} {
 		_, err := runCLI(tc.args...)

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"text/tabwriter"
+
+	suggestpkg "github.com/agentvault/agentvault/internal/suggest"
 )
 
 // intro opens `agentvault help`.
@@ -141,16 +143,10 @@ func flagsOf(c Command) []string {
 // suggest names the candidate closest to typed, if one is close enough to
 // be a typo: ` (did you mean "x"?)`.
 func suggest(typed string, candidates []string) string {
-	best, dist := "", len(typed)/2+2
-	for _, c := range candidates {
-		if d := distance(typed, c); d < dist {
-			best, dist = c, d
-		}
+	if best := suggestpkg.Closest(typed, candidates, 1); len(best) > 0 {
+		return fmt.Sprintf(" (did you mean %q?)", best[0])
 	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf(" (did you mean %q?)", best)
+	return ""
 }
 
 // suggestFlag is suggest for a flag name, written as one.
@@ -159,25 +155,4 @@ func suggestFlag(typed string, names []string) string {
 		return strings.Replace(s, `"`, `"--`, 1)
 	}
 	return ""
-}
-
-// distance is the Levenshtein distance between a and b.
-func distance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }

@@ -20,7 +20,7 @@ func vaultCommands() []Command {
 			Summary: "make a vault for one agent: its URL and token (shown once)"},
 		{Name: "vault list", JSON: true, Run: vaultList, Summary: "the vaults"},
 		{Name: "vault show", NArgs: 1, JSON: true, Args: "VAULT", Run: vaultShow, Summary: "a vault's tools with their decisions, rules, guards and limits"},
-		{Name: "vault policy", NArgs: 3, Args: "VAULT TOOL-OR-PATTERN allow|approve|block", Run: vaultPolicy, Summary: "decide a tool (or tools matching a pattern with *)"},
+		{Name: "vault policy", NArgs: 3, Args: "VAULT TOOL-OR-PATTERN allow|approve|block|off", Run: vaultPolicy, Summary: "decide a tool (or tools matching a pattern with *); off removes the rule"},
 		{Name: "vault guard", NArgs: -3, Args: "VAULT KIND VALUE…|off [--tools PATTERN]", Run: vaultGuard,
 			Summary: "limit what a vault's calls may touch: " + guardKinds()},
 		{Name: "vault preset", NArgs: 2, Args: "VAULT " + strings.ReplaceAll(presetNames(), ", ", "|"), Run: vaultPreset, Summary: "replace a vault's rules with a built-in preset"},
@@ -131,6 +131,9 @@ func vaultShow(*flag.FlagSet) func(c *Call) error {
 			if d.Warning != "" {
 				fmt.Fprintf(out, "Warning: %s\n", d.Warning)
 			}
+			for _, p := range d.Unmatched {
+				fmt.Fprintf(out, "Rule for %s matches no tool (remove: agentvault vault policy %s %s off)\n", p, d.Name, p)
+			}
 			fmt.Fprintln(out)
 			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "TOOL\tSERVICE\tDECISION\tRULE")
@@ -142,17 +145,30 @@ func vaultShow(*flag.FlagSet) func(c *Call) error {
 	}
 }
 
-func vaultPolicy(*flag.FlagSet) func(c *Call) error {
+func vaultPolicy(fs *flag.FlagSet) func(c *Call) error {
+	anyway := fs.Bool("anyway", false, "keep a pattern that matches none of the vault's tools yet")
 	return func(c *Call) error {
-		d, err := policy.ParseDecision(c.Args[2])
-		if err != nil {
-			return c.Usage("%v", err)
+		r := api.RuleSpec{Pattern: c.Args[1], Anyway: *anyway}
+		if c.Args[2] != "off" {
+			d, err := policy.ParseDecision(c.Args[2])
+			if err != nil {
+				return c.Usage("%v (or off)", err)
+			}
+			r.Decision = d
 		}
 		return withAPI(c, func(av api.API) error {
-			if err := av.SetPolicy(c.Ctx, c.Args[0], c.Args[1], d); err != nil {
+			warning, err := av.SetRule(c.Ctx, c.Args[0], r)
+			if err != nil {
 				return err
 			}
-			fmt.Fprintf(c.Out(), "Vault %s: %s → %s\n", c.Args[0], c.Args[1], d)
+			if warning != "" {
+				fmt.Fprintf(c.Err(), "Warning: %s\n", warning)
+			}
+			if r.Decision == "" {
+				fmt.Fprintf(c.Out(), "Vault %s: rule for %s removed.\n", c.Args[0], r.Pattern)
+			} else {
+				fmt.Fprintf(c.Out(), "Vault %s: %s → %s\n", c.Args[0], r.Pattern, r.Decision)
+			}
 			return nil
 		})
 	}

@@ -187,9 +187,9 @@ func (c *Client) Vault(ctx context.Context, ref string) (api.VaultDetail, error)
 	return call[api.VaultDetail](ctx, c, "vault", refParams{ref})
 }
 
-// SetPolicy implements api.API.
-func (c *Client) SetPolicy(ctx context.Context, ref, pattern string, d policy.Decision) error {
-	return do(ctx, c, "set_policy", policyParams{ref, pattern, d})
+// SetRule implements api.API.
+func (c *Client) SetRule(ctx context.Context, ref string, r api.RuleSpec) (string, error) {
+	return call[string](ctx, c, "set_rule", ruleParams{ref, r})
 }
 
 // SetGuard implements api.API.

@@ -40,12 +40,12 @@ const maxRequest = 1 << 20
 
 // The parameters of the calls, as they travel.
 type (
-	none         struct{}
-	refParams    struct{ Ref string }
-	nameParams   struct{ Name string }
-	policyParams struct {
-		Ref, Pattern string
-		Decision     policy.Decision
+	none       struct{}
+	refParams  struct{ Ref string }
+	nameParams struct{ Name string }
+	ruleParams struct {
+		Ref  string
+		Rule api.RuleSpec
 	}
 	auditParams struct {
 		Ref   string
@@ -169,9 +169,7 @@ func Handler(a api.API) http.Handler {
 	method(mux, "create_vault", a.CreateVault)
 	method(mux, "vaults", func(ctx context.Context, _ none) ([]api.VaultInfo, error) { return a.Vaults(ctx) })
 	method(mux, "vault", func(ctx context.Context, p refParams) (api.VaultDetail, error) { return a.Vault(ctx, p.Ref) })
-	method(mux, "set_policy", func(ctx context.Context, p policyParams) (none, error) {
-		return done(a.SetPolicy(ctx, p.Ref, p.Pattern, p.Decision))
-	})
+	method(mux, "set_rule", func(ctx context.Context, p ruleParams) (string, error) { return a.SetRule(ctx, p.Ref, p.Rule) })
 	method(mux, "set_guard", func(ctx context.Context, p guardParams) (none, error) { return done(a.SetGuard(ctx, p.Ref, p.Guard)) })
 	method(mux, "apply_preset", func(ctx context.Context, p presetParams) (none, error) {
 		return done(a.ApplyPreset(ctx, p.Ref, p.Preset))

@@ -71,7 +71,7 @@ func TestClientDrivesEveryOperation(t *testing.T) {
 	if err != nil || nv.Token == "" {
 		t.Fatalf("create %+v, %v", nv, err)
 	}
-	if err := c.SetPolicy(t.Context(), "work", "fs_*", policy.Allow); err != nil {
+	if _, err := c.SetRule(t.Context(), "work", api.RuleSpec{Pattern: "fs_*", Decision: policy.Allow}); err != nil {
 		t.Fatal(err)
 	}
 	d, err := c.Vault(t.Context(), nv.ID)

@@ -15,7 +15,7 @@ const approvalGrantLimit = approval.DefaultGrantLimit
 
 // AllowTool implements approval.PolicyWriter ("always allow").
 func (c *Core) AllowTool(vaultID, tool string) error {
-	return c.SetPolicy(context.Background(), vaultID, tool, policy.Allow)
+	return c.setPolicy(vaultID, tool, policy.Allow)
 }
 
 // Approvals lists the calls waiting for approval and recent answers.

@@ -5,14 +5,19 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net/http/httptest"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/mark3labs/mcp-go/server"
+
 	"github.com/agentvault/agentvault/internal/api"
 	"github.com/agentvault/agentvault/internal/secrets/secretstest"
 	"github.com/agentvault/agentvault/policy"
+	"github.com/agentvault/agentvault/providers/providertest"
 )
 
 func openCore(t *testing.T) *Core {
@@ -46,14 +51,14 @@ func TestVaultLifecycle(t *testing.T) {
 	if _, err := c.CreateVault(t.Context(), api.VaultSpec{Name: "work", Services: []string{"fs"}}); err == nil {
 		t.Fatal("duplicate vault name accepted")
 	}
-	if err := c.SetPolicy(t.Context(), "work", "fs_*", policy.Block); err != nil {
+	if _, err := c.SetRule(t.Context(), "work", api.RuleSpec{Pattern: "fs_*", Decision: policy.Block}); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.SetPolicy(t.Context(), nv.ID, "fs read", policy.Allow); err == nil {
+	if _, err := c.SetRule(t.Context(), nv.ID, api.RuleSpec{Pattern: "fs read", Decision: policy.Allow}); err == nil {
 		t.Fatal("invalid pattern accepted")
 	}
-	if err := c.SetPolicy(t.Context(), "missing", "fs_*", policy.Allow); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("SetPolicy on a missing vault: %v", err)
+	if _, err := c.SetRule(t.Context(), "missing", api.RuleSpec{Pattern: "fs_*", Decision: policy.Allow}); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("SetRule on a missing vault: %v", err)
 	}
 	d, err := c.Vault(t.Context(), "work")
 	if err != nil {
@@ -97,7 +102,7 @@ func TestReplacePolicyAndStatus(t *testing.T) {
 	c := openCore(t)
 	c.AddService(t.Context(), api.ServiceSpec{Name: "fs", Command: "true"})
 	c.CreateVault(t.Context(), api.VaultSpec{Name: "work", Services: []string{"fs"}})
-	c.SetPolicy(t.Context(), "work", "fs_a", policy.Block)
+	c.SetRule(t.Context(), "work", api.RuleSpec{Pattern: "fs_a", Decision: policy.Block, Anyway: true})
 	want := policy.Policy{Rules: []policy.Rule{{Pattern: "fs_*", Decision: policy.Allow}}}
 	if err := c.ReplacePolicy(t.Context(), "work", want); err != nil {
 		t.Fatal(err)
@@ -120,8 +125,8 @@ func TestTemplateRoundTrip(t *testing.T) {
 	c := openCore(t)
 	c.AddService(t.Context(), api.ServiceSpec{Name: "fs", Command: "true"})
 	c.CreateVault(t.Context(), api.VaultSpec{Name: "work", Services: []string{"fs"}, ApprovalTimeout: 90 * time.Second})
-	c.SetPolicy(t.Context(), "work", "fs_*", policy.Block)
-	c.SetPolicy(t.Context(), "work", "fs_read_file", policy.Allow)
+	c.SetRule(t.Context(), "work", api.RuleSpec{Pattern: "fs_*", Decision: policy.Block, Anyway: true})
+	c.SetRule(t.Context(), "work", api.RuleSpec{Pattern: "fs_read_file", Decision: policy.Allow, Anyway: true})
 	if err := c.SetRateLimit(t.Context(), "work", "*", "100/hour"); err != nil {
 		t.Fatal(err)
 	}
@@ -221,5 +226,41 @@ func TestRemoveServiceAndApprovalTimeout(t *testing.T) {
 	}
 	if err := c.RemoveService(t.Context(), "remote"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("removing twice: %v", err)
+	}
+}
+
+func TestRulesMustMatchATool(t *testing.T) {
+	up := httptest.NewServer(server.NewStreamableHTTPServer(providertest.NewEchoServer(providertest.NewRecorder())))
+	t.Cleanup(up.Close)
+	c := openCore(t)
+	if _, err := c.AddService(t.Context(), api.ServiceSpec{Name: "notes", URL: up.URL + "/mcp"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateVault(t.Context(), api.VaultSpec{Name: "work", Services: []string{"notes"}}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := c.SetRule(t.Context(), "work", api.RuleSpec{Pattern: "notes_delete_nite", Decision: policy.Block})
+	if err == nil || !strings.Contains(err.Error(), "notes_delete_note") {
+		t.Fatalf("a rule for a misspelt tool: %v, want a refusal naming notes_delete_note", err)
+	}
+	if w, err := c.SetRule(t.Context(), "work", api.RuleSpec{Pattern: "notes_delete_*", Decision: policy.Block}); err != nil || w != "" {
+		t.Fatalf("a pattern matching a tool: %q, %v", w, err)
+	}
+	if _, err := c.SetRule(t.Context(), "work", api.RuleSpec{Pattern: "notes_archive", Decision: policy.Block, Anyway: true}); err != nil {
+		t.Fatalf("a rule kept anyway: %v", err)
+	}
+	d, _ := c.Vault(t.Context(), "work")
+	if !slices.Equal(d.Unmatched, []string{"notes_archive"}) {
+		t.Fatalf("unmatched rules %v, want [notes_archive]", d.Unmatched)
+	}
+	if _, err := c.SetRule(t.Context(), "work", api.RuleSpec{Pattern: "notes_archive"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.SetRule(t.Context(), "work", api.RuleSpec{Pattern: "notes_archive"}); err == nil {
+		t.Fatal("removing a rule the vault does not have succeeded")
+	}
+	d, _ = c.Vault(t.Context(), "work")
+	if len(d.Rules) != 1 || d.Rules[0].Pattern != "notes_delete_*" || len(d.Unmatched) != 0 {
+		t.Fatalf("rules %+v, unmatched %v", d.Rules, d.Unmatched)
 	}
 }

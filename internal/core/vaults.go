@@ -13,6 +13,7 @@ import (
 
 	"github.com/agentvault/agentvault/internal/api"
 	"github.com/agentvault/agentvault/internal/store"
+	"github.com/agentvault/agentvault/internal/suggest"
 	"github.com/agentvault/agentvault/internal/vaulttoken"
 	"github.com/agentvault/agentvault/policy"
 	"github.com/agentvault/agentvault/providers"
@@ -141,6 +142,12 @@ func (c *Core) Vault(ctx context.Context, ref string) (api.VaultDetail, error) {
 	c.mu.Unlock()
 	if !complete {
 		d.Warning = "some services could not be reached; their tools are missing"
+		return d, nil
+	}
+	for _, r := range v.Policy.Rules {
+		if !slices.ContainsFunc(exposed, func(t providers.Exposed) bool { return policy.Matches(r.Pattern, t.Def.Name) }) {
+			d.Unmatched = append(d.Unmatched, r.Pattern)
+		}
 	}
 	return d, nil
 }
@@ -248,8 +255,58 @@ func (c *Core) updateVault(ref string, change func(v *store.Vault) error) (store
 	return v, nil
 }
 
-// SetPolicy sets the decision for a tool name or pattern in a vault.
-func (c *Core) SetPolicy(_ context.Context, ref, pattern string, d policy.Decision) error {
+// SetRule sets, or removes, a vault's rule for a tool name or pattern; a
+// pattern that matches none of the vault's tools is refused, naming the
+// closest, unless r.Anyway or a service cannot say what it offers.
+func (c *Core) SetRule(ctx context.Context, ref string, r api.RuleSpec) (warning string, err error) {
+	if r.Decision == "" {
+		_, err := c.updateVault(ref, func(v *store.Vault) error {
+			p, found := v.Policy.Without(r.Pattern)
+			if !found {
+				return fmt.Errorf("vault %s has no rule for %s", v.Name, r.Pattern)
+			}
+			v.Policy = p
+			return nil
+		})
+		return "", err
+	}
+	if !r.Anyway {
+		v, err := c.resolve(ref)
+		if err != nil {
+			return "", err
+		}
+		tools, _, complete := providers.Expose(ctx, c.Provider, v.Services)
+		if !slices.ContainsFunc(tools, func(t providers.Exposed) bool { return policy.Matches(r.Pattern, t.Def.Name) }) {
+			if !complete {
+				warning = fmt.Sprintf("%s matches none of the tools listed now, and some services could not be reached: kept", r.Pattern)
+			} else {
+				return "", noTool(v.Name, r.Pattern, tools)
+			}
+		}
+	}
+	_, err = c.updateVault(ref, func(v *store.Vault) error {
+		p, err := v.Policy.With(r.Pattern, r.Decision)
+		v.Policy = p
+		return err
+	})
+	return warning, err
+}
+
+// noTool refuses a rule for pattern, which matches none of tools.
+func noTool(vault, pattern string, tools []providers.Exposed) error {
+	names := make([]string, len(tools))
+	for i, t := range tools {
+		names[i] = t.Def.Name
+	}
+	msg := fmt.Sprintf("no tool of vault %s matches %s", vault, pattern)
+	if close := suggest.Closest(strings.ReplaceAll(pattern, "*", ""), names, 3); len(close) > 0 {
+		msg += " (did you mean " + strings.Join(close, ", ") + "?)"
+	}
+	return errors.New(msg + "; keep it anyway for a tool to come")
+}
+
+// setPolicy sets a vault's decision for a tool it offers ("always allow").
+func (c *Core) setPolicy(ref, pattern string, d policy.Decision) error {
 	_, err := c.updateVault(ref, func(v *store.Vault) error {
 		p, err := v.Policy.With(pattern, d)
 		v.Policy = p
