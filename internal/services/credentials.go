@@ -105,7 +105,8 @@ func (r *Registry) Connect(_ context.Context, spec api.ConnectSpec) (api.Service
 		return api.ServiceInfo{}, err
 	}
 	r.cfg.Changed(spec.Name)
-	return describe(svc), nil
+	p, _ := r.Provider(spec.Name)
+	return describeSignedIn(p, svc), nil
 }
 
 // startFirstParty builds the provider of a first-party service of kind k.
@@ -231,24 +232,23 @@ func (t *authTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return t.next.RoundTrip(r)
 }
 
-// signInState says what a first-party service's sign-in allows: the tools
-// its scopes leave out, and its status in words.
-func signInState(p providers.Provider, s store.Service) ([]api.MissingTool, string) {
-	a, ok := p.(*apitool.Provider)
-	if !ok {
-		return nil, "connected"
+// describeSignedIn is describe, plus what a service's sign-in allows: the
+// tools its scopes leave out, its status in words, and what it grants.
+func describeSignedIn(p providers.Provider, s store.Service) api.ServiceInfo {
+	info := describe(s)
+	info.Status = "connected"
+	if a, ok := p.(*apitool.Provider); ok {
+		for _, m := range a.Unavailable() {
+			info.Unavailable = append(info.Unavailable, api.MissingTool{Tool: m.Tool, Scopes: m.Scopes})
+		}
+		if s.Account != "" {
+			info.Status += " as " + s.Account
+		}
+		if at, refused := a.Refused(); refused {
+			k, _ := findKind(s.Kind)
+			info.Status = fmt.Sprintf("%s refused the sign-in at %s: reconnect %[1]s", k.Title, at.Local().Format("15:04"))
+		}
 	}
-	var missing []api.MissingTool
-	for _, m := range a.Unavailable() {
-		missing = append(missing, api.MissingTool{Tool: m.Tool, Scopes: m.Scopes})
-	}
-	k, _ := findKind(s.Kind)
-	if at, refused := a.Refused(); refused {
-		return missing, fmt.Sprintf("%s refused the sign-in at %s: reconnect %[1]s", k.Title, at.Local().Format("15:04"))
-	}
-	status := "connected"
-	if s.Account != "" {
-		status += " as " + s.Account
-	}
-	return missing, status
+	info.Grants = grants(info)
+	return info
 }

@@ -41,6 +41,9 @@ func TestConnectServiceKeepsCredentialsInTheKeychain(t *testing.T) {
 	if info.Name != "github" || info.Account != "octocat" || !slices.Equal(info.Scopes, []string{"repo"}) {
 		t.Fatalf("service %+v", info)
 	}
+	if !slices.ContainsFunc(info.Grants, func(g string) bool { return strings.HasPrefix(g, "repo: ") }) {
+		t.Fatalf("connecting says nothing of what the repo scope grants: %q", info.Grants)
+	}
 	p, ok := c.Provider("github")
 	if !ok {
 		t.Fatal("no provider")

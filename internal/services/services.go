@@ -207,8 +207,7 @@ func (r *Registry) List(context.Context) ([]api.ServiceInfo, error) {
 		case pinned:
 			info.Status = pin.Status()
 		default:
-			info.Unavailable, info.Status = signInState(p, s)
-			info.Grants = grants(info)
+			info = describeSignedIn(p, s)
 		}
 		info.Status = r.cfg.Redact.String(info.Status)
 		out = append(out, info)
