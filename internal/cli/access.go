@@ -63,6 +63,27 @@ func (c *Call) API() (a api.API, done func(), err error) {
 	return co, func() { co.Close() }, nil
 }
 
+// errNotRunning is what commands that need the running server say without it.
+var errNotRunning = errors.New("AgentVault is not running: start it with `agentvault` (or `agentvault serve`)")
+
+// withServer runs f against the running server, for commands that mean
+// nothing without it (approvals wait in its memory; the bridge relays to
+// it).
+func withServer(c *Call, f func(av api.API) error) error {
+	dir, err := c.Dir()
+	if err != nil {
+		return err
+	}
+	cl, err := control.Dial(control.SocketPath(dir), Secrets(dir))
+	if errors.Is(err, control.ErrNotRunning) {
+		return errNotRunning
+	}
+	if err != nil {
+		return err
+	}
+	return f(cl)
+}
+
 // Secrets is where credentials live for the data folder dir: the OS
 // keychain, or, when $AGENTVAULT_PASSPHRASE is set (machines without a
 // keychain service), a file in the data folder encrypted with that

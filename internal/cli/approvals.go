@@ -27,7 +27,7 @@ func approvalCommands() []Command {
 
 func approvalsList(*flag.FlagSet) func(c *Call) error {
 	return func(c *Call) error {
-		return withAPI(c, func(av api.API) error {
+		return withServer(c, func(av api.API) error {
 			q, err := av.Approvals(c.Ctx)
 			if err != nil {
 				return err
@@ -55,7 +55,7 @@ func approvalsList(*flag.FlagSet) func(c *Call) error {
 
 func approvalsShow(*flag.FlagSet) func(c *Call) error {
 	return func(c *Call) error {
-		return withAPI(c, func(av api.API) error {
+		return withServer(c, func(av api.API) error {
 			r, err := av.Approval(c.Ctx, c.Args[0])
 			if err != nil {
 				return err
@@ -97,7 +97,7 @@ func approvalsAnswer(approve bool) func(fs *flag.FlagSet) func(c *Call) error {
 			} else {
 				a.Reason = *reason
 			}
-			return withAPI(c, func(av api.API) error {
+			return withServer(c, func(av api.API) error {
 				call, err := av.Approval(c.Ctx, c.Args[0])
 				if err != nil {
 					return err

@@ -149,3 +149,20 @@ func FuzzCommandLine(f *testing.F) {
 		}
 	})
 }
+
+// Approvals live in the running server's memory and the bridge relays to
+// it: without it they say so and fail, rather than report an empty queue.
+func TestServerCommandsSayItIsNotRunning(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("AGENTVAULT_TOKEN", "avt_x")
+	for _, args := range [][]string{
+		{"approvals", "list"},
+		{"approvals", "approve", "AV-ABCD", "--yes"},
+		{"bridge", "work"},
+	} {
+		_, err := runCLI(append(args, "--data", dir)...)
+		if !errors.Is(err, errNotRunning) {
+			t.Errorf("%v without a server: %v, want %q", args, err, errNotRunning)
+		}
+	}
+}

@@ -58,7 +58,7 @@ func clientSetup(fs *flag.FlagSet) func(c *Call) error {
 			fmt.Fprintf(out, "Restored %s as it was before AgentVault edited it.\n", path)
 			return nil
 		}
-		info, token, err := vaultAccess(c, c.Args[1], *tokenFile)
+		info, token, err := vaultAccess(c, withAPI, c.Args[1], *tokenFile)
 		if err != nil {
 			return err
 		}
@@ -87,7 +87,7 @@ func bridgeRun(fs *flag.FlagSet) func(c *Call) error {
 	tokenFile := fs.String("token-file", "", "file holding the vault's token (default: $AGENTVAULT_TOKEN)")
 	return func(c *Call) error {
 		// The bridge talks to the server over HTTP; the core is released here.
-		info, token, err := vaultAccess(c, c.Args[0], *tokenFile)
+		info, token, err := vaultAccess(c, withServer, c.Args[0], *tokenFile)
 		if err != nil {
 			return err
 		}
@@ -99,12 +99,12 @@ func bridgeRun(fs *flag.FlagSet) func(c *Call) error {
 	}
 }
 
-// vaultAccess finds a vault by id or name and its token (from tokenFile,
-// $AGENTVAULT_TOKEN or the secret store; "" if none), releasing AgentVault
-// before returning.
-func vaultAccess(c *Call, ref, tokenFile string) (api.VaultInfo, string, error) {
+// vaultAccess finds a vault by id or name, reaching AgentVault with reach,
+// and its token (from tokenFile, $AGENTVAULT_TOKEN or the secret store; ""
+// if none), releasing AgentVault before returning.
+func vaultAccess(c *Call, reach func(*Call, func(api.API) error) error, ref, tokenFile string) (api.VaultInfo, string, error) {
 	var info api.VaultInfo
-	err := withAPI(c, func(av api.API) error {
+	err := reach(c, func(av api.API) error {
 		vaults, err := av.Vaults(c.Ctx)
 		if err != nil {
 			return err
