@@ -130,19 +130,30 @@ func (e *env) serve() (*exec.Cmd, string) {
 
 func dial(t *testing.T, url, token string) *client.Client {
 	t.Helper()
-	tr, err := transport.NewStreamableHTTP(url, transport.WithHTTPHeaders(map[string]string{"Authorization": "Bearer " + token}))
+	return dialAs(t, url, token, mcp.LATEST_PROTOCOL_VERSION)
+}
+
+// dialAs is dial speaking protocol revision version; 2025-11-25 and
+// earlier keep a session and listen for the server's notifications.
+func dialAs(t *testing.T, url, token, version string) *client.Client {
+	t.Helper()
+	opts := []transport.StreamableHTTPCOption{transport.WithHTTPHeaders(map[string]string{"Authorization": "Bearer " + token})}
+	if version <= mcp.ProtocolVersion20251125 {
+		opts = append(opts, transport.WithContinuousListening())
+	}
+	tr, err := transport.NewStreamableHTTP(url, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := client.NewClient(tr)
+	c := client.NewClient(tr, client.WithProtocolVersion(version))
 	t.Cleanup(func() { c.Close() })
-	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
-	defer cancel()
-	if err := c.Start(ctx); err != nil {
+	if err := c.Start(t.Context()); err != nil { // the listening stream lives as long as this context
 		t.Fatal(err)
 	}
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
 	init := mcp.InitializeRequest{}
-	init.Params.ProtocolVersion = mcp.LATEST_PROTOCOL_VERSION
+	init.Params.ProtocolVersion = version
 	init.Params.ClientInfo = mcp.Implementation{Name: "go-e2e", Version: "1"}
 	if _, err := c.Initialize(ctx, init); err != nil {
 		t.Fatal(err)
@@ -200,6 +211,54 @@ func TestCLIChangesReachTheRunningServer(t *testing.T) {
 	if out, err := e.cmd("vault", "show", "nope").CombinedOutput(); err == nil || !strings.Contains(string(out), `vault "nope": not found`) {
 		t.Fatalf("unknown vault: %v %s", err, out)
 	}
+}
+
+// A vault's services change from the CLI, and deleting a vault its agents
+// are connected to asks first: without a terminal it takes --force.
+func TestVaultServicesAndDeletingAVaultInUse(t *testing.T) {
+	e := newEnv(t)
+	var v newVault
+	if out := e.cli("vault", "create", "later"); !strings.Contains(out, `agentvault vault services "later" add SERVICE`) {
+		t.Fatalf("creating a vault without services says:\n%s", out)
+	}
+	e.cliJSON(&v, "vault", "create", "work")
+	_, addr := e.serve()
+	c := dialAs(t, "http://"+addr+"/v/"+v.ID+"/mcp", v.Token, mcp.ProtocolVersion20251125)
+	if tools, err := c.ListTools(t.Context(), mcp.ListToolsRequest{}); err != nil || len(tools.Tools) != 0 {
+		t.Fatalf("a vault without services lists %v, %v", tools, err)
+	}
+	changed := make(chan struct{}, 1)
+	time.Sleep(100 * time.Millisecond) // let the listening GET stream open
+	c.OnNotification(func(n mcp.JSONRPCNotification) {
+		if n.Method == string(mcp.MethodNotificationToolsListChanged) {
+			changed <- struct{}{}
+		}
+	})
+	if out := e.cli("vault", "services", "work", "add", "echo"); !strings.Contains(out, "offers the tools of: echo") {
+		t.Fatalf("vault services add: %s", out)
+	}
+	select {
+	case <-changed:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the connected agent never heard that its tools changed")
+	}
+	if tools, err := c.ListTools(t.Context(), mcp.ListToolsRequest{}); err != nil || len(tools.Tools) == 0 {
+		t.Fatalf("after adding echo the connected agent lists %v, %v", tools, err)
+	}
+	for _, bad := range [][]string{{"work", "add", "echo"}, {"work", "add", "nope"}, {"work", "remove", "nope"}, {"work", "swap", "echo"}} {
+		if out, err := e.cmd(append([]string{"vault", "services"}, bad...)...).CombinedOutput(); err == nil {
+			t.Errorf("vault services %v succeeded: %s", bad, out)
+		}
+	}
+	out, err := e.cmd("vault", "delete", "work").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "vault work has 1 connected agent") || !strings.Contains(string(out), "--force") {
+		t.Fatalf("deleting a vault in use without a terminal: %v\n%s", err, out)
+	}
+	e.cli("vault", "delete", "work", "--force")
+	if _, err := c.ListTools(t.Context(), mcp.ListToolsRequest{}); err == nil {
+		t.Fatal("the deleted vault still answers its agent")
+	}
+	e.cli("vault", "delete", "later") // nobody connected: no question
 }
 
 func TestServeListensOnLoopbackOnly(t *testing.T) {

@@ -28,14 +28,7 @@ func statusLine(s api.Status) string {
 	if s.Paused {
 		return "Paused: every tool call is refused"
 	}
-	return fmt.Sprintf("%s · %s · %s", plural(s.Vaults, "vault"), plural(s.Sessions, "connected agent"), plural(s.Pending, "pending approval"))
-}
-
-func plural(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
+	return fmt.Sprintf("%s · %s · %s", api.Plural(s.Vaults, "vault"), api.Plural(s.Sessions, "connected agent"), api.Plural(s.Pending, "pending approval"))
 }
 
 // remaining renders the time left until deadline, in whole seconds.
@@ -60,9 +53,9 @@ func presetLabel(name string) string {
 func durationText(d time.Duration) string {
 	switch {
 	case d%time.Hour == 0:
-		return plural(int(d/time.Hour), "hour")
+		return api.Plural(int(d/time.Hour), "hour")
 	case d%time.Minute == 0:
-		return plural(int(d/time.Minute), "minute")
+		return api.Plural(int(d/time.Minute), "minute")
 	}
-	return plural(int(d/time.Second), "second")
+	return api.Plural(int(d/time.Second), "second")
 }

@@ -68,6 +68,7 @@ func (f *fixedAPI) Vaults(context.Context) ([]api.VaultInfo, error) { return f.v
 func (f *fixedAPI) Vault(context.Context, string) (api.VaultDetail, error) {
 	return f.detail, f.err
 }
+func (f *fixedAPI) SetVaultServices(context.Context, string, []string) error      { return f.err }
 func (f *fixedAPI) SetRule(context.Context, string, api.RuleSpec) (string, error) { return "", f.err }
 func (f *fixedAPI) ReplacePolicy(context.Context, string, policy.Policy) error    { return f.err }
 func (f *fixedAPI) SetPaused(context.Context, bool) error                         { return f.err }

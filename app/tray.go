@@ -37,7 +37,7 @@ func trayItems(s api.Status, pending []api.Pending) []trayItem {
 	items := []trayItem{{Label: statusLine(s), Disabled: true}}
 	for i, p := range pending {
 		if i == maxTrayApprovals {
-			items = append(items, trayItem{Label: plural(len(pending)-i, "more approval") + "…", Action: trayApprovals})
+			items = append(items, trayItem{Label: api.Plural(len(pending)-i, "more approval") + "…", Action: trayApprovals})
 			break
 		}
 		items = append(items, trayItem{Label: "Approve? " + p.Tool + " (" + p.Vault + ") " + p.Code, Action: trayApprovals})

@@ -312,7 +312,7 @@ func TestOpenSessionsAreCapped(t *testing.T) {
 			t.Fatal("a kept session lost its tools")
 		}
 	}
-	if n := f.srv.Sessions(); n != 2 {
+	if n := f.srv.Sessions()["a"]; n != 2 {
 		t.Fatalf("%d sessions open, want 2", n)
 	}
 }

@@ -183,16 +183,18 @@ func (s *Server) SetPaused(p bool) { s.paused.Store(p) }
 // Paused reports whether agents are paused.
 func (s *Server) Paused() bool { return s.paused.Load() }
 
-// Sessions counts the live MCP sessions of all vaults (stateless clients
-// have none).
-func (s *Server) Sessions() int {
+// Sessions counts the live MCP sessions of each vault that has some, by
+// vault id (stateless clients have none).
+func (s *Server) Sessions() map[string]int {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	n := 0
-	for _, e := range s.vaults {
-		n += e.ids.count()
+	out := make(map[string]int)
+	for id, e := range s.vaults {
+		if n := e.ids.count(); n > 0 {
+			out[id] = n
+		}
 	}
-	return n
+	return out
 }
 
 // New returns a server with no vaults.

@@ -53,6 +53,8 @@ type API interface {
 	Vaults(ctx context.Context) ([]VaultInfo, error)
 	// Vault describes one vault (by id or name) with its tools and decisions.
 	Vault(ctx context.Context, ref string) (VaultDetail, error)
+	// SetVaultServices sets the services whose tools a vault offers.
+	SetVaultServices(ctx context.Context, ref string, services []string) error
 	// SetRule sets (or, with no decision, removes) a vault's rule for a
 	// tool name or pattern. A pattern none of the vault's tools matches is
 	// refused, naming the closest tools, unless Anyway; while a service

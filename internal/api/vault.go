@@ -43,6 +43,9 @@ type VaultInfo struct {
 	// GrantLimit is how long "approve for this session" lasts at most; 0:
 	// 8 hours.
 	GrantLimit time.Duration `json:"grant_limit,omitempty"`
+	// Sessions counts the agents connected now (clients of the stateless
+	// protocol revision keep no session, so are not counted).
+	Sessions int `json:"sessions"`
 }
 
 // VaultDetail is a vault with its rules and every tool it could offer.

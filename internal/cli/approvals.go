@@ -1,16 +1,11 @@
 package cli
 
 import (
-	"bufio"
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"strings"
 	"text/tabwriter"
 	"time"
-
-	"golang.org/x/term"
 
 	"github.com/agentvault/agentvault/internal/api"
 )
@@ -106,11 +101,9 @@ func approvalsAnswer(approve bool) func(fs *flag.FlagSet) func(c *Call) error {
 				a.ArgsDigest = call.ArgsDigest
 				out := c.Out()
 				whole := false
-				if f, ok := c.In().(*os.File); ok && approve && !*yes && term.IsTerminal(int(f.Fd())) {
+				if approve && !*yes && c.Interactive() {
 					printCall(out, call)
-					fmt.Fprintf(out, "\nApprove this call (%s)? [y/N] ", scopeText(a.Scope))
-					line, _ := bufio.NewReader(c.In()).ReadString('\n')
-					if answer := strings.ToLower(strings.TrimSpace(line)); answer != "y" && answer != "yes" {
+					if !c.Confirm(fmt.Sprintf("\nApprove this call (%s)?", scopeText(a.Scope))) {
 						fmt.Fprintln(out, "Not answered; the call still waits.")
 						return nil
 					}

@@ -10,6 +10,7 @@
 package cli
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -20,6 +21,8 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+
+	"golang.org/x/term"
 )
 
 // Env is what the command line runs with.
@@ -80,6 +83,21 @@ func (c *Call) Err() io.Writer { return c.env.Stderr }
 
 // In is the command's standard input.
 func (c *Call) In() io.Reader { return c.env.Stdin }
+
+// Interactive reports whether a person can answer on standard input.
+func (c *Call) Interactive() bool {
+	f, ok := c.In().(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// Confirm asks question on the terminal and reports whether the answer
+// was yes.
+func (c *Call) Confirm(question string) bool {
+	fmt.Fprintf(c.Out(), "%s [y/N] ", question)
+	line, _ := bufio.NewReader(c.In()).ReadString('\n')
+	answer := strings.ToLower(strings.TrimSpace(line))
+	return answer == "y" || answer == "yes"
+}
 
 // Usage is the error for wrong arguments to this command.
 func (c *Call) Usage(format string, args ...any) error {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -20,6 +21,7 @@ func vaultCommands() []Command {
 			Summary: "make a vault for one agent: its URL and token (shown once)"},
 		{Name: "vault list", JSON: true, Run: vaultList, Summary: "the vaults"},
 		{Name: "vault show", NArgs: 1, JSON: true, Args: "VAULT", Run: vaultShow, Summary: "a vault's tools with their decisions, rules, guards and limits"},
+		{Name: "vault services", NArgs: -3, Args: "VAULT add|remove SERVICE…", Run: vaultServices, Summary: "change which services' tools a vault offers"},
 		{Name: "vault policy", NArgs: 3, Args: "VAULT TOOL-OR-PATTERN allow|approve|block|off", Run: vaultPolicy, Summary: "decide a tool (or tools matching a pattern with *); off removes the rule"},
 		{Name: "vault guard", NArgs: -3, Args: "VAULT KIND VALUE…|off [--tools PATTERN]", Run: vaultGuard,
 			Summary: "limit what a vault's calls may touch: " + guardKinds()},
@@ -29,7 +31,7 @@ func vaultCommands() []Command {
 		{Name: "vault grant-limit", NArgs: 2, Args: "VAULT DURATION", Run: vaultGrantLimit, Summary: `how long "approve for this session" lasts at most (1m-8h)`},
 		{Name: "vault rotate", NArgs: 1, JSON: true, Args: "VAULT", Run: vaultRotate, Summary: "give a vault a new token; the old one and its sessions end now"},
 		{Name: "vault renew", NArgs: 1, Args: "VAULT --expires 2h | --until TIME | --never", Run: vaultRenew, Summary: "let an expiring vault's agent in for longer"},
-		{Name: "vault delete", NArgs: 1, Args: "VAULT", Run: vaultDelete, Summary: "remove a vault; its audit records stay"},
+		{Name: "vault delete", NArgs: 1, Args: "VAULT [--force]", Run: vaultDelete, Summary: "remove a vault; its audit records stay"},
 		{Name: "vault export", NArgs: 1, Args: "VAULT > template.json", Run: vaultExport, Summary: "a vault's shareable template (no token, no id)"},
 		{Name: "vault import", NArgs: 1, JSON: true, Args: "FILE|- [--name NAME]", Run: vaultImport, Summary: "make a vault from a template"},
 	}
@@ -75,7 +77,7 @@ func printNewVault(c *Call, nv api.NewVault) error {
 	}
 	fmt.Fprintf(out, "Created vault %q (id %s).\n\n  URL:   %s\n  Token: %s\n\n", nv.Name, nv.ID, nv.URL, nv.Token)
 	if nv.Warning != "" {
-		fmt.Fprintf(out, "Note: %s (agentvault vault create … --service NAME).\n\n", nv.Warning)
+		fmt.Fprintf(out, "Note: %s (agentvault vault services %q add SERVICE).\n\n", nv.Warning, nv.Name)
 	}
 	fmt.Fprintln(out, "The token is shown only now. To add this vault to Claude Code:")
 	fmt.Fprintf(out, "\n  claude mcp add --transport http %s %s --header \"Authorization: Bearer %s\"\n", clientName(nv.Name), nv.URL, nv.Token)
@@ -97,9 +99,9 @@ func vaultList(*flag.FlagSet) func(c *Call) error {
 				return nil
 			}
 			tw := tabwriter.NewWriter(c.Out(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tNAME\tSERVICES\tURL")
+			fmt.Fprintln(tw, "ID\tNAME\tSERVICES\tAGENTS\tURL")
 			for _, v := range list {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", v.ID, v.Name, strings.Join(v.Services, ","), v.URL)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", v.ID, v.Name, strings.Join(v.Services, ","), v.Sessions, v.URL)
 			}
 			return tw.Flush()
 		})
@@ -132,7 +134,7 @@ func vaultShow(*flag.FlagSet) func(c *Call) error {
 				fmt.Fprintf(out, "Warning: %s\n", d.Warning)
 			}
 			for _, p := range d.Unmatched {
-				fmt.Fprintf(out, "Rule for %s matches no tool (remove: agentvault vault policy %s %s off)\n", p, d.Name, p)
+				fmt.Fprintf(out, "Rule for %s matches no tool (remove: agentvault vault policy %q '%s' off)\n", p, d.Name, p)
 			}
 			fmt.Fprintln(out)
 			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
@@ -143,6 +145,48 @@ func vaultShow(*flag.FlagSet) func(c *Call) error {
 			return tw.Flush()
 		})
 	}
+}
+
+func vaultServices(*flag.FlagSet) func(c *Call) error {
+	return func(c *Call) error {
+		op, names := c.Args[1], c.Args[2:]
+		if op != "add" && op != "remove" {
+			return c.Usage("%q: want add or remove", op)
+		}
+		return withAPI(c, func(av api.API) error {
+			d, err := av.Vault(c.Ctx, c.Args[0])
+			if err != nil {
+				return err
+			}
+			services := slices.Clone(d.Services)
+			for _, name := range names {
+				has := slices.Contains(services, name)
+				switch {
+				case op == "add" && has:
+					return fmt.Errorf("vault %s already offers %s", d.Name, name)
+				case op == "remove" && !has:
+					return fmt.Errorf("vault %s does not offer %s (it offers: %s)", d.Name, name, orNone(d.Services))
+				case op == "add":
+					services = append(services, name)
+				default:
+					services = slices.DeleteFunc(services, func(s string) bool { return s == name })
+				}
+			}
+			if err := av.SetVaultServices(c.Ctx, d.ID, services); err != nil {
+				return err
+			}
+			fmt.Fprintf(c.Out(), "Vault %s offers the tools of: %s\n", d.Name, orNone(services))
+			return nil
+		})
+	}
+}
+
+// orNone lists names, or says there are none.
+func orNone(names []string) string {
+	if len(names) == 0 {
+		return "no service"
+	}
+	return strings.Join(names, ", ")
 }
 
 func vaultPolicy(fs *flag.FlagSet) func(c *Call) error {
@@ -291,10 +335,25 @@ func vaultRenew(fs *flag.FlagSet) func(c *Call) error {
 	}
 }
 
-func vaultDelete(*flag.FlagSet) func(c *Call) error {
+func vaultDelete(fs *flag.FlagSet) func(c *Call) error {
+	force := fs.Bool("force", false, "delete even while agents are connected")
 	return func(c *Call) error {
 		return withAPI(c, func(av api.API) error {
-			if err := av.DeleteVault(c.Ctx, c.Args[0]); err != nil {
+			d, err := av.Vault(c.Ctx, c.Args[0])
+			if err != nil {
+				return err
+			}
+			if n := d.Sessions; n > 0 && !*force {
+				agents := api.Plural(n, "connected agent")
+				if !c.Interactive() {
+					return fmt.Errorf("vault %s has %s, which would lose their tools: give --force to delete it anyway", d.Name, agents)
+				}
+				if !c.Confirm(fmt.Sprintf("Vault %s has %s, which will lose their tools. Delete it?", d.Name, agents)) {
+					fmt.Fprintln(c.Out(), "Not deleted.")
+					return nil
+				}
+			}
+			if err := av.DeleteVault(c.Ctx, d.ID); err != nil {
 				return err
 			}
 			fmt.Fprintf(c.Out(), "Deleted vault %s. Its audit records remain.\n", c.Args[0])

@@ -187,6 +187,11 @@ func (c *Client) Vault(ctx context.Context, ref string) (api.VaultDetail, error)
 	return call[api.VaultDetail](ctx, c, "vault", refParams{ref})
 }
 
+// SetVaultServices implements api.API.
+func (c *Client) SetVaultServices(ctx context.Context, ref string, services []string) error {
+	return do(ctx, c, "set_vault_services", servicesParams{ref, services})
+}
+
 // SetRule implements api.API.
 func (c *Client) SetRule(ctx context.Context, ref string, r api.RuleSpec) (string, error) {
 	return call[string](ctx, c, "set_rule", ruleParams{ref, r})

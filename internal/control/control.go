@@ -40,9 +40,13 @@ const maxRequest = 1 << 20
 
 // The parameters of the calls, as they travel.
 type (
-	none       struct{}
-	refParams  struct{ Ref string }
-	nameParams struct{ Name string }
+	none           struct{}
+	refParams      struct{ Ref string }
+	nameParams     struct{ Name string }
+	servicesParams struct {
+		Ref      string
+		Services []string
+	}
 	ruleParams struct {
 		Ref  string
 		Rule api.RuleSpec
@@ -169,6 +173,9 @@ func Handler(a api.API) http.Handler {
 	method(mux, "create_vault", a.CreateVault)
 	method(mux, "vaults", func(ctx context.Context, _ none) ([]api.VaultInfo, error) { return a.Vaults(ctx) })
 	method(mux, "vault", func(ctx context.Context, p refParams) (api.VaultDetail, error) { return a.Vault(ctx, p.Ref) })
+	method(mux, "set_vault_services", func(ctx context.Context, p servicesParams) (none, error) {
+		return done(a.SetVaultServices(ctx, p.Ref, p.Services))
+	})
 	method(mux, "set_rule", func(ctx context.Context, p ruleParams) (string, error) { return a.SetRule(ctx, p.Ref, p.Rule) })
 	method(mux, "set_guard", func(ctx context.Context, p guardParams) (none, error) { return done(a.SetGuard(ctx, p.Ref, p.Guard)) })
 	method(mux, "apply_preset", func(ctx context.Context, p presetParams) (none, error) {

@@ -12,8 +12,8 @@ type Server interface {
 	// Changed applies one change, synchronously: a rotated token no longer
 	// opens its vault once RotateToken has returned. It must not block.
 	Changed(api.Change)
-	// Sessions counts the agents' open sessions.
-	Sessions() int
+	// Sessions counts the agents' open sessions, by vault id.
+	Sessions() map[string]int
 }
 
 // changes delivers the core's changes: synchronously to the attached
@@ -75,12 +75,13 @@ func (c *Core) Subscribe() (<-chan api.Change, func()) {
 	}
 }
 
-// sessions counts the attached server's open sessions (0 without one).
-func (cs *changes) sessions() int {
+// sessions counts the attached server's open sessions by vault id (none
+// without one).
+func (cs *changes) sessions() map[string]int {
 	cs.mu.RLock()
 	defer cs.mu.RUnlock()
 	if cs.server == nil {
-		return 0
+		return nil
 	}
 	return cs.server.Sessions()
 }

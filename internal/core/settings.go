@@ -28,7 +28,11 @@ func (c *Core) Paused() bool { return c.paused.Load() }
 // Status summarises the running service for the tray.
 func (c *Core) Status(context.Context) (api.Status, error) {
 	vaults, err := c.store.Vaults()
-	return api.Status{Vaults: len(vaults), Sessions: c.changes.sessions(), Pending: len(c.approvals.Pending()), Paused: c.paused.Load()}, err
+	sessions := 0
+	for _, n := range c.changes.sessions() {
+		sessions += n
+	}
+	return api.Status{Vaults: len(vaults), Sessions: sessions, Pending: len(c.approvals.Pending()), Paused: c.paused.Load()}, err
 }
 
 // Limits returns the limits in force.

@@ -52,11 +52,9 @@ func (c *Core) createVault(ctx context.Context, spec api.VaultSpec, shape func(v
 	if !vaultName.MatchString(spec.Name) {
 		return api.NewVault{}, fmt.Errorf("vault name %q: use 1-64 letters, digits, spaces, '.', '_' or '-'", spec.Name)
 	}
-	services := slices.Compact(slices.Sorted(slices.Values(spec.Services)))
-	for _, s := range services {
-		if !c.services.Has(s) {
-			return api.NewVault{}, fmt.Errorf("no service named %q", s)
-		}
+	services, err := c.knownServices(spec.Services)
+	if err != nil {
+		return api.NewVault{}, err
 	}
 	var tools []providers.Exposed
 	if needTools {
@@ -93,6 +91,32 @@ func (c *Core) createVault(ctx context.Context, spec api.VaultSpec, shape func(v
 	return nv, nil
 }
 
+// knownServices is names sorted, without repeats, or an error naming one
+// that is not a configured service.
+func (c *Core) knownServices(names []string) ([]string, error) {
+	names = slices.Compact(slices.Sorted(slices.Values(names)))
+	for _, s := range names {
+		if !c.services.Has(s) {
+			return nil, fmt.Errorf("no service named %q", s)
+		}
+	}
+	return names, nil
+}
+
+// SetVaultServices sets the services whose tools a vault offers; its
+// connected agents see the new tool list at once.
+func (c *Core) SetVaultServices(_ context.Context, ref string, names []string) error {
+	names, err := c.knownServices(names)
+	if err != nil {
+		return err
+	}
+	_, err = c.updateVault(ref, func(v *store.Vault) error {
+		v.Services = names
+		return nil
+	})
+	return err
+}
+
 // toolDefaults are the tools as presets see them.
 func toolDefaults(tools []providers.Exposed) []policy.ToolDefault {
 	out := make([]policy.ToolDefault, len(tools))
@@ -114,18 +138,21 @@ func (c *Core) urlLocked(id string) string { return "http://" + c.listen + "/v/"
 func (c *Core) Vaults(context.Context) ([]api.VaultInfo, error) {
 	list, err := c.store.Vaults()
 	slices.SortFunc(list, func(a, b store.Vault) int { return strings.Compare(a.Name, b.Name) })
+	sessions := c.changes.sessions()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	out := make([]api.VaultInfo, 0, len(list))
 	for _, v := range list {
-		out = append(out, c.vaultInfoLocked(v))
+		out = append(out, c.vaultInfoLocked(v, sessions))
 	}
 	return out, err
 }
 
-func (c *Core) vaultInfoLocked(v store.Vault) api.VaultInfo {
+// vaultInfoLocked summarises v; sessions are the open sessions by vault id,
+// counted before c.mu was taken (the server may be waiting for it).
+func (c *Core) vaultInfoLocked(v store.Vault, sessions map[string]int) api.VaultInfo {
 	return api.VaultInfo{ID: v.ID, Name: v.Name, URL: c.urlLocked(v.ID), Services: v.Services, Created: v.Created,
-		Expires: v.Expires, ApprovalTimeout: v.ApprovalTimeout, GrantLimit: v.GrantLimit}
+		Expires: v.Expires, ApprovalTimeout: v.ApprovalTimeout, GrantLimit: v.GrantLimit, Sessions: sessions[v.ID]}
 }
 
 // Vault describes one vault with every tool it could offer and its
@@ -136,8 +163,9 @@ func (c *Core) Vault(ctx context.Context, ref string) (api.VaultDetail, error) {
 		return api.VaultDetail{}, err
 	}
 	exposed, _, complete := providers.Expose(ctx, c.Provider, v.Services)
+	sessions := c.changes.sessions()
 	c.mu.Lock()
-	d := api.VaultDetail{VaultInfo: c.vaultInfoLocked(v), Rules: nonNil(v.Policy.Rules), Guards: v.Policy.Guards,
+	d := api.VaultDetail{VaultInfo: c.vaultInfoLocked(v, sessions), Rules: nonNil(v.Policy.Rules), Guards: v.Policy.Guards,
 		Tools: providers.Decisions(v.Policy, exposed), RateLimits: v.RateLimits}
 	c.mu.Unlock()
 	if !complete {

@@ -65,7 +65,7 @@ func (s *Server) Close() {
 }
 
 // Sessions implements core.Server.
-func (s *Server) Sessions() int { return s.mcp.Sessions() }
+func (s *Server) Sessions() map[string]int { return s.mcp.Sessions() }
 
 // Changed implements core.Server: it applies ch to the endpoints, reading
 // the core's newest state, so that changes made at once converge.
