@@ -414,8 +414,9 @@ func TestInitFirstRun(t *testing.T) {
 	data := filepath.Join(dir, "data")
 	self, _ := os.Executable()
 	answers := strings.Join([]string{
+		"sh -c 'echo missing --root >&2; exit 2'", // a command that fails the check
+		"", // name: fs
 		fmt.Sprintf("env %s=upstream %s", roleEnv, self), // the server's command
-		"",  // name: fs
 		"2", // agent: Cursor
 		"",  // vault name: cursor
 		"3", // permissions: developer
@@ -428,7 +429,7 @@ func TestInitFirstRun(t *testing.T) {
 	if err != nil {
 		t.Fatalf("init: %v\n%s", err, out)
 	}
-	for _, want := range []string{"Added service fs.", "Created vault cursor with the developer permissions.", "Token: avt_", "Add to ~/.cursor/mcp.json", `"mcpServers"`} {
+	for _, want := range []string{"That did not work", "missing --root", "Added service fs: connected, 6 tools.", "Created vault cursor with the developer permissions.", "Token: avt_", "Add to ~/.cursor/mcp.json", `"mcpServers"`} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("init output lacks %q:\n%s", want, out)
 		}
@@ -459,7 +460,7 @@ func TestPassphraseSecretStore(t *testing.T) {
 		out, err := cmd.CombinedOutput()
 		return string(out), err
 	}
-	if out, err := run("pw", "service", "add-mcp", "remote", "--url", "http://127.0.0.1:1/mcp", "--header", "Authorization: Bearer "+canary); err != nil {
+	if out, err := run("pw", "service", "add-mcp", "remote", "--url", "http://127.0.0.1:1/mcp", "--no-check", "--header", "Authorization: Bearer "+canary); err != nil {
 		t.Fatalf("add with a passphrase: %v %s", err, out)
 	}
 	enc, err := os.ReadFile(filepath.Join(e.data, "secrets.enc"))

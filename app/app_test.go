@@ -444,3 +444,28 @@ func TestChangesElsewhereShowWithinASecond(t *testing.T) {
 		}
 	}
 }
+
+// The window adds a server only after it listed its tools: one that fails
+// is refused with its reason and nothing is added.
+func TestAddAServerFromTheWindowChecksIt(t *testing.T) {
+	co := realCore(t)
+	u := window(t, co)
+	u.ShowTab("Services")
+	form := find(t, u.Window().Content(), func(f *widget.Form) bool { return f.SubmitText == "Add MCP server" })
+	entries := map[string]*widget.Entry{}
+	for _, item := range form.Items {
+		if e, ok := item.Widget.(*widget.Entry); ok {
+			entries[item.Text] = e
+		}
+	}
+	test.Type(entries["Name"], "broken")
+	test.Type(entries["Command or URL"], "sh -c 'echo no root folder given >&2; exit 1'")
+	form.OnSubmit()
+	dialog := u.Window().Canvas().Overlays().Top()
+	if dialog == nil || !findAll(dialog, func(l *widget.Label) bool { return strings.Contains(l.Text, "no root folder given") }) {
+		t.Fatal("no error naming the server's own message")
+	}
+	if svcs, _ := co.Services(context.Background()); len(svcs) != 1 {
+		t.Fatalf("a server that failed its check was added: %+v", svcs)
+	}
+}

@@ -104,6 +104,8 @@ func (u *UI) addServiceForm() fyne.CanvasObject {
 		widget.NewFormItem("Headers", headers),
 	)
 	form.SubmitText = "Add MCP server"
+	checking := widget.NewLabel("")
+	checking.Hide()
 	form.OnSubmit = func() {
 		spec := api.ServiceSpec{Name: strings.TrimSpace(name.Text)}
 		if kind.Selected == "URL" {
@@ -116,9 +118,28 @@ func (u *UI) addServiceForm() fyne.CanvasObject {
 		} else {
 			spec.Command = target.Text
 		}
-		u.do(func() error { _, err := u.cfg.API.AddService(context.Background(), spec); return err })
+		spec.Check = true
+		form.Disable()
+		checking.SetText("Starting " + spec.Name + " to list its tools…")
+		checking.Show()
+		var added api.ServiceInfo
+		var err error
+		u.cfg.Run(func() { added, err = u.cfg.API.AddService(context.Background(), spec) }, func() {
+			form.Enable()
+			if err != nil {
+				checking.Hide()
+				u.showError(err)
+				return
+			}
+			checking.SetText("Added " + added.Name + ": " + added.Status + ".")
+			name.SetText("")
+			target.SetText("")
+			headers.SetText("")
+			u.refreshLater()
+		})
 	}
-	return widget.NewCard("Add an MCP server", "Header values go to the OS keychain; agents never see them.", form)
+	return widget.NewCard("Add an MCP server", "AgentVault starts it (or reaches it) and lists its tools before adding it. Header values go to the OS keychain; agents never see them.",
+		container.NewVBox(form, checking))
 }
 
 // reviewBox shows tools that changed upstream (hidden from every vault)

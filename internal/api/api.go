@@ -196,6 +196,10 @@ type ServiceSpec struct {
 	SecretEnv []string `json:"secret_env,omitempty"`
 	// PassEnv names variables of AgentVault's environment the command gets.
 	PassEnv []string `json:"pass_env,omitempty"`
+	// Check starts (or reaches) the server and lists its tools before
+	// saving: a server that does not answer is refused with the reason, and
+	// the tools it lists are the first accepted ones.
+	Check bool `json:"check,omitempty"`
 }
 
 // ServiceInfo describes a configured service; secret values are never shown.

@@ -57,10 +57,18 @@ func initCommand(*flag.FlagSet) func(c *Call) error {
 				fmt.Fprintln(out, "\n1. An MCP server whose tools your agent will use (a command AgentVault starts when needed).")
 				command := ask("Command", "npx -y @modelcontextprotocol/server-filesystem "+cwd)
 				service = ask("Name for it (tools appear as NAME_tool)", "fs")
-				if _, err := av.AddService(c.Ctx, api.ServiceSpec{Name: service, Command: command}); err != nil {
-					return err
+				for attempt := 1; ; attempt++ {
+					info, err := addMCP(c, av, api.ServiceSpec{Name: service, Command: command, Check: true})
+					if err == nil {
+						fmt.Fprintf(out, "Added service %s: %s.\n", service, info.Status)
+						break
+					}
+					if attempt == 3 {
+						return err
+					}
+					fmt.Fprintf(out, "That did not work: %v\nCorrect the command, or press Enter to try it again.\n", err)
+					command = ask("Command", command)
 				}
-				fmt.Fprintf(out, "Added service %s.\n", service)
 			}
 
 			fmt.Fprintln(out, "\n2. Which agent is this vault for?")

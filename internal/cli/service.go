@@ -141,6 +141,7 @@ func serviceAdd(fs *flag.FlagSet) func(c *Call) error {
 	fs.Var(&passEnv, "pass-env", `give the command this variable of AgentVault's environment (repeatable)`)
 	headerStdin := fs.Bool("header-stdin", false, `read headers from standard input, one "Name: value" a line`)
 	envStdin := fs.Bool("env-stdin", false, `read secret environment variables from standard input, one NAME=value a line (as --secret-env)`)
+	noCheck := fs.Bool("no-check", false, "save without starting the server to list its tools (for a server that is not up yet)")
 	return func(c *Call) error {
 		if *headerStdin && *envStdin {
 			return c.Usage("give --header-stdin or --env-stdin, not both")
@@ -157,21 +158,42 @@ func serviceAdd(fs *flag.FlagSet) func(c *Call) error {
 			}
 		}
 		spec.Name, spec.Headers, spec.Env, spec.SecretEnv, spec.PassEnv = c.Args[0], headers, env, secretEnv, passEnv
-		av, done, err := c.API()
-		if err != nil {
-			return err
-		}
-		defer done()
-		info, err := av.AddService(c.Ctx, spec)
-		if err != nil {
-			return err
-		}
-		if c.JSON {
-			return printJSON(c.Out(), info)
-		}
-		fmt.Fprintf(c.Out(), "Added service %s (%s). Its tools appear as %s_<tool>.\n", info.Name, describeService(info), info.Name)
-		return nil
+		spec.Check = !*noCheck
+		return withAPI(c, func(av api.API) error {
+			info, err := addMCP(c, av, spec)
+			if err != nil {
+				if spec.Check {
+					err = fmt.Errorf("%w\n(--no-check adds it without starting it)", err)
+				}
+				return err
+			}
+			if c.JSON {
+				return printJSON(c.Out(), info)
+			}
+			fmt.Fprintf(c.Out(), "Added service %s (%s). Its tools appear as %s_<tool>", info.Name, describeService(info), info.Name)
+			if spec.Check {
+				fmt.Fprintf(c.Out(), "; %s", info.Status)
+			}
+			fmt.Fprintln(c.Out(), ".")
+			return nil
+		})
 	}
+}
+
+// addMCP adds an MCP server, its command's program found in the user's
+// PATH here, saying what the check does while it runs.
+func addMCP(c *Call, av api.API, spec api.ServiceSpec) (api.ServiceInfo, error) {
+	if spec.Command != "" {
+		command, err := services.AbsoluteCommand(spec.Command)
+		if err != nil {
+			return api.ServiceInfo{}, err
+		}
+		spec.Command = command
+	}
+	if spec.Check {
+		fmt.Fprintf(c.Err(), "Starting %s to list its tools…\n", spec.Name)
+	}
+	return av.AddService(c.Ctx, spec)
 }
 
 func serviceList(*flag.FlagSet) func(c *Call) error {

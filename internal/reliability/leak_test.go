@@ -107,7 +107,7 @@ func TestSecretsHygiene(t *testing.T) {
 	const headerCanary = "canary-header-5f1d9"
 	v := setUp(t, w, data, env, "Authorization: Bearer "+headerCanary)
 	const envCanary = "canary-env-0c4e2"
-	cli(t, env, "service", "add-mcp", "tool", "--command", "true", "--env", "API_TOKEN="+envCanary, "--data", data)
+	cli(t, env, "service", "add-mcp", "tool", "--command", "true", "--no-check", "--env", "API_TOKEN="+envCanary, "--data", data)
 	// A GitHub connection whose token the fake service then calls revoked.
 	const ghCanary = "ghp_canary1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6"
 	var ghAuth atomic.Value

@@ -137,11 +137,17 @@ func (r *Registry) pins(service string, tools []mcp.Tool) (map[string]json.RawMe
 	if svc.Pins != nil {
 		return svc.Pins, nil
 	}
-	svc.Pins = map[string]json.RawMessage{}
-	for _, t := range tools {
-		svc.Pins[t.Name] = definition(t)
-	}
+	svc.Pins = pinsOf(tools)
 	return svc.Pins, r.cfg.Store.PutService(svc)
+}
+
+// pinsOf accepts tools as they are defined now.
+func pinsOf(tools []mcp.Tool) map[string]json.RawMessage {
+	pins := make(map[string]json.RawMessage, len(tools))
+	for _, t := range tools {
+		pins[t.Name] = definition(t)
+	}
+	return pins
 }
 
 // Review lists how a service's tools differ from the accepted ones.

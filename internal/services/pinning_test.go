@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -95,5 +96,45 @@ func TestPinningHidesChangedTools(t *testing.T) {
 				t.Fatalf("changes left after accepting: %+v", changes)
 			}
 		})
+	}
+}
+
+// Adding with a check lists the tools before anything is saved: a server
+// that does not answer is refused, leaving no trace, and the tools the check
+// listed are the accepted ones, even if the server changes before its first
+// use.
+func TestTheCheckedAddPinsWhatItListed(t *testing.T) {
+	rec := providertest.NewRecorder()
+	up := &swappable{}
+	up.set(providertest.NewEchoServer(rec))
+	hs := httptest.NewServer(up)
+	t.Cleanup(hs.Close)
+	dir := t.TempDir()
+	sec := &secretstest.Memory{}
+	r := openRegistry(t, dir, sec)
+
+	broken := api.ServiceSpec{Name: "broken", Command: `sh -c "echo 'no token given' >&2; exit 1"`, Env: []string{"TOKEN=x"}, Check: true}
+	if _, err := r.Add(t.Context(), broken); err == nil || !strings.Contains(err.Error(), "no token given") || !strings.Contains(err.Error(), "not added") {
+		t.Fatalf("a server that exits at once was added, or the reason is missing: %v", err)
+	}
+	if _, ok := r.Provider("broken"); ok {
+		t.Fatal("the refused server is running")
+	}
+	if _, err := sec.Get(envKey("broken", "TOKEN")); err == nil {
+		t.Fatal("the refused server's variable is in the keychain")
+	}
+	if list, _ := r.List(t.Context()); len(list) != 0 {
+		t.Fatalf("services after a refused add: %+v", list)
+	}
+
+	info, err := r.Add(t.Context(), api.ServiceSpec{Name: "echo", URL: hs.URL + "/mcp", Check: true})
+	if err != nil || info.Status != "connected, 6 tools" {
+		t.Fatalf("checked add: %+v, %v", info, err)
+	}
+	up.set(providertest.NewMutatedEchoServer(rec, providertest.MutateNewTool))
+	closeRegistry(r)
+	r = openRegistry(t, dir, sec)
+	if changes, err := r.Review(t.Context(), "echo"); err != nil || len(changes) != 1 || changes[0].Tool != "exfiltrate" {
+		t.Fatalf("a tool added after the check was not held for review: %+v, %v", changes, err)
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -28,7 +30,7 @@ var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,127}$`)
 // Add configures an upstream MCP server. Header values, environment values
 // and the credentials in a URL go to the keychain; if anything fails,
 // nothing of the service is kept.
-func (r *Registry) Add(_ context.Context, spec api.ServiceSpec) (api.ServiceInfo, error) {
+func (r *Registry) Add(ctx context.Context, spec api.ServiceSpec) (api.ServiceInfo, error) {
 	svc, values, err := upstreamService(spec)
 	if err != nil {
 		return api.ServiceInfo{}, err
@@ -36,15 +38,27 @@ func (r *Registry) Add(_ context.Context, spec api.ServiceSpec) (api.ServiceInfo
 	if err := r.claim(svc.Name, nil); err != nil {
 		return api.ServiceInfo{}, err
 	}
+	listed := -1
 	keep := func() error {
-		for key, v := range values {
-			if err := r.cfg.Secrets.Set(key, v); err != nil {
-				return fmt.Errorf("saving a credential of %s in the keychain: %w", svc.Name, err)
-			}
-		}
 		p, err := r.startUpstream(svc, func(key string) (string, error) { return values[key], nil })
 		if err != nil {
 			return err
+		}
+		if spec.Check {
+			ctx, cancel := context.WithTimeout(ctx, checkTimeout)
+			defer cancel()
+			tools, err := p.(*pinned).Provider.Tools(ctx)
+			if err != nil {
+				p.Close()
+				return fmt.Errorf("%s did not list its tools, so it was not added: %w", svc.Name, err)
+			}
+			svc.Pins, listed = pinsOf(tools), len(tools)
+		}
+		for key, v := range values {
+			if err := r.cfg.Secrets.Set(key, v); err != nil {
+				p.Close()
+				return fmt.Errorf("saving a credential of %s in the keychain: %w", svc.Name, err)
+			}
 		}
 		return r.commit(svc, p)
 	}
@@ -57,7 +71,39 @@ func (r *Registry) Add(_ context.Context, spec api.ServiceSpec) (api.ServiceInfo
 		return api.ServiceInfo{}, err
 	}
 	r.cfg.Changed(svc.Name)
-	return describe(svc), nil
+	info := describe(svc)
+	if listed >= 0 {
+		info.Status = fmt.Sprintf("connected, %d tools", listed)
+	}
+	return info, nil
+}
+
+// checkTimeout bounds the check of a server being added: long enough for
+// `npx -y` to fetch a package on first use.
+const checkTimeout = 2 * time.Minute
+
+// AbsoluteCommand is command with its program found in PATH, so that the
+// program that runs later is the one the user meant now, whatever PATH
+// AgentVault then has.
+func AbsoluteCommand(command string) (string, error) {
+	args, err := shellwords.Parse(command)
+	if err != nil || len(args) == 0 {
+		return "", fmt.Errorf("cannot parse command %q: %v", command, err)
+	}
+	if args[0], err = absoluteProgram(args[0]); err != nil {
+		return "", err
+	}
+	return shellJoin(args), nil
+}
+
+// absoluteProgram finds program in PATH (or, when it names a path, makes
+// that absolute).
+func absoluteProgram(program string) (string, error) {
+	found, err := exec.LookPath(program)
+	if err != nil {
+		return "", fmt.Errorf("command %s: not found (is it installed, and in PATH?)", program)
+	}
+	return filepath.Abs(found)
 }
 
 // upstreamService checks spec and returns the service to store and the
@@ -103,6 +149,9 @@ func upstreamService(spec api.ServiceSpec) (store.Service, map[string]string, er
 				return svc, nil, fmt.Errorf("variable to pass %s: AgentVault's own variables are never given to a service", k)
 			}
 			svc.PassEnv = append(svc.PassEnv, k)
+		}
+		if args[0], err = absoluteProgram(args[0]); err != nil {
+			return svc, nil, err
 		}
 	case spec.URL != "":
 		shown, parts, err := splitURLSecrets(spec.URL)

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -38,6 +39,7 @@ func TestAddServiceValidates(t *testing.T) {
 		{"fail/env on url", api.ServiceSpec{Name: "a", URL: "http://h", PassEnv: []string{"X"}}, "started as a command"},
 		{"fail/url secret twice", api.ServiceSpec{Name: "a", URL: "http://h/?token=a&token=b"}, "twice"},
 		{"fail/bad env names only its name", api.ServiceSpec{Name: "a", Command: "x", Env: []string{"1BAD=hidden-value"}}, "1BAD=…"},
+		{"fail/program not found", api.ServiceSpec{Name: "a", Command: "no-such-mcp-server --stdio"}, "no-such-mcp-server: not found"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -62,8 +64,10 @@ func TestAddServiceValidates(t *testing.T) {
 	if _, err := c.Add(t.Context(), api.ServiceSpec{Name: "remote", Command: "x"}); err == nil {
 		t.Fatal("duplicate service name accepted")
 	}
-	info, _ = c.Add(t.Context(), api.ServiceSpec{Name: "local", Command: `node "my server.js" --flag`})
-	if info.Command != `node 'my server.js' --flag` {
+	// The program is kept as found in PATH now.
+	info, _ = c.Add(t.Context(), api.ServiceSpec{Name: "local", Command: `sh "my server.js" --flag`})
+	sh, _ := exec.LookPath("sh")
+	if info.Command != sh+` 'my server.js' --flag` || !filepath.IsAbs(sh) {
 		t.Fatalf("command shown as %q", info.Command)
 	}
 }

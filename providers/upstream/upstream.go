@@ -15,7 +15,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -325,15 +324,20 @@ func backoff(n int) time.Duration {
 
 func (p *Provider) dial(ctx context.Context) (*client.Client, error) {
 	var t transport.Interface
+	w := &startWitness{}
 	if len(p.cfg.Command) > 0 {
+		w.output = &outputTail{log: p.log}
 		t = transport.NewStdioWithOptions(p.cfg.Command[0], p.cfg.Env, p.cfg.Command[1:],
-			transport.WithCommandFunc(p.command),
-			transport.WithCommandLogger(p.log),
-			transport.WithCommandStderrWriter(stderrLog{p.log}))
+			transport.WithCommandFunc(func(ctx context.Context, name string, env, args []string) (*exec.Cmd, error) {
+				w.process = p.command(ctx, name, env, args)
+				w.process.Stderr = w.output
+				return w.process, nil
+			}),
+			transport.WithCommandLogger(p.log))
 	} else {
 		h, err := transport.NewStreamableHTTP(p.cfg.URL, transport.WithHTTPHeaders(p.cfg.Headers), transport.WithContinuousListening(),
 			transport.WithHTTPLogger(p.log),
-			transport.WithHTTPBasicClient(&http.Client{Transport: pooled()}))
+			transport.WithHTTPBasicClient(&http.Client{Transport: w.roundTripper(pooled())}))
 		if err != nil {
 			return nil, err
 		}
@@ -350,8 +354,8 @@ func (p *Provider) dial(ctx context.Context) (*client.Client, error) {
 	init.Params.ProtocolVersion = protocolVersion
 	init.Params.ClientInfo = mcp.Implementation{Name: "agentvault", Version: "1"}
 	if _, err := c.Initialize(ctx, init); err != nil {
-		c.Close()
-		return nil, err
+		c.Close() // waits for the process, so its output is all in
+		return nil, w.explain(err)
 	}
 	p.log.Info("service connected")
 	return c, nil
@@ -416,22 +420,12 @@ func (p *Provider) onNotification(n mcp.JSONRPCNotification) {
 	}
 }
 
-// stderrLog forwards an upstream's stderr to the log, one record per write.
-type stderrLog struct{ log *slog.Logger }
-
-func (s stderrLog) Write(b []byte) (int, error) {
-	s.log.Debug("service stderr", "text", string(b))
-	return len(b), nil
-}
-
-var _ io.Writer = stderrLog{}
-
 // command builds the upstream process: its own environment (see
 // Config.Env), and (on Linux) killed when AgentVault dies.
-func (p *Provider) command(ctx context.Context, name string, env []string, args []string) (*exec.Cmd, error) {
+func (p *Provider) command(ctx context.Context, name string, env []string, args []string) *exec.Cmd {
 	cmd := newCmd(ctx, name, args...)
 	cmd.Env = environment(os.Environ(), p.cfg.PassEnv, env)
-	return cmd, nil
+	return cmd
 }
 
 // Status says whether the server is connected, how many tools it listed,

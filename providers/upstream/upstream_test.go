@@ -252,3 +252,50 @@ func TestStatusSaysWhatIsGoingOn(t *testing.T) {
 		t.Fatalf("a server that cannot start: %q", s)
 	}
 }
+
+// A server that does not start says why: how the command exited with the
+// last lines it wrote, or what the address answered instead of MCP.
+func TestStartFailuresSayWhy(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		command []string
+		url     string
+		handler http.HandlerFunc
+		want    []string
+	}{
+		{name: "exits", command: []string{"sh", "-c", "echo starting >&2; echo 'Error: API_KEY is not set' >&2; exit 3"},
+			want: []string{"exited (exit status 3)", "starting\nError: API_KEY is not set"}},
+		{name: "missing", command: []string{"/nonexistent/server"}, want: []string{"/nonexistent/server", "no such file"}},
+		{name: "web page", handler: func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			io.WriteString(w, "<html>Welcome</html>")
+		}, want: []string{"web page (HTTP 200, text/html)"}},
+		{name: "unauthorized", handler: func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "no", http.StatusUnauthorized) },
+			want: []string{"HTTP 401 Unauthorized", "credential"}},
+		{name: "not found", handler: http.NotFound, want: []string{"HTTP 404 Not Found"}},
+		{name: "nothing listens", url: "http://127.0.0.1:1/mcp?api_key=k3y-canary", want: []string{"cannot reach the server", "connection refused"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := Config{Name: "s", Command: tc.command, URL: tc.url, Logger: quiet}
+			if tc.handler != nil {
+				srv := httptest.NewServer(tc.handler)
+				t.Cleanup(srv.Close)
+				cfg.URL = srv.URL
+			}
+			p, err := New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { p.Close() })
+			_, err = p.Tools(t.Context())
+			if err != nil && strings.Contains(err.Error(), "k3y-canary") {
+				t.Errorf("the error repeats the address's key: %v", err)
+			}
+			for _, w := range tc.want {
+				if err == nil || !strings.Contains(err.Error(), w) {
+					t.Errorf("error %v, want it to say %q", err, w)
+				}
+			}
+		})
+	}
+}
