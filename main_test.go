@@ -475,9 +475,36 @@ func TestPassphraseSecretStore(t *testing.T) {
 	if !strings.Contains(out, "starts when an agent first needs it") {
 		t.Fatalf("with the passphrase: %s", out)
 	}
-	out, _ = run("wrong", "service", "list")
-	if !strings.Contains(out, "cannot start") || strings.Contains(out, canary) {
-		t.Fatalf("with a wrong passphrase: %s", out)
+	for _, args := range [][]string{{"service", "list"}, {"vault", "create", "w"}, {"client", "setup", "cursor", "w"}, {"serve", "--listen", "127.0.0.1:0"}} {
+		out, err := run("wrong", args...)
+		if err == nil || !strings.Contains(out, "AGENTVAULT_PASSPHRASE: the secrets file cannot be opened with this passphrase") || strings.Contains(out, canary) {
+			t.Errorf("%v with a wrong passphrase: %v\n%s", args, err, out)
+		}
+	}
+}
+
+// Without a keychain and without a passphrase, a new vault's token cannot
+// be kept: creating it says so and how to fix it, and client setup says the
+// placeholder must be filled in.
+func TestNoKeychainNoPassphrase(t *testing.T) {
+	e := newEnv(t)
+	run := func(args ...string) (string, error) {
+		cmd := e.cmd(args...)
+		cmd.Env = append(cmd.Env, "DBUS_SESSION_BUS_ADDRESS=unix:path=/nonexistent", "AGENTVAULT_PASSPHRASE=")
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	out, err := run("vault", "create", "w", "--service", "echo")
+	if err != nil || !strings.Contains(out, "the token could not be kept (no keychain service is running") || !strings.Contains(out, "set AGENTVAULT_PASSPHRASE") {
+		t.Fatalf("vault create without a keychain: %v\n%s", err, out)
+	}
+	out, err = run("client", "setup", "cursor", "w")
+	if err != nil || !strings.Contains(out, "Bearer <TOKEN>") || !strings.Contains(out, "put it in place of <TOKEN>") {
+		t.Fatalf("client setup without a kept token: %v\n%s", err, out)
+	}
+	out, err = run("service", "add-mcp", "remote", "--url", "http://127.0.0.1:1/mcp", "--no-check", "--header", "Authorization: Bearer x")
+	if err == nil || !strings.Contains(out, "no keychain service is running") || !strings.Contains(out, "AGENTVAULT_PASSPHRASE") {
+		t.Fatalf("a header without a keychain: %v\n%s", err, out)
 	}
 }
 

@@ -48,7 +48,11 @@ type instance struct {
 
 // startServer opens the data folder and starts serving on listen.
 func startServer(dir, listen string, stdout io.Writer, logger *slog.Logger) (_ *instance, err error) {
-	co, err := core.Open(core.Config{DataDir: dir, LockTimeout: time.Second, Logger: logger, Secrets: cli.Secrets(dir)})
+	keys, err := cli.Secrets(dir)
+	if err != nil {
+		return nil, err
+	}
+	co, err := core.Open(core.Config{DataDir: dir, LockTimeout: time.Second, Logger: logger, Secrets: keys})
 	if errors.Is(err, store.ErrLocked) {
 		return nil, control.AlreadyRunning(dir)
 	}

@@ -85,13 +85,20 @@ func (w *wizard) view() fyne.CanvasObject {
 		body = container.NewVBox(widget.NewLabel("Start from which permissions? You can change each tool afterwards."), choice)
 	default:
 		v := w.created
-		body = container.NewVBox(
+		ready := container.NewVBox(
 			widget.NewLabel(fmt.Sprintf("Vault %q is ready. Its token is shown only now:", v.Name)),
 			readOnlyEntry(v.Token),
 			widget.NewLabel("MCP URL"),
 			readOnlyEntry(v.URL),
-			w.u.setupView(v.Name, v.URL, v.Token),
 		)
+		for _, warning := range v.Warnings {
+			note := widget.NewLabel("Note: " + warning + ".")
+			note.Wrapping = fyne.TextWrapWord
+			note.Importance = widget.WarningImportance
+			ready.Add(note)
+		}
+		ready.Add(w.u.setupView(v.Name, v.URL, v.Token))
+		body = ready
 	}
 	errLabel := widget.NewLabel(w.err)
 	errLabel.Importance = widget.DangerImportance

@@ -25,9 +25,13 @@ type NewVault struct {
 	Name  string `json:"name"`
 	URL   string `json:"url"`
 	Token string `json:"token"`
-	// Warning says what the new vault lacks (no tools yet), for people.
-	Warning string `json:"warning,omitempty"`
+	// Warnings say, for people, what the new vault lacks: tools, or a token
+	// kept in the keychain.
+	Warnings []string `json:"warnings,omitempty"`
 }
+
+// NoToolsYet is the warning of a vault created without services.
+const NoToolsYet = "this vault offers no tools yet: add a service to it"
 
 // VaultInfo summarises a vault.
 type VaultInfo struct {

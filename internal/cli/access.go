@@ -45,7 +45,11 @@ func (c *Call) API() (a api.API, done func(), err error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	cl, err := control.Dial(control.SocketPath(dir), Secrets(dir))
+	keys, err := Secrets(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	cl, err := control.Dial(control.SocketPath(dir), keys)
 	if err == nil {
 		return cl, func() {}, nil
 	}
@@ -53,7 +57,7 @@ func (c *Call) API() (a api.API, done func(), err error) {
 		return nil, nil, err
 	}
 	logger := slog.New(slog.NewTextHandler(c.env.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	co, err := core.Open(core.Config{DataDir: dir, LockTimeout: 2 * time.Second, Logger: logger, Secrets: Secrets(dir)})
+	co, err := core.Open(core.Config{DataDir: dir, LockTimeout: 2 * time.Second, Logger: logger, Secrets: keys})
 	if errors.Is(err, store.ErrLocked) {
 		return nil, nil, control.AlreadyRunning(dir)
 	}
@@ -74,7 +78,11 @@ func withServer(c *Call, f func(av api.API) error) error {
 	if err != nil {
 		return err
 	}
-	cl, err := control.Dial(control.SocketPath(dir), Secrets(dir))
+	keys, err := Secrets(dir)
+	if err != nil {
+		return err
+	}
+	cl, err := control.Dial(control.SocketPath(dir), keys)
 	if errors.Is(err, control.ErrNotRunning) {
 		return errNotRunning
 	}
@@ -88,11 +96,18 @@ func withServer(c *Call, f func(av api.API) error) error {
 // keychain, or, when $AGENTVAULT_PASSPHRASE is set (machines without a
 // keychain service), a file in the data folder encrypted with that
 // passphrase.
-func Secrets(dir string) secrets.Store {
-	if pass := Passphrase(); pass != "" {
-		return &secrets.File{Path: filepath.Join(dir, "secrets.enc"), Passphrase: pass}
+// A passphrase that does not open the existing file is an error here, not
+// a store that fails later.
+func Secrets(dir string) (secrets.Store, error) {
+	pass := Passphrase()
+	if pass == "" {
+		return secrets.Keychain{Service: "agentvault"}, nil
 	}
-	return secrets.Keychain{Service: "agentvault"}
+	f := &secrets.File{Path: filepath.Join(dir, "secrets.enc"), Passphrase: pass}
+	if err := f.Check(); err != nil {
+		return nil, fmt.Errorf("AGENTVAULT_PASSPHRASE: %w", err)
+	}
+	return f, nil
 }
 
 // Passphrase reads $AGENTVAULT_PASSPHRASE once and takes it out of the

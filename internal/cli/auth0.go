@@ -57,7 +57,11 @@ func auth0Login(*flag.FlagSet) func(c *Call) error {
 			if err != nil {
 				return err
 			}
-			client, err := services.Auth0Client(st, Secrets(dir))
+			keys, err := Secrets(dir)
+			if err != nil {
+				return err
+			}
+			client, err := services.Auth0Client(st, keys)
 			if err != nil {
 				return err
 			}
@@ -175,7 +179,11 @@ func withMyAccount(c *Call, f func(ctx context.Context, client *auth0.Client, re
 		if err != nil {
 			return err
 		}
-		client, refreshToken, err := services.Auth0User(st, Secrets(dir))
+		keys, err := Secrets(dir)
+		if err != nil {
+			return err
+		}
+		client, refreshToken, err := services.Auth0User(st, keys)
 		if err != nil {
 			return err
 		}

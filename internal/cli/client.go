@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 	"github.com/agentvault/agentvault/internal/bridge"
 	"github.com/agentvault/agentvault/internal/clientsetup"
 	"github.com/agentvault/agentvault/internal/core"
+	"github.com/agentvault/agentvault/internal/secrets"
 )
 
 func clientCommands() []Command {
@@ -68,6 +70,9 @@ func clientSetup(fs *flag.FlagSet) func(c *Call) error {
 				v.Token = "<TOKEN>"
 			}
 			fmt.Fprintf(out, "%s:\n\n%s\n", client.Where, client.Snippet(v))
+			if token == "" {
+				fmt.Fprintln(out, "\nThe vault's token is not kept on this machine: put it in place of <TOKEN> (or give it in $AGENTVAULT_TOKEN or --token-file).")
+			}
 			return nil
 		}
 		if token == "" {
@@ -138,6 +143,16 @@ func vaultToken(dir, file, vaultID string) (string, error) {
 	if tok := os.Getenv("AGENTVAULT_TOKEN"); tok != "" {
 		return tok, nil
 	}
-	tok, _ := Secrets(dir).Get(core.VaultTokenKey(vaultID))
+	keys, err := Secrets(dir)
+	if err != nil {
+		return "", err
+	}
+	tok, err := keys.Get(core.VaultTokenKey(vaultID))
+	if errors.Is(err, secrets.ErrNotFound) || errors.Is(err, secrets.ErrUnavailable) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("reading the vault's token: %w", err)
+	}
 	return tok, nil
 }

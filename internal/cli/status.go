@@ -33,7 +33,11 @@ func statusCommand(*flag.FlagSet) func(c *Call) error {
 		}
 		out := c.Out()
 		r := statusReport{Data: dir, Services: []api.ServiceInfo{}}
-		av, err := control.Dial(control.SocketPath(dir), Secrets(dir))
+		keys, err := Secrets(dir)
+		if err != nil {
+			return err
+		}
+		av, err := control.Dial(control.SocketPath(dir), keys)
 		switch {
 		case errors.Is(err, control.ErrNotRunning):
 		case err != nil:

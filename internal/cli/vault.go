@@ -76,8 +76,11 @@ func printNewVault(c *Call, nv api.NewVault) error {
 		return printJSON(out, nv)
 	}
 	fmt.Fprintf(out, "Created vault %q (id %s).\n\n  URL:   %s\n  Token: %s\n\n", nv.Name, nv.ID, nv.URL, nv.Token)
-	if nv.Warning != "" {
-		fmt.Fprintf(out, "Note: %s (agentvault vault services %q add SERVICE).\n\n", nv.Warning, nv.Name)
+	for _, w := range nv.Warnings {
+		if w == api.NoToolsYet {
+			w += fmt.Sprintf(" (agentvault vault services %q add SERVICE)", nv.Name)
+		}
+		fmt.Fprintf(out, "Note: %s.\n\n", w)
 	}
 	fmt.Fprintln(out, "The token is shown only now. To add this vault to Claude Code:")
 	fmt.Fprintf(out, "\n  claude mcp add --transport http %s %s --header \"Authorization: Bearer %s\"\n", clientName(nv.Name), nv.URL, nv.Token)

@@ -7,6 +7,7 @@
 package clientsetup
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -90,8 +91,8 @@ func (c Client) Snippet(v Vault) string {
 	case c.command != nil:
 		return c.command(v)
 	case c.entry != nil:
-		b, _ := json.MarshalIndent(map[string]any{c.key: map[string]any{v.Name: c.entry(v)}}, "", "  ")
-		return string(b)
+		b, _ := indentedJSON(map[string]any{c.key: map[string]any{v.Name: c.entry(v)}})
+		return strings.TrimSuffix(string(b), "\n")
 	}
 	return codexSection(v)
 }
@@ -148,12 +149,22 @@ func (c Client) Write(path string, v Vault) error {
 		}
 		servers[v.Name] = c.entry(v)
 		doc[c.key] = servers
-		if out, err = json.MarshalIndent(doc, "", "  "); err != nil {
+		if out, err = indentedJSON(doc); err != nil {
 			return err
 		}
-		out = append(out, '\n')
 	}
 	return writeKeepingMode(path, out)
+}
+
+// indentedJSON is v as a person writes it: indented, ending in a newline,
+// and with <, > and & as themselves.
+func indentedJSON(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	err := enc.Encode(v)
+	return b.Bytes(), err
 }
 
 func sep(orig []byte) string {

@@ -105,6 +105,13 @@ func TestSnippets(t *testing.T) {
 			t.Errorf("%s: invalid JSON %s", c.ID, s)
 		}
 	}
+	placeholder := vault
+	placeholder.Token = "<TOKEN>"
+	for _, c := range Clients {
+		if s := c.Snippet(placeholder); !strings.Contains(s, "<TOKEN>") {
+			t.Errorf("%s: the placeholder is not shown as typed: %s", c.ID, s)
+		}
+	}
 	if _, err := Find("emacs"); err == nil || !strings.Contains(err.Error(), "claude-code") {
 		t.Fatalf("unknown client: %v", err)
 	}

@@ -64,7 +64,7 @@ func TestClientDrivesEveryOperation(t *testing.T) {
 		t.Fatalf("duplicate service over the socket: %v", err)
 	}
 	svcs, err := c.Services(t.Context())
-	if err != nil || len(svcs) != 1 || svcs[0].Command != "true" {
+	if err != nil || len(svcs) != 1 || filepath.Base(svcs[0].Command) != "true" {
 		t.Fatalf("services %+v, %v", svcs, err)
 	}
 	nv, err := c.CreateVault(t.Context(), api.VaultSpec{Name: "work", Services: []string{"fs"}})

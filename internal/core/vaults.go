@@ -83,10 +83,12 @@ func (c *Core) createVault(ctx context.Context, spec api.VaultSpec, shape func(v
 		return api.NewVault{}, err
 	}
 	c.changes.publish(api.Change{Topic: api.VaultChanged, Vault: v.ID})
-	c.keepToken(v.ID, token)
 	nv := api.NewVault{ID: v.ID, Name: v.Name, URL: url, Token: token}
 	if len(services) == 0 {
-		nv.Warning = "this vault offers no tools yet: add a service to it"
+		nv.Warnings = append(nv.Warnings, api.NoToolsYet)
+	}
+	if err := c.keepToken(v.ID, token); err != nil {
+		nv.Warnings = append(nv.Warnings, fmt.Sprintf("the token could not be kept (%v). Copy it now: client setup and the bridge will need it in $AGENTVAULT_TOKEN", err))
 	}
 	return nv, nil
 }
@@ -463,7 +465,11 @@ func (c *Core) RotateToken(_ context.Context, ref string) (string, error) {
 		return "", err
 	}
 	c.approvals.RevokeGrants(v.ID)
-	c.keepToken(v.ID, token)
+	if err := c.keepToken(v.ID, token); err != nil {
+		// The kept token must never be the old one, which opens nothing.
+		_ = c.secrets.Delete(VaultTokenKey(v.ID))
+		c.log.Warn("the new vault token could not be kept in the keychain", "vault", v.ID, "err", err)
+	}
 	return token, nil
 }
 
@@ -471,12 +477,10 @@ func (c *Core) RotateToken(_ context.Context, ref string) (string, error) {
 // stdio bridge and client setup; AgentVault itself checks only the digest.
 func VaultTokenKey(vaultID string) string { return "vault/" + vaultID + "/token" }
 
-// keepToken stores a new token in the keychain when there is one; without a
-// keychain the token is still shown once and tools ask for it.
-func (c *Core) keepToken(vaultID, token string) {
-	if err := c.secrets.Set(VaultTokenKey(vaultID), token); err != nil {
-		c.log.Debug("vault token not kept in the keychain", "vault", vaultID, "err", err)
-	}
+// keepToken stores a new token in the keychain, for client setup and the
+// bridge; when it cannot, the token is still shown once and they ask for it.
+func (c *Core) keepToken(vaultID, token string) error {
+	return c.secrets.Set(VaultTokenKey(vaultID), token)
 }
 
 // DeleteVault removes a vault; its token stops working and its sessions end.

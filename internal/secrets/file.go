@@ -109,6 +109,15 @@ func gcm(k []byte) (cipher.AEAD, error) {
 	return cipher.NewGCM(block)
 }
 
+// Check opens the file with the passphrase: ErrPassphrase if it cannot (a
+// missing file is fine: it is made on the first Set).
+func (f *File) Check() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	_, err := f.read()
+	return err
+}
+
 // Get implements Store.
 func (f *File) Get(k string) (string, error) {
 	f.mu.Lock()

@@ -32,7 +32,7 @@ type Store interface {
 var (
 	ErrNotFound    = errors.New("no such secret in the keychain")
 	ErrLocked      = errors.New("the keychain is locked or waiting for a password: unlock it and try again")
-	ErrUnavailable = errors.New("no keychain service is running (on Linux: gnome-keyring or KeePassXC's Secret Service)")
+	ErrUnavailable = errors.New("no keychain service is running (on Linux: gnome-keyring or KeePassXC's Secret Service): start one, or set AGENTVAULT_PASSPHRASE to keep secrets in a file encrypted with it")
 )
 
 // Keychain is the OS keychain, under one service name.
@@ -99,7 +99,7 @@ func classify(err error) error {
 	switch {
 	case strings.Contains(msg, "ServiceUnknown"), strings.Contains(msg, "DBUS_SESSION_BUS_ADDRESS"),
 		strings.Contains(msg, "dbus-launch"), strings.Contains(msg, "connection refused"), strings.Contains(msg, "no such file"):
-		return fmt.Errorf("%w (%v)", ErrUnavailable, err)
+		return ErrUnavailable
 	case strings.Contains(msg, "IsLocked"), strings.Contains(msg, "dismissed"), strings.Contains(msg, "prompt"),
 		strings.Contains(msg, "failed to unlock"):
 		return ErrLocked
