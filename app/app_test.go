@@ -342,8 +342,8 @@ func TestFilterRecords(t *testing.T) {
 		{"all, newest first", auditFilter{}, []uint64{4, 3, 2, 1}},
 		{"vault", auditFilter{vault: "reviewer"}, []uint64{3}},
 		{"service", auditFilter{service: "github"}, []uint64{4}},
-		{"outcome", auditFilter{outcome: "executed"}, []uint64{2}},
-		{"intent", auditFilter{outcome: "intent"}, []uint64{1}},
+		{"outcome", auditFilter{outcome: "approved"}, []uint64{2}},
+		{"running", auditFilter{outcome: "running"}, []uint64{1}},
 		{"last hour", auditFilter{since: time.Hour}, []uint64{3, 2, 1}},
 	}
 	for _, tt := range tests {

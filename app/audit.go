@@ -41,7 +41,7 @@ func filterRecords(recs []api.AuditRecord, f auditFilter, now time.Time) []api.A
 		switch {
 		case f.vault != "" && r.Vault != f.vault,
 			f.service != "" && r.Service != f.service,
-			f.outcome != "" && r.Outcome != f.outcome && !(f.outcome == "intent" && r.Phase == api.Intent),
+			f.outcome != "" && r.Outcome != f.outcome,
 			f.since > 0 && r.Time.Before(now.Add(-f.since)):
 			continue
 		}
@@ -53,11 +53,7 @@ func filterRecords(recs []api.AuditRecord, f auditFilter, now time.Time) []api.A
 
 // recordLine is one record in the list.
 func recordLine(r api.AuditRecord) string {
-	what := r.Outcome
-	if r.Phase == api.Intent {
-		what = "started"
-	}
-	line := fmt.Sprintf("%s  %-10s %-28s %-8s %-10s", r.Time.Local().Format("01-02 15:04:05"), r.Vault, r.Tool, r.Decision, what)
+	line := fmt.Sprintf("%s  %-10s %-28s %-8s %-10s", r.Time.Local().Format("01-02 15:04:05"), r.Vault, r.Tool, r.Decision, r.Outcome)
 	if r.Channel != "" && r.Channel != "policy" {
 		line += " via " + r.Channel
 	}
@@ -104,7 +100,8 @@ func (u *UI) auditView() fyne.CanvasObject {
 	}
 	vault := pick(choices(recs, func(r api.AuditRecord) string { return r.Vault }), u.auditFilter.vault, func(v string) { u.auditFilter.vault = v })
 	service := pick(choices(recs, func(r api.AuditRecord) string { return r.Service }), u.auditFilter.service, func(v string) { u.auditFilter.service = v })
-	outcome := pick([]string{all, "intent", api.Executed, api.Denied, api.Blocked, api.Timeout, api.Cancelled, api.Failed},
+	outcome := pick([]string{all, api.Executed, api.Approved, api.Denied, api.Blocked, api.Timeout, api.Cancelled, api.Failed,
+		api.RateLimited, api.Running, api.Interrupted},
 		u.auditFilter.outcome, func(v string) { u.auditFilter.outcome = v })
 	var sinceLabels []string
 	current := all
@@ -176,7 +173,7 @@ func (u *UI) exportTo(w io.Writer, name string) error {
 	if strings.EqualFold(filepath.Ext(name), ".csv") {
 		format = api.CSV
 	}
-	return u.cfg.API.AuditExport(context.Background(), w, format, "")
+	return u.cfg.API.AuditExport(context.Background(), w, format, api.AuditQuery{})
 }
 
 // exportAudit saves the whole log through a file dialog; the format follows

@@ -75,11 +75,13 @@ func (f *fixedAPI) SetPaused(context.Context, bool) error                       
 func (f *fixedAPI) Status(context.Context) (api.Status, error)                    { return f.status, f.err }
 func (f *fixedAPI) RotateToken(context.Context, string) (string, error)           { return "", f.err }
 func (f *fixedAPI) DeleteVault(context.Context, string) error                     { return f.err }
-func (f *fixedAPI) AuditList(context.Context, string, int) ([]api.AuditRecord, error) {
+func (f *fixedAPI) AuditList(context.Context, api.AuditQuery) ([]api.AuditRecord, error) {
 	return f.records, f.err
 }
-func (f *fixedAPI) AuditExport(context.Context, io.Writer, string, string) error { return f.err }
-func (f *fixedAPI) Approvals(context.Context) (api.Approvals, error)             { return f.approvals, f.err }
+func (f *fixedAPI) AuditExport(context.Context, io.Writer, string, api.AuditQuery) error {
+	return f.err
+}
+func (f *fixedAPI) Approvals(context.Context) (api.Approvals, error) { return f.approvals, f.err }
 func (f *fixedAPI) AnswerApproval(context.Context, string, api.Answer) (api.Resolved, error) {
 	return api.Resolved{}, f.err
 }
@@ -166,9 +168,9 @@ func populated() *fixedAPI {
 				Answer: api.Answer{Channel: "notification"}, Outcome: "denied", At: t0.Add(-time.Minute)}},
 		},
 		records: []api.AuditRecord{
-			{Seq: 1, Time: t0, Phase: audit.Intent, Vault: "claude-work", Service: "fs", Tool: "fs_read_file", Decision: "allow", Channel: "policy"},
-			{Seq: 2, Time: t0, Phase: audit.Outcome, Vault: "claude-work", Service: "fs", Tool: "fs_read_file", Decision: "allow", Outcome: "executed", Channel: "policy", DurationMS: 3},
-			{Seq: 3, Time: t0, Phase: audit.Outcome, Vault: "reviewer", Service: "fs", Tool: "fs_write_file", Decision: "block", Outcome: "blocked", Channel: "policy"},
+			{Seq: 1, Time: t0, Phase: audit.Call, Vault: "claude-work", Service: "fs", Tool: "fs_read_file", Decision: "allow", Outcome: "running", Channel: "policy"},
+			{Seq: 2, Time: t0, Phase: audit.Call, Vault: "claude-work", Service: "fs", Tool: "fs_write_file", Decision: "approve", Outcome: "approved", Channel: "notification", DurationMS: 3},
+			{Seq: 3, Time: t0, Phase: audit.Call, Vault: "reviewer", Service: "fs", Tool: "fs_write_file", Decision: "block", Outcome: "blocked", Channel: "policy"},
 		},
 		status: api.Status{Vaults: 2, Sessions: 1, Pending: 1},
 		changes: map[string][]api.ToolChange{"tickets": {{Tool: "create", Kind: "changed",

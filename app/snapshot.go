@@ -68,7 +68,7 @@ func (u *UI) load(selected string) snapshot {
 			s.changes[svc.Name] = ch
 		}
 	}
-	s.records, s.recordsErr = a.AuditList(ctx, "", auditLimit)
+	s.records, s.recordsErr = a.AuditList(ctx, api.AuditQuery{Limit: auditLimit})
 	s.limits, s.limitsErr = a.Limits(ctx)
 	s.clients = a.Clients(ctx)
 	s.kinds = a.ServiceKinds(ctx)

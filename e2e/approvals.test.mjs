@@ -60,7 +60,7 @@ test('an approve tool waits, reports progress, and runs once approved through th
   assert.throws(() => execFileSync(bin, ['approvals', 'deny', pending.id, '--data', ws.data], { stdio: 'pipe' }),
     (e) => /already answered \(approved by cli\)/.test(e.stderr.toString()));
   const recs = ws.json('audit', 'list', '--limit', '0');
-  assert.ok(recs.some((r) => r.phase === 'intent' && r.tool === 'fs_create_directory' && r.channel === 'cli'));
+  assert.ok(recs.some((r) => r.phase === 'call' && r.tool === 'fs_create_directory' && r.outcome === 'approved' && r.channel === 'cli'));
   assert.ok(recs.some((r) => r.phase === 'answer' && r.outcome === 'rejected'));
 });
 

@@ -63,7 +63,9 @@ test('a policy change reaches the stdio client', async () => {
   assert.deepEqual(await toolNames(viaBridge), ['fs_read_text_file']);
 });
 
-test('the audit log names the agent behind the bridge as the bridge', async () => {
-  const recs = ws.json('audit', 'list', '--limit', '0');
-  assert.ok(recs.some((r) => r.phase === 'intent' && r.client.startsWith('agentvault')), JSON.stringify(recs.map((r) => r.client)));
+test('the audit log names the client behind the bridge, and has its blocked call', async () => {
+  const recs = ws.json('audit', 'list', '--limit', '0', '--vault', 'readonly');
+  const names = JSON.stringify(recs.map((r) => `${r.client}:${r.tool}:${r.outcome}`));
+  assert.ok(recs.some((r) => r.client === 'stdio-agent 1.0.0' && r.tool === 'fs_read_text_file' && r.outcome === 'executed'), names);
+  assert.ok(recs.some((r) => r.client === 'stdio-agent 1.0.0' && r.tool === 'fs_write_file' && r.outcome === 'blocked'), names);
 });

@@ -61,7 +61,8 @@ before(async () => {
   });
   await new Promise((resolve) => upstream.listen(0, '127.0.0.1', resolve));
   ws = workspace();
-  ws.cli('service', 'add-mcp', 'ts', '--url', `http://127.0.0.1:${upstream.address().port}/mcp`);
+  // Asynchronously: adding checks the server, which answers from this process.
+  await ws.cliInput('', 'service', 'add-mcp', 'ts', '--url', `http://127.0.0.1:${upstream.address().port}/mcp`);
   const vault = ws.json('vault', 'create', 'work', '--service', 'ts');
   const base = await ws.start();
   client = await connect(`${base}/v/${vault.id}/mcp`, vault.token);
@@ -89,10 +90,12 @@ test("the upstream's progress reaches the agent under its own token", async () =
   assert.ok(seen.length >= 1 && seen.every((p) => [1, 2, 3].includes(p)), `progress: ${seen}`);
 });
 
-test('both calls are audited with intent and outcome', () => {
-  const recs = ws.json('audit', 'list', '--limit', '0').filter((r) => r.tool === 'ts_echo' || r.tool === 'ts_count');
-  for (const tool of ['ts_echo', 'ts_count']) {
-    const phases = recs.filter((r) => r.tool === tool).map((r) => `${r.phase}:${r.outcome ?? ''}`);
-    assert.deepEqual(phases, ['intent:', 'outcome:executed'], `${tool}: ${phases}`);
+test('both calls are audited with intent and outcome, listed as one row each', () => {
+  for (const [args, want] of [[[], ['call:executed']], [['--phases'], ['intent:', 'outcome:executed']]]) {
+    const recs = ws.json('audit', 'list', '--limit', '0', ...args).filter((r) => r.tool === 'ts_echo' || r.tool === 'ts_count');
+    for (const tool of ['ts_echo', 'ts_count']) {
+      const phases = recs.filter((r) => r.tool === tool).map((r) => `${r.phase}:${r.outcome ?? ''}`);
+      assert.deepEqual(phases, want, `${tool} ${args}: ${phases}`);
+    }
   }
 });

@@ -66,7 +66,7 @@ test('a blocked tool is neither listed nor callable, and never reaches the upstr
 
 test('the audit log has intent and outcome for each call', async () => {
   await workClient.callTool({ name: 'fs_list_directory', arguments: { path: root } });
-  const recs = ws.json('audit', 'list', '--limit', '0');
+  const recs = ws.json('audit', 'list', '--limit', '0', '--phases');
   const calls = new Map();
   for (const r of recs) {
     if (!calls.has(r.call_id)) calls.set(r.call_id, []);
@@ -82,6 +82,9 @@ test('the audit log has intent and outcome for each call', async () => {
   assert.ok(recs.some((r) => r.outcome === 'blocked' && r.tool === 'fs_write_file'));
   assert.ok(!recs.some((r) => r.phase === 'intent' && r.tool === 'fs_write_file'), 'a blocked call has an intent record');
   for (const r of recs) assert.ok(!JSON.stringify(r).includes('hello from the upstream'));
+  const rows = ws.json('audit', 'list', '--limit', '0');
+  assert.equal(rows.length, recs.length - executed.length, 'one row per call');
+  assert.ok(rows.every((r) => r.phase === 'call'), JSON.stringify(rows));
 });
 
 test('a policy change reaches a connected client as tools/list_changed', async () => {

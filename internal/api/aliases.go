@@ -41,6 +41,8 @@ const (
 	Cancelled   = audit.Cancelled
 	RateLimited = audit.RateLimited
 	Failed      = audit.Failed
+	Running     = audit.Running
+	Interrupted = audit.Interrupted
 )
 
 // Audit export formats.

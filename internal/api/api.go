@@ -93,10 +93,12 @@ type API interface {
 	// SetLimits changes them; they apply to what comes next.
 	SetLimits(ctx context.Context, l Limits) error
 
-	// AuditList returns the newest records, oldest first.
-	AuditList(ctx context.Context, ref string, limit int) ([]audit.Record, error)
-	// AuditExport writes the audit log as "jsonl" or "csv".
-	AuditExport(ctx context.Context, w io.Writer, format, ref string) error
+	// AuditList returns the newest rows q selects, oldest first: one per
+	// call unless q.Phases.
+	AuditList(ctx context.Context, q AuditQuery) ([]audit.Record, error)
+	// AuditExport writes the rows q selects as "jsonl" or "csv" (q.Limit
+	// is ignored).
+	AuditExport(ctx context.Context, w io.Writer, format string, q AuditQuery) error
 
 	// Approvals lists calls waiting for approval and recent answers.
 	Approvals(ctx context.Context) (Approvals, error)
@@ -121,6 +123,18 @@ type API interface {
 	Clients(ctx context.Context) []string
 	// ClientSetup is what a user pastes into client (by name) to add v.
 	ClientSetup(ctx context.Context, client string, v SetupVault) Snippet
+}
+
+// AuditQuery selects rows of the audit log.
+type AuditQuery struct {
+	// Vault is a vault's id or name, of one that exists or whose records
+	// remain after it was deleted; "": every vault.
+	Vault string `json:"vault,omitempty"`
+	// Limit keeps the newest Limit rows; 0: all.
+	Limit int `json:"limit,omitempty"`
+	// Phases gives the records as written (an intent and an outcome for a
+	// call that ran) instead of one row per call.
+	Phases bool `json:"phases,omitempty"`
 }
 
 // RuleSpec is a change to one of a vault's rules.

@@ -138,6 +138,7 @@ type Log struct {
 	key     []byte
 	now     func() time.Time
 	redact  func(string) string
+	opened  time.Time // calls started before it and never ended were interrupted
 
 	mu         sync.Mutex // guards the fields below
 	closed     bool
@@ -175,7 +176,7 @@ func New(cfg Config) *Log {
 	if cfg.Redact == nil {
 		cfg.Redact = func(s string) string { return s }
 	}
-	l := &Log{backend: cfg.Backend, key: cfg.Key, now: cfg.Now, redact: cfg.Redact}
+	l := &Log{backend: cfg.Backend, key: cfg.Key, now: cfg.Now, redact: cfg.Redact, opened: cfg.Now()}
 	l.idle.L = &l.mu
 	return l
 }
@@ -314,40 +315,66 @@ func (l *Log) Digest(args any) string {
 
 // Filter selects records for List and Export. Zero fields select everything.
 type Filter struct {
-	VaultID string
-	// Limit keeps only the newest Limit records (0: all).
+	// VaultID keeps the records of one vault; Vault those of a vault by id
+	// or by the name its records carry (one that was deleted).
+	VaultID, Vault string
+	// Limit keeps only the newest Limit rows (0: all).
 	Limit int
+	// Phases gives the records as written, an intent and an outcome for a
+	// call that ran; without it a call is one row (see Calls).
+	Phases bool
 }
 
 func (f Filter) keep(r *Record) bool {
-	return f.VaultID == "" || r.VaultID == f.VaultID
+	return (f.VaultID == "" || r.VaultID == f.VaultID) && (f.Vault == "" || r.VaultID == f.Vault || r.Vault == f.Vault)
 }
 
-// List returns the records f selects, oldest first.
+// List returns the rows f selects, oldest first.
 func (l *Log) List(f Filter) ([]Record, error) {
-	var out []Record
-	err := l.backend.ScanAudit(true, func(seq uint64, raw []byte) (bool, error) {
-		var r Record
-		if err := json.Unmarshal(raw, &r); err != nil {
-			return false, err
+	c := l.calls()
+	err := l.scan(true, f, func(r Record) (bool, error) {
+		switch {
+		case f.Phases:
+			c.rows = append(c.rows, r)
+		case f.Limit > 0 && len(c.rows) >= f.Limit:
+			return c.completeNewest(r), nil
+		default:
+			c.addNewest(r)
 		}
-		r.Seq = seq
-		l.redactRead(&r)
-		if f.keep(&r) {
-			out = append(out, r)
-		}
-		return f.Limit <= 0 || len(out) < f.Limit, nil
+		return f.Limit <= 0 || len(c.rows) < f.Limit || c.waiting(), nil
 	})
-	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
-		out[i], out[j] = out[j], out[i]
-	}
-	return out, err
+	slices.Reverse(c.rows)
+	return c.rows, err
 }
 
-// Scan calls fn for every record f selects, oldest first, without holding
-// them all in memory (f.Limit is ignored).
+// Scan calls fn for every row f selects, oldest first, without holding them
+// all in memory (f.Limit is ignored).
 func (l *Log) Scan(f Filter, fn func(Record) error) error {
-	return l.backend.ScanAudit(false, func(seq uint64, raw []byte) (bool, error) {
+	if f.Phases {
+		return l.scan(false, f, func(r Record) (bool, error) { return true, fn(r) })
+	}
+	c := l.calls()
+	err := l.scan(false, f, func(r Record) (bool, error) {
+		row, ok := c.addOldest(r)
+		if !ok {
+			return true, nil
+		}
+		return true, fn(row)
+	})
+	if err != nil {
+		return err
+	}
+	for _, row := range c.unfinished() {
+		if err := fn(row); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// scan visits the records f keeps, redacted, oldest or newest first.
+func (l *Log) scan(newestFirst bool, f Filter, fn func(Record) (bool, error)) error {
+	return l.backend.ScanAudit(newestFirst, func(seq uint64, raw []byte) (bool, error) {
 		var r Record
 		if err := json.Unmarshal(raw, &r); err != nil {
 			return false, err
@@ -357,7 +384,7 @@ func (l *Log) Scan(f Filter, fn func(Record) error) error {
 			return true, nil
 		}
 		l.redactRead(&r)
-		return true, fn(r)
+		return fn(r)
 	})
 }
 

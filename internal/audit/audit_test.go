@@ -152,20 +152,25 @@ func TestSummaryRedactsSecrets(t *testing.T) {
 
 func TestExportJSONLAndCSV(t *testing.T) {
 	l, _ := newLog(t)
-	l.Record(Record{Phase: Intent, CallID: "c1", VaultID: "v", Vault: "work", Tool: "fs_read", Decision: "allow", ArgsDigest: "d"})
-	l.Record(Record{Phase: Outcome, CallID: "c1", VaultID: "v", Vault: "work", Tool: "fs_read", Decision: "allow", Outcome: Executed, DurationMS: 4, Error: "a,b"})
+	l.Record(Record{Phase: Intent, CallID: "c1", VaultID: "v", Vault: "work", Tool: "fs_read", Decision: "allow", ArgsDigest: "d", Args: `path="/x"`})
+	l.Record(Record{Phase: Outcome, CallID: "c1", VaultID: "v", Vault: "work", Tool: "fs_read", Decision: "allow", Outcome: Executed, DurationMS: 4, Error: "a,b", Args: `path="/x"`})
 
-	var jl bytes.Buffer
-	if err := l.Export(&jl, JSONL, Filter{}); err != nil {
-		t.Fatal(err)
-	}
-	lines := strings.Split(strings.TrimSpace(jl.String()), "\n")
-	if len(lines) != 2 {
-		t.Fatalf("jsonl has %d lines", len(lines))
-	}
-	var r Record
-	if err := json.Unmarshal([]byte(lines[1]), &r); err != nil || r.Seq != 2 || r.Outcome != Executed {
-		t.Fatalf("jsonl line 2 = %+v, %v", r, err)
+	for _, tc := range []struct {
+		phases bool
+		lines  int
+	}{{false, 1}, {true, 2}} {
+		var jl bytes.Buffer
+		if err := l.Export(&jl, JSONL, Filter{Phases: tc.phases}); err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(strings.TrimSpace(jl.String()), "\n")
+		if len(lines) != tc.lines {
+			t.Fatalf("phases %v: jsonl has %d lines", tc.phases, len(lines))
+		}
+		var r Record
+		if err := json.Unmarshal([]byte(lines[len(lines)-1]), &r); err != nil || r.Seq != 2 || r.Outcome != Executed {
+			t.Fatalf("jsonl last line = %+v, %v", r, err)
+		}
 	}
 
 	var c bytes.Buffer
@@ -173,17 +178,87 @@ func TestExportJSONLAndCSV(t *testing.T) {
 		t.Fatal(err)
 	}
 	rows, err := csv.NewReader(&c).ReadAll()
-	if err != nil || len(rows) != 3 {
+	if err != nil || len(rows) != 2 {
 		t.Fatalf("csv: %d rows, %v", len(rows), err)
 	}
-	if strings.Join(rows[0][:13], ",") != "time,seq,vault_id,vault,client,service,tool,decision,outcome,channel,args_digest,duration_ms,error" {
+	if strings.Join(rows[0], ",") != "time,seq,vault_id,vault,client,service,tool,decision,outcome,channel,args_digest,duration_ms,error,phase,call_id,rule,approver,whole_call,args" {
 		t.Fatalf("csv header %v", rows[0])
 	}
-	if rows[2][1] != "2" || rows[2][8] != "executed" || rows[2][12] != "a,b" {
-		t.Fatalf("csv row %v", rows[2])
+	if rows[1][1] != "2" || rows[1][8] != "executed" || rows[1][12] != "a,b" || rows[1][13] != "call" || rows[1][18] != `path="/x"` {
+		t.Fatalf("csv row %v", rows[1])
 	}
 	if err := l.Export(&c, "xml", Filter{}); err == nil {
 		t.Fatal("unknown format accepted")
+	}
+}
+
+// A call is one row: its intent and outcome merged, a refused call's
+// outcome alone, an intent without an outcome running (or interrupted when
+// it is older than the log's opening); other records stay as they are.
+func TestOneRowPerCall(t *testing.T) {
+	st, err := store.Open(t.TempDir(), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ := st.AuditKey()
+	j, err := OpenJournal(filepath.Join(t.TempDir(), JournalFile), st, DefaultJournalSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
+	l := New(Config{Backend: j, Key: key, Now: func() time.Time { return t0 }})
+	t.Cleanup(func() { l.Close(); j.Close(); st.Close() })
+	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
+	rec := func(r Record) {
+		t.Helper()
+		r.VaultID, r.Vault = "v1", "work"
+		if r.CallID != "" {
+			r.Tool = "t_" + r.CallID
+		}
+		if _, err := l.Record(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rec(Record{Time: at(-60), Phase: Intent, CallID: "crashed", Channel: "policy"})
+	rec(Record{Time: at(1), Phase: Intent, CallID: "ran", Channel: "policy"})
+	rec(Record{Time: at(2), Phase: Intent, CallID: "asked", Channel: "desktop"})
+	rec(Record{Time: at(3), Phase: Outcome, CallID: "refused", Outcome: Blocked, Channel: "policy"})
+	rec(Record{Time: at(4), Phase: Outcome, CallID: "ran", Outcome: Executed, Channel: "policy", DurationMS: 3000})
+	rec(Record{Time: at(5), Phase: "answer", CallID: "late", Outcome: "rejected"})
+	rec(Record{Time: at(6), Phase: Intent, CallID: "slow", Channel: "policy"})
+	rec(Record{Time: at(7), Phase: Outcome, CallID: "asked", Outcome: Executed, Channel: "desktop", DurationMS: 5000})
+
+	row := func(r Record) string {
+		return fmt.Sprintf("%s %s %s %d", r.Tool, r.Phase, r.Outcome, r.Time.Sub(t0)/time.Second)
+	}
+	all, err := l.List(Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range all {
+		got = append(got, row(r))
+	}
+	want := []string{"t_crashed call interrupted -60", "t_refused call blocked 3", "t_ran call executed 1", "t_late answer rejected 5",
+		"t_slow call running 6", "t_asked call approved 2"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("rows:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	newest, _ := l.List(Filter{Limit: 2})
+	if len(newest) != 2 || row(newest[0]) != want[4] || row(newest[1]) != want[5] {
+		t.Fatalf("the 2 newest rows: %+v", newest)
+	}
+	var exported []string
+	l.Scan(Filter{}, func(r Record) error { exported = append(exported, row(r)); return nil })
+	wantExported := []string{want[1], want[2], want[3], want[5], want[0], want[4]} // in the order calls ended; unended last
+	if strings.Join(exported, "\n") != strings.Join(wantExported, "\n") {
+		t.Fatalf("exported:\n%s", strings.Join(exported, "\n"))
+	}
+	if raw, _ := l.List(Filter{Phases: true}); len(raw) != 8 {
+		t.Fatalf("%d records as written, want 8", len(raw))
+	}
+	if byName, _ := l.List(Filter{Vault: "work"}); len(byName) != 6 {
+		t.Fatalf("%d rows by the vault's name, want 6", len(byName))
 	}
 }
 

@@ -17,9 +17,9 @@ const (
 
 // csvHeader is the column order of CSV exports.
 var csvHeader = []string{"time", "seq", "vault_id", "vault", "client", "service", "tool", "decision",
-	"outcome", "channel", "args_digest", "duration_ms", "error", "phase", "call_id", "rule", "approver", "whole_call"}
+	"outcome", "channel", "args_digest", "duration_ms", "error", "phase", "call_id", "rule", "approver", "whole_call", "args"}
 
-// Export writes the records f selects, oldest first, as JSON Lines or CSV.
+// Export writes the rows f selects, oldest first, as JSON Lines or CSV.
 func (l *Log) Export(w io.Writer, format string, f Filter) error {
 	switch format {
 	case JSONL:
@@ -33,7 +33,7 @@ func (l *Log) Export(w io.Writer, format string, f Filter) error {
 		err := l.Scan(f, func(r Record) error {
 			return cw.Write([]string{r.Time.Format(time.RFC3339Nano), strconv.FormatUint(r.Seq, 10), r.VaultID, r.Vault,
 				r.Client, r.Service, r.Tool, r.Decision, r.Outcome, r.Channel, r.ArgsDigest,
-				strconv.FormatInt(r.DurationMS, 10), r.Error, string(r.Phase), r.CallID, r.Rule, r.Approver, wholeCall(r.WholeCall)})
+				strconv.FormatInt(r.DurationMS, 10), r.Error, string(r.Phase), r.CallID, r.Rule, r.Approver, wholeCall(r.WholeCall), r.Args})
 		})
 		cw.Flush()
 		if err != nil {

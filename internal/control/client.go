@@ -274,13 +274,13 @@ func (c *Client) SetLimits(ctx context.Context, l api.Limits) error {
 }
 
 // AuditList implements api.API.
-func (c *Client) AuditList(ctx context.Context, ref string, limit int) ([]audit.Record, error) {
-	return call[[]audit.Record](ctx, c, "audit_list", auditParams{ref, limit})
+func (c *Client) AuditList(ctx context.Context, q api.AuditQuery) ([]audit.Record, error) {
+	return call[[]audit.Record](ctx, c, "audit_list", q)
 }
 
 // AuditExport implements api.API.
-func (c *Client) AuditExport(ctx context.Context, w io.Writer, format, ref string) error {
-	resp, err := c.post(ctx, "audit_export", exportParams{ref, format})
+func (c *Client) AuditExport(ctx context.Context, w io.Writer, format string, q api.AuditQuery) error {
+	resp, err := c.post(ctx, "audit_export", exportParams{format, q})
 	if err != nil {
 		return err
 	}

@@ -51,11 +51,10 @@ type (
 		Ref  string
 		Rule api.RuleSpec
 	}
-	auditParams struct {
-		Ref   string
-		Limit int
+	exportParams struct {
+		Format string
+		Query  api.AuditQuery
 	}
-	exportParams   struct{ Ref, Format string }
 	tokenResult    struct{ Token string }
 	pauseParams    struct{ Paused bool }
 	durationParams struct {
@@ -145,11 +144,7 @@ func method[P, R any](mux *http.ServeMux, name string, fn func(ctx context.Conte
 		}
 		out, err := fn(r.Context(), p)
 		if err != nil {
-			status := http.StatusBadRequest
-			if errors.Is(err, api.ErrNotFound) {
-				status = http.StatusNotFound
-			}
-			writeError(w, status, err)
+			writeError(w, statusOf(err), err)
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
@@ -209,9 +204,7 @@ func Handler(a api.API) http.Handler {
 	method(mux, "status", func(ctx context.Context, _ none) (api.Status, error) { return a.Status(ctx) })
 	method(mux, "limits", func(ctx context.Context, _ none) (api.Limits, error) { return a.Limits(ctx) })
 	method(mux, "set_limits", func(ctx context.Context, l api.Limits) (none, error) { return done(a.SetLimits(ctx, l)) })
-	method(mux, "audit_list", func(ctx context.Context, p auditParams) ([]audit.Record, error) {
-		return a.AuditList(ctx, p.Ref, p.Limit)
-	})
+	method(mux, "audit_list", a.AuditList)
 	method(mux, "approvals", func(ctx context.Context, _ none) (api.Approvals, error) { return a.Approvals(ctx) })
 	method(mux, "approval", func(ctx context.Context, p refParams) (approval.Resolved, error) { return a.Approval(ctx, p.Ref) })
 	method(mux, "answer_approval", func(ctx context.Context, p answerParams) (approval.Resolved, error) {
@@ -245,11 +238,27 @@ func Handler(a api.API) http.Handler {
 		w.Header().Set("Trailer", trailerOK)
 		// Once streaming has begun an error can only cut the stream short;
 		// the client sees the missing trailer and reports it.
-		if err := a.AuditExport(r.Context(), w, p.Format, p.Ref); err == nil {
+		out := &startedWriter{w: w}
+		switch err := a.AuditExport(r.Context(), out, p.Format, p.Query); {
+		case err == nil:
 			w.Header().Set(trailerOK, "1")
+		case !out.started:
+			writeError(w, statusOf(err), err)
 		}
 	})
 	return mux
+}
+
+// startedWriter notes whether anything was written, so that an error that
+// comes first can still be answered as one.
+type startedWriter struct {
+	w       io.Writer
+	started bool
+}
+
+func (s *startedWriter) Write(b []byte) (int, error) {
+	s.started = true
+	return s.w.Write(b)
 }
 
 // trailerOK marks an export that completed.
@@ -262,6 +271,15 @@ func decode(b []byte, v any) error {
 		return fmt.Errorf("bad control request: %w", err)
 	}
 	return nil
+}
+
+// statusOf is the HTTP status that carries err to the client: 404 for
+// api.ErrNotFound, which the client turns back into it.
+func statusOf(err error) int {
+	if errors.Is(err, api.ErrNotFound) {
+		return http.StatusNotFound
+	}
+	return http.StatusBadRequest
 }
 
 func writeError(w http.ResponseWriter, status int, err error) {

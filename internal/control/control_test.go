@@ -89,16 +89,19 @@ func TestClientDrivesEveryOperation(t *testing.T) {
 	if err != nil || len(vs) != 1 {
 		t.Fatalf("vaults %+v, %v", vs, err)
 	}
-	recs, err := c.AuditList(t.Context(), "", 10)
+	recs, err := c.AuditList(t.Context(), api.AuditQuery{Limit: 10})
 	if err != nil || len(recs) != 0 {
 		t.Fatalf("audit %+v, %v", recs, err)
 	}
 	var buf bytes.Buffer
-	if err := c.AuditExport(t.Context(), &buf, "csv", ""); err != nil || !strings.HasPrefix(buf.String(), "time,seq,") {
+	if err := c.AuditExport(t.Context(), &buf, "csv", api.AuditQuery{}); err != nil || !strings.HasPrefix(buf.String(), "time,seq,") {
 		t.Fatalf("export %q, %v", buf.String(), err)
 	}
-	if err := c.AuditExport(t.Context(), &buf, "xml", ""); err == nil {
+	if err := c.AuditExport(t.Context(), &buf, "xml", api.AuditQuery{}); err == nil {
 		t.Fatal("unknown export format accepted")
+	}
+	if err := c.AuditExport(t.Context(), &buf, "csv", api.AuditQuery{Vault: "never-was"}); !errors.Is(err, api.ErrNotFound) {
+		t.Fatalf("export of a vault that never existed: %v, want ErrNotFound", err)
 	}
 	if err := c.DeleteVault(t.Context(), "work"); err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"fmt"
 	"io"
 
 	"github.com/agentvault/agentvault/internal/api"
@@ -40,23 +41,40 @@ func (c *Core) AnswerApproval(ctx context.Context, ref string, a approval.Answer
 	return c.Approval(ctx, ref)
 }
 
-// auditFilter resolves a vault reference; an unknown reference is taken as
-// the id of a deleted vault, whose records remain.
-func (c *Core) auditFilter(ref string, limit int) audit.Filter {
-	f := audit.Filter{VaultID: ref, Limit: limit}
-	if v, err := c.resolve(ref); err == nil {
-		f.VaultID = v.ID
+// auditFilter selects what q asks for: a vault that exists by its id, one
+// that was deleted by the id or name its records carry; a vault that never
+// existed is ErrNotFound.
+func (c *Core) auditFilter(q api.AuditQuery) (audit.Filter, error) {
+	f := audit.Filter{Limit: q.Limit, Phases: q.Phases}
+	if q.Vault == "" {
+		return f, nil
 	}
-	return f
+	if v, err := c.resolve(q.Vault); err == nil {
+		f.VaultID = v.ID
+		return f, nil
+	}
+	f.Vault = q.Vault
+	if some, err := c.audit.List(audit.Filter{Vault: q.Vault, Limit: 1, Phases: true}); err != nil || len(some) == 0 {
+		return f, fmt.Errorf("vault %q, now or in the audit log: %w", q.Vault, ErrNotFound)
+	}
+	return f, nil
 }
 
-// AuditList returns the newest limit records (0: all), oldest first,
-// optionally of one vault.
-func (c *Core) AuditList(_ context.Context, ref string, limit int) ([]audit.Record, error) {
-	return c.audit.List(c.auditFilter(ref, limit))
+// AuditList returns the newest rows q selects, oldest first.
+func (c *Core) AuditList(_ context.Context, q api.AuditQuery) ([]audit.Record, error) {
+	f, err := c.auditFilter(q)
+	if err != nil {
+		return nil, err
+	}
+	return c.audit.List(f)
 }
 
-// AuditExport writes the audit log (optionally of one vault) as jsonl or csv.
-func (c *Core) AuditExport(_ context.Context, w io.Writer, format, ref string) error {
-	return c.audit.Export(w, format, c.auditFilter(ref, 0))
+// AuditExport writes the rows q selects as jsonl or csv.
+func (c *Core) AuditExport(_ context.Context, w io.Writer, format string, q api.AuditQuery) error {
+	f, err := c.auditFilter(q)
+	if err != nil {
+		return err
+	}
+	f.Limit = 0
+	return c.audit.Export(w, format, f)
 }

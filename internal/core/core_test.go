@@ -15,6 +15,7 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/agentvault/agentvault/internal/api"
+	"github.com/agentvault/agentvault/internal/audit"
 	"github.com/agentvault/agentvault/internal/secrets/secretstest"
 	"github.com/agentvault/agentvault/policy"
 	"github.com/agentvault/agentvault/providers/providertest"
@@ -262,5 +263,27 @@ func TestRulesMustMatchATool(t *testing.T) {
 	d, _ = c.Vault(t.Context(), "work")
 	if len(d.Rules) != 1 || d.Rules[0].Pattern != "notes_delete_*" || len(d.Unmatched) != 0 {
 		t.Fatalf("rules %+v, unmatched %v", d.Rules, d.Unmatched)
+	}
+}
+
+// The audit log of a deleted vault stays reachable by its name; a vault
+// that never existed is an error, not an empty log.
+func TestAuditOfADeletedVault(t *testing.T) {
+	c := openCore(t)
+	nv, err := c.CreateVault(t.Context(), api.VaultSpec{Name: "gone"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Audit().Record(audit.Record{Phase: audit.Outcome, CallID: "c", VaultID: nv.ID, Vault: "gone", Tool: "t", Outcome: audit.Blocked})
+	if err := c.DeleteVault(t.Context(), "gone"); err != nil {
+		t.Fatal(err)
+	}
+	for _, ref := range []string{"gone", nv.ID} {
+		if rows, err := c.AuditList(t.Context(), api.AuditQuery{Vault: ref}); err != nil || len(rows) != 1 || rows[0].Phase != audit.Call {
+			t.Fatalf("audit of the deleted vault by %q: %+v, %v", ref, rows, err)
+		}
+	}
+	if _, err := c.AuditList(t.Context(), api.AuditQuery{Vault: "never-was"}); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("audit of a vault that never existed: %v", err)
 	}
 }

@@ -362,7 +362,7 @@ func TestApprovalsShowTheWholeCall(t *testing.T) {
 		WholeCall *bool  `json:"whole_call"`
 	}
 	for _, line := range strings.Split(cli(t, nil, "audit", "export", "--format", "jsonl", "--data", data), "\n") {
-		if strings.Contains(line, `"phase":"intent"`) {
+		if strings.Contains(line, `"outcome":"approved"`) {
 			json.Unmarshal([]byte(line), &rec)
 		}
 	}

@@ -143,7 +143,7 @@ func (w *world) vault(t *testing.T, name string) api.NewVault {
 // executed counts audit outcome records of calls that ran.
 func (w *world) executed(t *testing.T) int {
 	t.Helper()
-	recs, err := w.co.AuditList(t.Context(), "", 0)
+	recs, err := w.co.AuditList(t.Context(), api.AuditQuery{Phases: true})
 	if err != nil {
 		t.Fatal(err)
 	}

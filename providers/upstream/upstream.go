@@ -57,6 +57,9 @@ type Config struct {
 	Logger *slog.Logger
 	// ConnectTimeout bounds starting and initializing the server; 0: 60 s.
 	ConnectTimeout time.Duration
+	// Client is how AgentVault introduces itself to the server; zero:
+	// "agentvault".
+	Client mcp.Implementation
 }
 
 // protocolVersion is what AgentVault asks upstream servers to speak: the
@@ -97,6 +100,9 @@ func New(cfg Config) (*Provider, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.Client.Name == "" {
+		cfg.Client = mcp.Implementation{Name: "agentvault", Version: "1"}
 	}
 	if cfg.ConnectTimeout == 0 {
 		cfg.ConnectTimeout = time.Minute
@@ -352,7 +358,7 @@ func (p *Provider) dial(ctx context.Context) (*client.Client, error) {
 	defer cancel()
 	init := mcp.InitializeRequest{}
 	init.Params.ProtocolVersion = protocolVersion
-	init.Params.ClientInfo = mcp.Implementation{Name: "agentvault", Version: "1"}
+	init.Params.ClientInfo = p.cfg.Client
 	if _, err := c.Initialize(ctx, init); err != nil {
 		c.Close() // waits for the process, so its output is all in
 		return nil, w.explain(err)
