@@ -21,11 +21,16 @@ const guiBuilt = true
 // runGUI runs the desktop app: the server in the background, the tray, and
 // the window when asked for. It returns when the user quits or ctx ends.
 func runGUI(ctx context.Context, dir, listen string, stdout, stderr io.Writer) error {
-	logger := newLogger(stderr)
+	logger, closeLog, err := newLogger(dir, stderr)
+	if err != nil {
+		return err
+	}
+	defer closeLog()
 	s, err := startServer(dir, listen, stdout, logger)
 	if err != nil {
 		return err
 	}
+	logger = s.co.Logger() // the window's messages are redacted too
 	a := fyneapp.NewWithID("dev.agentvault.app")
 	a.SetIcon(app.Icon)
 	cfg := app.Config{API: s.co, Changes: s.co.Subscribe, DataDir: dir, Logger: logger}

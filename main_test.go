@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -259,6 +260,60 @@ func TestVaultServicesAndDeletingAVaultInUse(t *testing.T) {
 		t.Fatal("the deleted vault still answers its agent")
 	}
 	e.cli("vault", "delete", "later") // nobody connected: no question
+}
+
+// The running server's log is kept in the data folder, private; logs prints
+// its end and, with -f, what is written next.
+func TestLogsCommand(t *testing.T) {
+	e := newEnv(t)
+	if out, err := e.cmd("logs").CombinedOutput(); err == nil || !strings.Contains(string(out), "no log yet") {
+		t.Fatalf("logs before any run: %v %s", err, out)
+	}
+	e.serve()
+	var followed syncBuffer
+	follow := e.cmd("logs", "-f", "--lines", "0")
+	follow.Stdout = &followed
+	if err := follow.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { follow.Process.Kill(); follow.Wait() })
+	time.Sleep(300 * time.Millisecond) // it has read the log's end
+	self, _ := os.Executable()
+	e.cli("service", "add-mcp", "second", "--command", fmt.Sprintf("env %s=upstream %s", roleEnv, self))
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(followed.String(), `msg="service connected" service=second`) {
+		if time.Now().After(deadline) {
+			t.Fatalf("logs -f did not show the new line; it showed %q", followed.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if strings.Contains(followed.String(), "desktop notifications") {
+		t.Fatalf("logs -f --lines 0 repeated older lines: %q", followed.String())
+	}
+	if out := e.cli("logs", "--lines", "1"); strings.Count(out, "\n") != 1 || !strings.Contains(out, "service=second") {
+		t.Fatalf("logs --lines 1: %q", out)
+	}
+	if fi, err := os.Stat(filepath.Join(e.data, "agentvault.log")); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("log file: %v, %v", fi.Mode(), err)
+	}
+}
+
+// syncBuffer is a buffer a process writes to while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 func TestServeListensOnLoopbackOnly(t *testing.T) {

@@ -23,15 +23,27 @@ import (
 
 // serve runs the MCP server and the control socket until ctx ends.
 func serve(ctx context.Context, dir, listen string, stdout, stderr io.Writer) error {
-	s, err := startServer(dir, listen, stdout, newLogger(stderr))
+	logger, closeLog, err := newLogger(dir, stderr)
+	if err != nil {
+		return err
+	}
+	defer closeLog()
+	s, err := startServer(dir, listen, stdout, logger)
 	if err != nil {
 		return err
 	}
 	return s.wait(ctx)
 }
 
-func newLogger(w io.Writer) *slog.Logger {
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
+// newLogger logs to stderr and to the data folder's log file, which
+// `agentvault logs` reads (a desktop app's stderr is seen by no one).
+func newLogger(dir string, stderr io.Writer) (*slog.Logger, func() error, error) {
+	file, err := cli.LogWriter(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	h := slog.NewTextHandler(io.MultiWriter(stderr, file), &slog.HandlerOptions{Level: slog.LevelInfo})
+	return slog.New(h), file.Close, nil
 }
 
 // instance is a running AgentVault: the core, its MCP listener, its control
@@ -97,7 +109,7 @@ func startServer(dir, listen string, stdout io.Writer, logger *slog.Logger) (_ *
 	}
 	s.cleanup = append(s.cleanup, srv.Close)
 	s.http = &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
-		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+		ErrorLog: slog.NewLogLogger(co.Logger().Handler(), slog.LevelWarn)}
 	go func() { s.failed <- s.http.Serve(ln) }()
 	// What starting allocated (package initialisation, the store, the
 	// journal) is garbage now: hand it back to the system at once instead of

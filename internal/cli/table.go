@@ -18,6 +18,7 @@ func table() []Command {
 		{Name: "init", Run: initCommand, Summary: "a guided first run in the terminal"},
 		{Name: "serve", Args: "[--listen 127.0.0.1:PORT]", Run: serveCommand, Summary: "run the headless server"},
 		{Name: "status", JSON: true, Run: statusCommand, Summary: "running or not, where, vaults, agents, approvals and services"},
+		{Name: "logs", Args: "[-f] [--lines N]", Run: logsCommand, Summary: "what AgentVault logged while it ran (-f: and keeps logging)"},
 	}
 	cmds = append(cmds, serviceCommands()...)
 	cmds = append(cmds, vaultCommands()...)
