@@ -6,14 +6,15 @@ BIN     := bin/agentvault
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: reliability bench bench-gui screenshots run build build-headless test test-go test-race test-e2e deps e2e-deps vet clean
+.PHONY: reliability bench bench-gui screenshots run build build-headless test test-go test-race test-e2e deps deps-run e2e-deps vet clean
 
 ## run: build the app and start it (desktop app with a display, headless server without)
 run: build
 	./$(BIN)
 
 ## build: the full binary (cgo; the desktop app as it lands)
-build: deps
+build: deps-run
+	@[ -x $(BIN) ] || echo "Building the desktop app: the first build compiles the GUI toolkit and takes a few minutes…"
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) .
 
 ## build-headless: a static binary with serve and the CLI, no GUI
@@ -43,7 +44,11 @@ e2e-deps:
 
 ## deps: system packages for the cgo build and the tests (installed only when missing, as root)
 deps:
-	@scripts/install-deps.sh
+	@scripts/install-deps.sh test
+
+## deps-run: only what building and running the desktop app needs
+deps-run:
+	@scripts/install-deps.sh run
 
 ## reliability: the attack, crash, fail-closed, leak and secrets suite with its figures, then fuzzing
 ## (30 s a target; RELIABILITY=long for 50 crash trials, 10,000 sessions and 30 min a target)

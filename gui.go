@@ -6,13 +6,17 @@ import (
 	"context"
 	"io"
 	"os"
+	"runtime"
 	"sync/atomic"
 
 	"fyne.io/fyne/v2"
 	fyneapp "fyne.io/fyne/v2/app"
 
+	"github.com/gen2brain/beeep"
+
 	"github.com/agentvault/agentvault/app"
 	"github.com/agentvault/agentvault/internal/approval"
+	"github.com/agentvault/agentvault/internal/notify"
 )
 
 // guiBuilt says this build can show the desktop app.
@@ -33,7 +37,12 @@ func runGUI(ctx context.Context, dir, listen string, stdout, stderr io.Writer) e
 	logger = s.co.Logger() // the window's messages are redacted too
 	a := fyneapp.NewWithID("dev.agentvault.app")
 	a.SetIcon(app.Icon)
-	cfg := app.Config{API: s.co, Changes: s.co.Subscribe, DataDir: dir, Logger: logger}
+	cfg := app.Config{API: s.co, Changes: s.co.Subscribe, DataDir: dir, Logger: logger, NoTray: notify.TrayMissing(),
+		Notify: func(title, body string) {
+			if err := beeep.Notify(title, body, ""); err != nil {
+				logger.Info(title+": "+body, "notification", err)
+			}
+		}}
 	if auto, err := app.NewXDGAutostart(); err == nil {
 		cfg.Autostart = auto
 	}
@@ -46,11 +55,13 @@ func runGUI(ctx context.Context, dir, listen string, stdout, stderr io.Writer) e
 		// A call too large for a notification is reviewed in a prompt.
 		s.notifier.SetReview(ui.Review)
 	}
-	// Without a session bus there is no tray (and systray would panic on
-	// quit), so the window is the app.
-	tray := os.Getenv("DBUS_SESSION_BUS_ADDRESS") != ""
-	ui.Start(tray)
-	if !tray {
+	// Without a session bus systray would panic on quit: no tray then. With
+	// one it is installed even where nothing shows it yet, and appears once
+	// a tray host does; meanwhile the window is the app.
+	ui.Start(runtime.GOOS == "darwin" || runtime.GOOS == "windows" || os.Getenv("DBUS_SESSION_BUS_ADDRESS") != "")
+	show := func() { fyne.Do(ui.Show) } // a second start opens the window
+	s.window.Store(&show)
+	if cfg.NoTray != "" {
 		ui.Show()
 	}
 	ctx, stop := context.WithCancel(ctx)

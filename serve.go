@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"runtime"
 	"runtime/debug"
+	"sync/atomic"
 	"time"
 
 	"github.com/agentvault/agentvault/internal/cli"
@@ -52,7 +53,8 @@ type instance struct {
 	co       *core.Core
 	http     *http.Server
 	logger   *slog.Logger
-	notifier *notify.Channel // desktop notifications with buttons; nil: off
+	notifier *notify.Channel        // desktop notifications with buttons; nil: off
+	window   atomic.Pointer[func()] // opens the desktop app's window; nil: headless
 	cleanup  []func()
 	failed   chan error // the listener or the control socket stopped
 	cancel   context.CancelFunc
@@ -101,7 +103,7 @@ func startServer(dir, listen string, stdout io.Writer, logger *slog.Logger) (_ *
 	}
 	s.cleanup = append(s.cleanup, removeRunInfo)
 
-	go func() { s.failed <- control.Serve(ctx, control.SocketPath(dir), co) }()
+	go func() { s.failed <- control.Serve(ctx, control.SocketPath(dir), co, s.raiseWindow) }()
 	srv, err := serving.New(ctx, co)
 	if err != nil {
 		ln.Close()
@@ -117,6 +119,16 @@ func startServer(dir, listen string, stdout io.Writer, logger *slog.Logger) (_ *
 	debug.FreeOSMemory()
 	fmt.Fprintf(stdout, "AgentVault is serving on http://%s (data: %s)\n", addr, dir)
 	return s, nil
+}
+
+// raiseWindow opens the desktop app's window, for a second start; a
+// headless server has none.
+func (s *instance) raiseWindow() error {
+	if show := s.window.Load(); show != nil {
+		(*show)()
+		return nil
+	}
+	return control.ErrNoWindow
 }
 
 // wait serves until ctx ends or serving fails, then shuts everything down.

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -181,4 +182,55 @@ func startDisplay(t *testing.T) string {
 		t.Fatalf("Xvfb gave no display: %v", err)
 	}
 	return fmt.Sprintf(":%d", n)
+}
+
+// TestDesktopWithoutATrayHost runs the app where a session bus has no
+// StatusNotifierWatcher (GNOME without its AppIndicator extension): the
+// window opens by itself, a second start opens it again and exits 0, and
+// starting the app while a headless server holds the data is an error.
+func TestDesktopWithoutATrayHost(t *testing.T) {
+	bus, err := dbustest.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bus.Stop()
+	display := startDisplay(t)
+	desktop := []string{"DISPLAY=" + display, "DBUS_SESSION_BUS_ADDRESS=" + bus.Address, "LANG=en_US.UTF-8"}
+	e := newEnv(t)
+	app := e.cmd("--listen", "127.0.0.1:0")
+	app.Env = append(app.Env, desktop...)
+	app.Stdout, app.Stderr = os.Stderr, os.Stderr
+	if err := app.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { app.Process.Kill(); app.Wait() }()
+
+	viewable := func() bool {
+		out, _ := exec.Command("xwininfo", "-display", display, "-name", "AgentVault").CombinedOutput()
+		return strings.Contains(string(out), "Map State: IsViewable")
+	}
+	for deadline := time.Now().Add(30 * time.Second); !viewable(); time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("without a tray host the window never showed")
+		}
+	}
+
+	again := e.cmd()
+	again.Env = append(again.Env, desktop...)
+	out, err := again.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "already running: its window is open") {
+		t.Fatalf("a second start: %v\n%s", err, out)
+	}
+	serve := e.cmd("serve", "--listen", "127.0.0.1:0")
+	if out, err := serve.CombinedOutput(); err == nil || !strings.Contains(string(out), "already running") {
+		t.Fatalf("serve beside the app: %v\n%s", err, out)
+	}
+
+	headless := newEnv(t)
+	headless.serve()
+	gui := headless.cmd()
+	gui.Env = append(gui.Env, desktop...)
+	if out, err := gui.CombinedOutput(); err == nil || !strings.Contains(string(out), "already runs headless (agentvault serve)") {
+		t.Fatalf("the app beside a headless server: %v\n%s", err, out)
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/agentvault/agentvault/internal/api"
 )
@@ -36,6 +37,12 @@ type Config struct {
 	Now func() time.Time
 	// Logger; nil: slog.Default().
 	Logger *slog.Logger
+	// NoTray says why the desktop shows no tray icon ("": it shows one).
+	// Then the window is the app: it says so, and closing it says once that
+	// AgentVault keeps running.
+	NoTray string
+	// Notify shows a desktop notification; nil: none.
+	Notify func(title, body string)
 }
 
 // UI is the tray and the window.
@@ -49,6 +56,7 @@ type UI struct {
 	vaultsTab, approvalsTab, servicesTab, auditTab, settingsTab *fyne.Container
 
 	tray        bool     // the tray menu is installed
+	toldRunning bool     // the window was closed without a tray, and the user told
 	snap        snapshot // what the views show
 	refreshing  bool     // a snapshot is being read
 	again       bool     // and another was asked for meanwhile
@@ -116,7 +124,7 @@ func (u *UI) Show() {
 	if u.win == nil {
 		u.win = u.app.NewWindow("AgentVault")
 		u.win.Resize(fyne.NewSize(980, 660))
-		u.win.SetCloseIntercept(u.win.Hide)
+		u.win.SetCloseIntercept(u.hideWindow)
 		u.vaultsTab = container.NewStack()
 		u.approvalsTab = container.NewStack()
 		u.servicesTab = container.NewStack()
@@ -129,12 +137,30 @@ func (u *UI) Show() {
 			container.NewTabItem("Audit log", u.auditTab),
 			container.NewTabItem("Settings", u.settingsTab),
 		)
-		u.win.SetContent(u.tabs)
+		var content fyne.CanvasObject = u.tabs
+		if u.cfg.NoTray != "" {
+			note := widget.NewLabel("AgentVault has no tray icon here: " + u.cfg.NoTray + ". It lives in this window; " +
+				"closing it keeps AgentVault and its agents running, and starting AgentVault again opens it.")
+			note.Wrapping = fyne.TextWrapWord
+			note.Importance = widget.WarningImportance
+			content = container.NewBorder(note, nil, nil, nil, u.tabs)
+		}
+		u.win.SetContent(content)
 		u.redraw()
 		u.refreshLater()
 	}
 	u.win.Show()
 	u.win.RequestFocus()
+}
+
+// hideWindow closes the window; AgentVault keeps running. Without a tray
+// nothing shows that, so the first time a notification says it.
+func (u *UI) hideWindow() {
+	u.win.Hide()
+	if u.cfg.NoTray != "" && !u.toldRunning && u.cfg.Notify != nil {
+		u.toldRunning = true
+		u.cfg.Notify("AgentVault is still running", "Its agents keep working. Start AgentVault again to open its window.")
+	}
 }
 
 // ShowTab opens the window on the named tab.

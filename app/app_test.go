@@ -469,3 +469,32 @@ func TestAddAServerFromTheWindowChecksIt(t *testing.T) {
 		t.Fatalf("a server that failed its check was added: %+v", svcs)
 	}
 }
+
+// Without a tray icon the window is the app: it says so, and closing it
+// says once, in a notification, that AgentVault keeps running.
+func TestWithoutATrayTheWindowSaysItIsTheApp(t *testing.T) {
+	co := realCore(t)
+	var told []string
+	a := test.NewTempApp(t)
+	u := New(a, Config{API: co, Run: atOnce, NoTray: "this desktop shows no tray icons",
+		Notify: func(title, body string) { told = append(told, title+": "+body) }})
+	u.Show()
+	if !findAll(u.Window().Content(), func(l *widget.Label) bool {
+		return strings.Contains(l.Text, "this desktop shows no tray icons") && strings.Contains(l.Text, "starting AgentVault again opens it")
+	}) {
+		t.Fatal("the window does not say it is the app")
+	}
+	u.hideWindow()
+	u.Show()
+	u.hideWindow()
+	if len(told) != 1 || !strings.Contains(told[0], "still running") {
+		t.Fatalf("notifications on closing the window twice: %q", told)
+	}
+
+	withTray := New(test.NewTempApp(t), Config{API: co, Run: atOnce, Notify: func(title, _ string) { told = append(told, title) }})
+	withTray.Show()
+	withTray.hideWindow()
+	if len(told) != 1 || findAll(withTray.Window().Content(), func(l *widget.Label) bool { return strings.Contains(l.Text, "no tray icon") }) {
+		t.Fatal("with a tray the window spoke of its absence")
+	}
+}

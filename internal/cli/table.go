@@ -1,12 +1,14 @@
 package cli
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"time"
 
 	"github.com/agentvault/agentvault/internal/bench"
+	"github.com/agentvault/agentvault/internal/control"
 	"github.com/agentvault/agentvault/internal/core"
 )
 
@@ -49,8 +51,36 @@ func startCommand(fs *flag.FlagSet) func(c *Call) error {
 		if err != nil {
 			return err
 		}
+		if running, err := raiseRunning(c, dir); running || err != nil {
+			return err
+		}
 		return c.env.Start(c.Ctx, dir, *listen)
 	}
+}
+
+// raiseRunning opens the window of the AgentVault already running on dir,
+// as starting a desktop app twice does, and reports whether one runs. One
+// that runs headless has no window: starting is then an error.
+func raiseRunning(c *Call, dir string) (bool, error) {
+	keys, err := Secrets(dir)
+	if err != nil {
+		return false, err
+	}
+	cl, err := control.Dial(control.SocketPath(dir), keys)
+	if errors.Is(err, control.ErrNotRunning) {
+		return false, nil
+	}
+	if err != nil {
+		return true, err
+	}
+	switch err := cl.Raise(c.Ctx); {
+	case errors.Is(err, control.ErrNoWindow):
+		return true, fmt.Errorf("AgentVault already runs headless (agentvault serve) with data folder %s, without a window: stop it first to start the desktop app, or use --data for another folder", dir)
+	case err != nil:
+		return true, err
+	}
+	fmt.Fprintln(c.Out(), "AgentVault is already running: its window is open.")
+	return true, nil
 }
 
 func serveCommand(fs *flag.FlagSet) func(c *Call) error {

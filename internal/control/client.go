@@ -294,6 +294,16 @@ func (c *Client) AuditExport(ctx context.Context, w io.Writer, format string, q 
 	return nil
 }
 
+// Raise opens the running app's window; a headless server answers that it
+// has none (ErrNoWindow).
+func (c *Client) Raise(ctx context.Context) error {
+	err := do(ctx, c, "raise", none{})
+	if err != nil && err.Error() == ErrNoWindow.Error() {
+		return ErrNoWindow
+	}
+	return err
+}
+
 // Approvals implements api.API.
 func (c *Client) Approvals(ctx context.Context) (api.Approvals, error) {
 	return call[api.Approvals](ctx, c, "approvals", none{})

@@ -90,11 +90,16 @@ type (
 	}
 )
 
+// ErrNoWindow is what raising the window of a headless server gives.
+var ErrNoWindow = errors.New("AgentVault runs headless here (agentvault serve), without a window")
+
 // Serve answers control requests on a new socket at path until ctx ends.
 // A stale socket file left by a crashed process is replaced. The socket is
 // mode 0600 in the private data folder, and a connection from a process of
-// another user is closed before anything is read (SO_PEERCRED).
-func Serve(ctx context.Context, path string, a api.API) error {
+// another user is closed before anything is read (SO_PEERCRED). raise opens
+// the running app's window, for a second start; a headless server's returns
+// ErrNoWindow.
+func Serve(ctx context.Context, path string, a api.API, raise func() error) error {
 	if err := private.Dir(filepath.Dir(path)); err != nil {
 		return err
 	}
@@ -112,13 +117,13 @@ func Serve(ctx context.Context, path string, a api.API) error {
 		return err
 	}
 	defer os.Remove(path)
-	return serve(ctx, ln, a)
+	return serve(ctx, ln, a, raise)
 }
 
 // serve answers control requests on ln until ctx ends, from processes of
 // this user only.
-func serve(ctx context.Context, ln net.Listener, a api.API) error {
-	srv := &http.Server{Handler: Handler(a), ReadHeaderTimeout: 5 * time.Second, ConnContext: withPeer}
+func serve(ctx context.Context, ln net.Listener, a api.API, raise func() error) error {
+	srv := &http.Server{Handler: Handler(a, raise), ReadHeaderTimeout: 5 * time.Second, ConnContext: withPeer}
 	go func() {
 		<-ctx.Done()
 		srv.Close()
@@ -155,9 +160,10 @@ func method[P, R any](mux *http.ServeMux, name string, fn func(ctx context.Conte
 // done turns an operation without a result into one with an empty result.
 func done(err error) (none, error) { return none{}, err }
 
-// Handler maps control requests onto a.
-func Handler(a api.API) http.Handler {
+// Handler maps control requests onto a, and "raise" onto raise.
+func Handler(a api.API, raise func() error) http.Handler {
 	mux := http.NewServeMux()
+	method(mux, "raise", func(context.Context, none) (none, error) { return done(raise()) })
 	method(mux, "service_kinds", func(ctx context.Context, _ none) ([]api.Kind, error) { return a.ServiceKinds(ctx), nil })
 	method(mux, "add_service", a.AddService)
 	method(mux, "connect_service", a.ConnectService)

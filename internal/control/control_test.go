@@ -36,7 +36,7 @@ func serveCoreWith(t *testing.T) (*Client, string, *core.Core) {
 	ctx, cancel := context.WithCancel(context.Background())
 	path := SocketPath(dir)
 	done := make(chan error, 1)
-	go func() { done <- Serve(ctx, path, co) }()
+	go func() { done <- Serve(ctx, path, co, func() error { return ErrNoWindow }) }()
 	t.Cleanup(func() { cancel(); <-done; co.Close() })
 	deadline := time.Now().Add(5 * time.Second)
 	for {
@@ -99,6 +99,9 @@ func TestClientDrivesEveryOperation(t *testing.T) {
 	}
 	if err := c.AuditExport(t.Context(), &buf, "xml", api.AuditQuery{}); err == nil {
 		t.Fatal("unknown export format accepted")
+	}
+	if err := c.Raise(t.Context()); !errors.Is(err, ErrNoWindow) {
+		t.Fatalf("raising a headless server's window: %v, want ErrNoWindow", err)
 	}
 	if err := c.AuditExport(t.Context(), &buf, "csv", api.AuditQuery{Vault: "never-was"}); !errors.Is(err, api.ErrNotFound) {
 		t.Fatalf("export of a vault that never existed: %v, want ErrNotFound", err)

@@ -87,7 +87,7 @@ func TestServerRefusesAnotherUsersProcess(t *testing.T) {
 	os.Chmod(path, 0o666)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- serve(ctx, ln, co) }()
+	go func() { done <- serve(ctx, ln, co, func() error { return ErrNoWindow }) }()
 	t.Cleanup(func() { cancel(); <-done })
 
 	self, err := os.Executable()
