@@ -37,7 +37,8 @@ func runGUI(ctx context.Context, dir, listen string, stdout, stderr io.Writer) e
 	logger = s.co.Logger() // the window's messages are redacted too
 	a := fyneapp.NewWithID("dev.agentvault.app")
 	a.SetIcon(app.Icon)
-	cfg := app.Config{API: s.co, Changes: s.co.Subscribe, DataDir: dir, Logger: logger, NoTray: notify.TrayMissing(),
+	self, _ := os.Executable()
+	cfg := app.Config{API: s.co, Changes: s.co.Subscribe, DataDir: dir, Program: self, Logger: logger, NoTray: notify.TrayMissing(),
 		Notify: func(title, body string) {
 			if err := beeep.Notify(title, body, ""); err != nil {
 				logger.Info(title+": "+body, "notification", err)

@@ -52,6 +52,8 @@ func TestMain(m *testing.M) {
 type env struct {
 	t    *testing.T
 	data string
+	// environ is added to every command's environment.
+	environ []string
 }
 
 func newEnv(t *testing.T) *env {
@@ -71,7 +73,7 @@ func newEnv(t *testing.T) *env {
 func (e *env) cmd(args ...string) *exec.Cmd {
 	self, _ := os.Executable()
 	cmd := exec.Command(self, append(args, "--data", e.data)...)
-	cmd.Env = append(os.Environ(), roleEnv+"=agentvault", noKeychain)
+	cmd.Env = append(append(os.Environ(), roleEnv+"=agentvault", noKeychain), e.environ...)
 	return cmd
 }
 
@@ -314,6 +316,88 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// A user's Cursor starts an MCP server directly. clients scan sees it,
+// clients import moves it behind a vault (its credential into the secret
+// store, Cursor's config pointed at the vault), the tools are served through
+// the vault, and clients undo gives Cursor its server back, keeping what the
+// user added by hand since.
+func TestClientsScanImportUndo(t *testing.T) {
+	home := t.TempDir()
+	self, _ := os.Executable()
+	cursor := filepath.Join(home, ".cursor", "mcp.json")
+	os.MkdirAll(filepath.Dir(cursor), 0o700)
+	orig := fmt.Sprintf(`{
+  "mcpServers": {
+    "files": {
+      "command": "env",
+      "args": [%q, %q],
+      "env": {"FILES_API_KEY": "canary-files-key-4417"}
+    }
+  }
+}
+`, roleEnv+"=upstream", self)
+	os.WriteFile(cursor, []byte(orig), 0o600)
+	e := newEnv(t)
+	e.environ = []string{"HOME=" + home, "AGENTVAULT_PASSPHRASE=pw", "XDG_CONFIG_HOME=", "CODEX_HOME="}
+
+	var scan []struct {
+		Client, Config string
+		Servers        []struct {
+			Name              string
+			ThroughAgentVault bool `json:"through_agentvault"`
+		}
+	}
+	e.cliJSON(&scan, "clients", "scan")
+	if len(scan) != 1 || scan[0].Client != "cursor" || scan[0].Config != cursor || len(scan[0].Servers) != 1 || scan[0].Servers[0].ThroughAgentVault {
+		t.Fatalf("scan: %+v", scan)
+	}
+	if out := e.cli("clients", "scan"); !strings.Contains(out, "Cursor reaches files directly") {
+		t.Fatalf("scan does not warn of the bypass:\n%s", out)
+	}
+	_, addr := e.serve()
+	out := e.cli("clients", "import", "cursor")
+	if !strings.Contains(out, "Moved files behind vault cursor") || !strings.Contains(out, "agentvault clients undo cursor") {
+		t.Fatalf("import said:\n%s", out)
+	}
+	var edited struct {
+		MCPServers map[string]struct {
+			URL     string
+			Headers map[string]string
+		}
+	}
+	raw, _ := os.ReadFile(cursor)
+	json.Unmarshal(raw, &edited)
+	entry, ok := edited.MCPServers["cursor"]
+	if !ok || len(edited.MCPServers) != 1 || !strings.Contains(entry.URL, addr) || strings.Contains(string(raw), "canary-files-key") {
+		t.Fatalf("Cursor's config after the import:\n%s", raw)
+	}
+	c := dial(t, entry.URL, strings.TrimPrefix(entry.Headers["Authorization"], "Bearer "))
+	tools, err := c.ListTools(t.Context(), mcp.ListToolsRequest{})
+	if err != nil || len(tools.Tools) == 0 || !strings.HasPrefix(tools.Tools[0].Name, "files_") {
+		t.Fatalf("the vault Cursor now reaches lists %+v, %v", tools, err)
+	}
+
+	mine := strings.Replace(string(raw), `"mcpServers": {`, `"mcpServers": {
+    "mine": {"command": "my-mcp"},`, 1)
+	os.WriteFile(cursor, []byte(mine), 0o600)
+	e.cli("clients", "undo", "cursor")
+	back, _ := os.ReadFile(cursor)
+	for _, want := range []string{`"files"`, "canary-files-key-4417", `"mine"`} {
+		if !strings.Contains(string(back), want) {
+			t.Errorf("after undo Cursor's config lacks %s:\n%s", want, back)
+		}
+	}
+	if strings.Contains(string(back), addr) {
+		t.Errorf("after undo Cursor still reaches the vault:\n%s", back)
+	}
+	filepath.WalkDir(e.data, func(path string, d os.DirEntry, err error) error {
+		if raw, _ := os.ReadFile(path); err == nil && !d.IsDir() && bytes.Contains(raw, []byte("canary-files-key")) {
+			t.Errorf("the server's credential is in %s", path)
+		}
+		return nil
+	})
 }
 
 func TestServeListensOnLoopbackOnly(t *testing.T) {

@@ -66,7 +66,7 @@ func startServer(dir, listen string, stdout io.Writer, logger *slog.Logger) (_ *
 	if err != nil {
 		return nil, err
 	}
-	co, err := core.Open(core.Config{DataDir: dir, LockTimeout: time.Second, Logger: logger, Secrets: keys})
+	co, err := core.Open(core.Config{DataDir: dir, LockTimeout: time.Second, Logger: logger, Secrets: keys, TokenFiles: cli.Passphrase() != ""})
 	if errors.Is(err, store.ErrLocked) {
 		return nil, control.AlreadyRunning(dir)
 	}

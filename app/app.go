@@ -21,8 +21,9 @@ type Config struct {
 	// Changes subscribes to the core's changes; the window and the tray
 	// redraw on each. Nil: they redraw only on their own commands.
 	Changes func() (<-chan api.Change, func())
-	// DataDir is shown in the settings.
-	DataDir string
+	// DataDir is shown in the settings; with Program (the agentvault
+	// program) it starts the stdio bridge in clients' setups.
+	DataDir, Program string
 	// Autostart manages starting at login; nil hides the setting.
 	Autostart Autostart
 	// Quit ends the application (tray "Quit"); nil: fyne's Quit.

@@ -325,12 +325,6 @@ func TestTrayItems(t *testing.T) {
 	}
 }
 
-func TestServerNames(t *testing.T) {
-	if got := serverName("my vault/2"); got != "my-vault-2" {
-		t.Errorf("serverName = %q", got)
-	}
-}
-
 func TestFilterRecords(t *testing.T) {
 	recs := populated().records
 	recs = append(recs, api.AuditRecord{Seq: 4, Time: t0.Add(-2 * time.Hour), Vault: "claude-work", Service: "github", Outcome: "denied"})

@@ -53,6 +53,7 @@ type fixedAPI struct {
 	records   []api.AuditRecord
 	status    api.Status
 	changes   map[string][]api.ToolChange // by service
+	clients   []api.ClientConfig
 }
 
 var errDown = errors.New("the keychain is locked; unlock it and try again")
@@ -67,6 +68,18 @@ func (f *fixedAPI) CreateVault(context.Context, api.VaultSpec) (api.NewVault, er
 func (f *fixedAPI) Vaults(context.Context) ([]api.VaultInfo, error) { return f.vaults, f.err }
 func (f *fixedAPI) Vault(context.Context, string) (api.VaultDetail, error) {
 	return f.detail, f.err
+}
+func (f *fixedAPI) ScanClients(context.Context, api.Places) ([]api.ClientConfig, error) {
+	return f.clients, f.err
+}
+func (f *fixedAPI) ImportClient(context.Context, api.ImportSpec) (api.ImportResult, error) {
+	return api.ImportResult{}, f.err
+}
+func (f *fixedAPI) WriteClient(context.Context, api.ClientSetup) (api.EditResult, error) {
+	return api.EditResult{}, f.err
+}
+func (f *fixedAPI) UndoClient(context.Context, api.ClientUndo) (api.EditResult, error) {
+	return api.EditResult{}, f.err
 }
 func (f *fixedAPI) SetVaultServices(context.Context, string, []string) error      { return f.err }
 func (f *fixedAPI) SetRule(context.Context, string, api.RuleSpec) (string, error) { return "", f.err }
@@ -133,7 +146,7 @@ func (f *fixedAPI) Clients(context.Context) []string {
 	return []string{"Claude Code", "Cursor", "VS Code", "Windsurf", "Claude Desktop", "Gemini CLI", "Codex"}
 }
 func (f *fixedAPI) ClientSetup(_ context.Context, client string, v api.SetupVault) api.Snippet {
-	return api.Snippet{Where: "Run in a terminal", Text: "claude mcp add --transport http " + v.Name + " " + v.URL + ` --header "Authorization: Bearer ` + v.Token + `"`}
+	return api.Snippet{Where: "Run in a terminal", Text: "claude mcp add --transport http " + v.Vault + " " + v.URL + ` --header "Authorization: Bearer ` + v.Token + `"`}
 }
 
 var _ api.API = (*fixedAPI)(nil)

@@ -147,7 +147,7 @@ func (u *UI) setupView(vault, url, token string) fyne.CanvasObject {
 	text.Wrapping = fyne.TextWrapBreak
 	where := widget.NewLabel("")
 	show := func(client string) {
-		s := u.cfg.API.ClientSetup(context.Background(), client, api.SetupVault{Name: serverName(vault), URL: url, Token: token}) // text, made here
+		s := u.cfg.API.ClientSetup(context.Background(), client, api.SetupVault{Vault: vault, URL: url, Token: token, Program: u.cfg.Program, Data: u.cfg.DataDir}) // text, made here
 		where.SetText(s.Where)
 		text.SetText(s.Text)
 	}

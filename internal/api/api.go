@@ -123,6 +123,17 @@ type API interface {
 	Clients(ctx context.Context) []string
 	// ClientSetup is what a user pastes into client (by name) to add v.
 	ClientSetup(ctx context.Context, client string, v SetupVault) Snippet
+	// ScanClients lists the MCP clients' config files the user has, with
+	// their servers.
+	ScanClients(ctx context.Context, p Places) ([]ClientConfig, error)
+	// ImportClient moves a client's servers behind a vault: each becomes a
+	// service, and the client's config reaches them through the vault.
+	ImportClient(ctx context.Context, spec ImportSpec) (ImportResult, error)
+	// WriteClient adds a vault to a client's config file.
+	WriteClient(ctx context.Context, spec ClientSetup) (EditResult, error)
+	// UndoClient reverses AgentVault's edits of a client's config files,
+	// keeping everything changed since.
+	UndoClient(ctx context.Context, spec ClientUndo) (EditResult, error)
 }
 
 // AuditQuery selects rows of the audit log.
@@ -150,9 +161,11 @@ type RuleSpec struct {
 
 // SetupVault is a vault as a client's setup names it.
 type SetupVault struct {
-	// Name is the server name the client will show; URL and Token reach
-	// the vault.
-	Name, URL, Token string
+	// Vault is the vault's name; URL and Token reach it.
+	Vault, URL, Token string
+	// Program (the agentvault program) and Data (the data folder) start
+	// the stdio bridge, for clients that only start commands.
+	Program, Data string
 }
 
 // Snippet is what a user pastes into a client to add a vault, and where.

@@ -57,7 +57,7 @@ func (c *Call) API() (a api.API, done func(), err error) {
 		return nil, nil, err
 	}
 	logger := slog.New(slog.NewTextHandler(c.env.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	co, err := core.Open(core.Config{DataDir: dir, LockTimeout: 2 * time.Second, Logger: logger, Secrets: keys})
+	co, err := core.Open(core.Config{DataDir: dir, LockTimeout: 2 * time.Second, Logger: logger, Secrets: keys, TokenFiles: Passphrase() != ""})
 	if errors.Is(err, store.ErrLocked) {
 		return nil, nil, control.AlreadyRunning(dir)
 	}

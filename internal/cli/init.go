@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -96,21 +95,23 @@ func initCommand(*flag.FlagSet) func(c *Call) error {
 			}
 			fmt.Fprintf(out, "\nCreated vault %s with the %s permissions.\n  URL:   %s\n  Token: %s   (shown only now)\n", nv.Name, preset, nv.URL, nv.Token)
 
-			v := clientsetup.Vault{Name: clientName(nv.Name), URL: nv.URL, Token: nv.Token}
 			fmt.Fprintf(out, "\n4. Connect %s.\n", client.Name)
-			if client.ConfigPath != "" {
-				home, _ := os.UserHomeDir()
-				path := filepath.Join(home, client.ConfigPath)
-				if strings.HasPrefix(strings.ToLower(ask("Add the vault to "+path+" now? (a backup is kept) y/n", "n")), "y") {
-					if err := client.Write(path, v); err != nil {
+			written := false
+			if p, err := places(); err == nil {
+				if place, ok := client.VaultPlace(p, false); ok &&
+					strings.HasPrefix(strings.ToLower(ask("Add the vault to "+place.Path+" now? (undo: agentvault client setup "+client.ID+" "+shellArg(nv.Name)+" --undo) y/n", "n")), "y") {
+					res, err := av.WriteClient(c.Ctx, api.ClientSetup{Client: client.ID, Vault: nv.ID, Places: p, Program: program(), Token: nv.Token})
+					if err != nil {
 						return err
 					}
-					fmt.Fprintf(out, "Added to %s; undo with: agentvault client setup %s %s --undo\n", path, client.ID, nv.Name)
-					client = clientsetup.Client{}
+					written = true
+					printEdit(c, res, "Added the vault to")
 				}
 			}
-			if client.ID != "" {
-				fmt.Fprintf(out, "%s:\n\n%s\n", client.Where, client.Snippet(v))
+			if !written {
+				dir, _ := c.Dir()
+				s := api.SnippetFor(client.ID, api.SetupVault{Vault: nv.Name, URL: nv.URL, Token: nv.Token, Program: program(), Data: dir})
+				fmt.Fprintf(out, "%s:\n\n%s\n", s.Where, s.Text)
 			}
 			fmt.Fprintln(out, "\nDone. Start AgentVault with `agentvault` (it serves the vault's URL and asks you about every call that needs approval).")
 			return nil

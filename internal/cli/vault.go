@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/agentvault/agentvault/internal/api"
+	"github.com/agentvault/agentvault/internal/clientsetup"
 	"github.com/agentvault/agentvault/policy"
 )
 
@@ -83,7 +84,7 @@ func printNewVault(c *Call, nv api.NewVault) error {
 		fmt.Fprintf(out, "Note: %s.\n\n", w)
 	}
 	fmt.Fprintln(out, "The token is shown only now. To add this vault to Claude Code:")
-	fmt.Fprintf(out, "\n  claude mcp add --transport http %s %s --header \"Authorization: Bearer %s\"\n", clientName(nv.Name), nv.URL, nv.Token)
+	fmt.Fprintf(out, "\n  claude mcp add --transport http %s %s --header \"Authorization: Bearer %s\"\n", clientsetup.EntryName(nv.Name), nv.URL, nv.Token)
 	return nil
 }
 
@@ -465,14 +466,4 @@ func guardKinds() string {
 		parts = append(parts, fmt.Sprintf("%s (%s)", k.Kind, k.Example))
 	}
 	return strings.Join(parts, "; ")
-}
-
-// clientName turns a vault name into a name MCP clients accept.
-func clientName(name string) string {
-	return strings.Map(func(r rune) rune {
-		if r == ' ' || r == '.' {
-			return '-'
-		}
-		return r
-	}, name)
 }

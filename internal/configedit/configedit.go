@@ -10,6 +10,8 @@ package configedit
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -29,10 +31,38 @@ const (
 )
 
 // Change is one entry's text before and after an edit; "" is no entry.
+// A change kept for a later undo may hold, instead of the text after, only
+// its digest (Sealed): enough to tell whether the entry is still as written.
 type Change struct {
-	Path   []string `json:"path"`
-	Before string   `json:"before,omitempty"`
-	After  string   `json:"after,omitempty"`
+	Path     []string `json:"path"`
+	Before   string   `json:"before,omitempty"`
+	After    string   `json:"after,omitempty"`
+	AfterSum string   `json:"after_sum,omitempty"`
+}
+
+// Sealed is c with the text after it replaced by its digest.
+func (c Change) Sealed() Change {
+	if c.After != "" {
+		c.AfterSum, c.After = digest(c.After), ""
+	}
+	return c
+}
+
+// removed reports whether the change took the entry out.
+func (c Change) removed() bool { return c.After == "" && c.AfterSum == "" }
+
+// digest identifies an entry's meaning, whatever its layout: the SHA-256 of
+// its canonical JSON.
+func digest(text string) string {
+	v, err := decodeJSON(text)
+	if err != nil {
+		if v, err = decodeTOML(text); err != nil {
+			v = text
+		}
+	}
+	raw, _ := json.Marshal(v) // maps marshal with sorted keys
+	sum := sha256.Sum256(raw)
+	return hex.EncodeToString(sum[:])
 }
 
 // Name is the change's entry, keys joined by dots, for people.
@@ -169,15 +199,15 @@ func (d *Doc) Revert(changes []Change) (kept []string, err error) {
 		c := changes[i]
 		now, present := d.Entry(c.Path)
 		switch {
-		case c.After == "" && !present: // removed, and still gone: back it comes
+		case c.removed() && !present: // removed, and still gone: back it comes
 			if c.Before != "" {
 				_, err = d.Set(c.Path, c.Before)
 			}
-		case c.After == "" || !present: // added again since, or removed since
-			if c.After == "" && !d.Same(now, c.Before) {
+		case c.removed() || !present: // added again since, or removed since
+			if c.removed() && !d.Same(now, c.Before) {
 				kept = append(kept, c.Name())
 			}
-		case !d.Same(now, c.After):
+		case !d.unchanged(now, c):
 			kept = append(kept, c.Name())
 		case c.Before == "":
 			_, err = d.Remove(c.Path)
@@ -189,6 +219,14 @@ func (d *Doc) Revert(changes []Change) (kept []string, err error) {
 		}
 	}
 	return kept, nil
+}
+
+// unchanged reports whether the entry's text now is what c wrote.
+func (d *Doc) unchanged(now string, c Change) bool {
+	if c.After == "" {
+		return digest(now) == c.AfterSum
+	}
+	return d.Same(now, c.After)
 }
 
 // Same reports whether two entries' texts mean the same, whatever their

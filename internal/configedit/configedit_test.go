@@ -116,7 +116,7 @@ func TestRevertKeepsWhatWasChangedSince(t *testing.T) {
 	added, _ := d.Set([]string{"mcpServers", "vault"}, `{"url": "http://a"}`)
 	d.Set([]string{"mcpServers", "vault"}, `{"url": "http://b"}`)       // edited by hand
 	d.Set([]string{"mcpServers", "files"}, `{"command": "fs", "x": 1}`) // added again by hand
-	kept, err := d.Revert([]Change{removed, added})
+	kept, err := d.Revert([]Change{removed, added.Sealed()})
 	if err != nil || !slices.Equal(kept, []string{"mcpServers.vault", "mcpServers.files"}) {
 		t.Fatalf("kept %v, %v", kept, err)
 	}
@@ -165,7 +165,10 @@ func TestTOMLTables(t *testing.T) {
 	if _, err := Parse(d.Bytes(), TOML); err != nil {
 		t.Fatal(err)
 	}
-	if kept, err := d.Revert([]Change{removed, added}); err != nil || len(kept) != 0 {
+	if added.Sealed().After != "" || added.Sealed().AfterSum == "" {
+		t.Fatalf("sealed: %+v", added.Sealed())
+	}
+	if kept, err := d.Revert([]Change{removed, added.Sealed()}); err != nil || len(kept) != 0 {
 		t.Fatalf("revert: %v %v", kept, err)
 	}
 	if !d.Same(string(d.Bytes()), codex) {

@@ -147,16 +147,22 @@ func (j *jsonDoc) set(path []string, text string) error {
 // add appends a member at path, on its own line at the indentation of its
 // siblings.
 func (j *jsonDoc) add(path []string, val hujson.Value) error {
+	parentPath := path[:len(path)-1]
+	parent := j.find(parentPath)
+	if parent == nil {
+		return errors.New(strings.Join(parentPath, ".") + " is missing")
+	}
+	obj, ok := parent.Value.(*hujson.Object)
+	if !ok {
+		return errors.New(strings.Join(parentPath, ".") + " is not an object")
+	}
+	trailing := trailingComma(obj)
 	patch, _ := json.Marshal([]map[string]any{{"op": "add", "path": pointer(path), "value": nil}})
 	if err := j.root.Patch(patch); err != nil {
 		return err
 	}
-	parentPath := path[:len(path)-1]
-	obj, ok := j.find(parentPath).Value.(*hujson.Object)
-	if !ok {
-		return errors.New(strings.Join(parentPath, ".") + " is not an object")
-	}
 	last := &obj.Members[len(obj.Members)-1]
+	setTrailingComma(obj, trailing)
 	last.Value.Value = val.Value
 	last.Value.BeforeExtra = hujson.Extra(" ")
 	if !bytes.Contains(last.Name.BeforeExtra, []byte("/")) { // no comment to keep
@@ -173,8 +179,37 @@ func (j *jsonDoc) add(path []string, val hujson.Value) error {
 }
 
 func (j *jsonDoc) remove(path []string) error {
+	obj, _ := j.find(path[:len(path)-1]).Value.(*hujson.Object)
+	trailing := obj != nil && trailingComma(obj)
 	patch, _ := json.Marshal([]map[string]any{{"op": "remove", "path": pointer(path)}})
-	return j.root.Patch(patch)
+	if err := j.root.Patch(patch); err != nil {
+		return err
+	}
+	if obj != nil {
+		setTrailingComma(obj, trailing)
+	}
+	return nil
+}
+
+// trailingComma reports whether obj's last member ends with a comma (hujson
+// marks it with a non-nil AfterExtra).
+func trailingComma(obj *hujson.Object) bool {
+	return len(obj.Members) > 0 && obj.Members[len(obj.Members)-1].Value.AfterExtra != nil
+}
+
+// setTrailingComma gives obj's last member a comma after it, or none, as
+// the object had before an edit.
+func setTrailingComma(obj *hujson.Object, on bool) {
+	if len(obj.Members) == 0 {
+		return
+	}
+	last := &obj.Members[len(obj.Members)-1].Value
+	switch {
+	case on && last.AfterExtra == nil:
+		last.AfterExtra = hujson.Extra{}
+	case !on && last.AfterExtra != nil && len(last.AfterExtra) == 0:
+		last.AfterExtra = nil
+	}
 }
 
 // empty reports whether the document holds only empty objects.

@@ -234,8 +234,11 @@ func tomlKey(k string) string {
 
 // tomlString is s as a basic string; JSON's escapes are TOML's.
 func tomlString(s string) string {
-	raw, _ := json.Marshal(s)
-	return string(raw)
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.Encode(s)
+	return strings.TrimSuffix(b.String(), "\n")
 }
 
 func tomlValue(v any) string {

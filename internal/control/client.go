@@ -304,6 +304,26 @@ func (c *Client) Raise(ctx context.Context) error {
 	return err
 }
 
+// ScanClients implements api.API.
+func (c *Client) ScanClients(ctx context.Context, p api.Places) ([]api.ClientConfig, error) {
+	return call[[]api.ClientConfig](ctx, c, "scan_clients", p)
+}
+
+// ImportClient implements api.API.
+func (c *Client) ImportClient(ctx context.Context, spec api.ImportSpec) (api.ImportResult, error) {
+	return call[api.ImportResult](ctx, c, "import_client", spec)
+}
+
+// WriteClient implements api.API.
+func (c *Client) WriteClient(ctx context.Context, spec api.ClientSetup) (api.EditResult, error) {
+	return call[api.EditResult](ctx, c, "write_client", spec)
+}
+
+// UndoClient implements api.API.
+func (c *Client) UndoClient(ctx context.Context, spec api.ClientUndo) (api.EditResult, error) {
+	return call[api.EditResult](ctx, c, "undo_client", spec)
+}
+
 // Approvals implements api.API.
 func (c *Client) Approvals(ctx context.Context) (api.Approvals, error) {
 	return call[api.Approvals](ctx, c, "approvals", none{})
@@ -344,6 +364,5 @@ func (c *Client) Clients(context.Context) []string { return clientsetup.Names() 
 
 // ClientSetup implements api.API, as Clients.
 func (c *Client) ClientSetup(_ context.Context, client string, v api.SetupVault) api.Snippet {
-	where, text := clientsetup.Setup(client, clientsetup.Vault{Name: v.Name, URL: v.URL, Token: v.Token})
-	return api.Snippet{Where: where, Text: text}
+	return api.SnippetFor(client, v)
 }

@@ -211,6 +211,10 @@ func Handler(a api.API, raise func() error) http.Handler {
 	method(mux, "limits", func(ctx context.Context, _ none) (api.Limits, error) { return a.Limits(ctx) })
 	method(mux, "set_limits", func(ctx context.Context, l api.Limits) (none, error) { return done(a.SetLimits(ctx, l)) })
 	method(mux, "audit_list", a.AuditList)
+	method(mux, "scan_clients", a.ScanClients)
+	method(mux, "import_client", a.ImportClient)
+	method(mux, "write_client", a.WriteClient)
+	method(mux, "undo_client", a.UndoClient)
 	method(mux, "approvals", func(ctx context.Context, _ none) (api.Approvals, error) { return a.Approvals(ctx) })
 	method(mux, "approval", func(ctx context.Context, p refParams) (approval.Resolved, error) { return a.Approval(ctx, p.Ref) })
 	method(mux, "answer_approval", func(ctx context.Context, p answerParams) (approval.Resolved, error) {

@@ -43,6 +43,10 @@ type Config struct {
 	// Logger; nil: slog.Default(). The core logs through it with every
 	// configured secret taken out.
 	Logger *slog.Logger
+	// TokenFiles says Secrets is not the OS keychain (a passphrase guards
+	// it), so the stdio bridges AgentVault sets up in clients read their
+	// vault's token from a file of their own instead.
+	TokenFiles bool
 }
 
 // Core is an open AgentVault. Its methods are safe for concurrent use.
@@ -62,6 +66,9 @@ type Core struct {
 	paused  atomic.Bool
 	phone   atomic.Bool // the CIBA channel is on
 	stop    func()      // ends the forwarding of approval events
+
+	dataDir    string
+	tokenFiles bool
 
 	mu     sync.Mutex // serialises changes to vaults and settings
 	listen string     // guarded by mu
@@ -105,7 +112,8 @@ func Open(cfg Config) (*Core, error) {
 		st.Close()
 		return nil, err
 	}
-	c := &Core{store: st, journal: journal, log: logger, secrets: cfg.Secrets, redact: out, listen: settings.Listen}
+	c := &Core{store: st, journal: journal, log: logger, secrets: cfg.Secrets, redact: out, listen: settings.Listen,
+		dataDir: cfg.DataDir, tokenFiles: cfg.TokenFiles}
 	if c.listen == "" {
 		c.listen = DefaultListen
 	}

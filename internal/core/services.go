@@ -94,11 +94,5 @@ func (c *Core) Clients(context.Context) []string { return clientsetup.Names() }
 
 // ClientSetup implements api.API.
 func (c *Core) ClientSetup(_ context.Context, client string, v api.SetupVault) api.Snippet {
-	return setupSnippet(client, v)
-}
-
-// setupSnippet is the setup of v for client.
-func setupSnippet(client string, v api.SetupVault) api.Snippet {
-	where, text := clientsetup.Setup(client, clientsetup.Vault{Name: v.Name, URL: v.URL, Token: v.Token})
-	return api.Snippet{Where: where, Text: text}
+	return api.SnippetFor(client, v)
 }

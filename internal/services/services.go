@@ -219,7 +219,7 @@ func (r *Registry) List(context.Context) ([]api.ServiceInfo, error) {
 func describe(s store.Service) api.ServiceInfo {
 	info := api.ServiceInfo{Name: s.Name, Kind: s.Kind, URL: s.URL}
 	if len(s.Command) > 0 {
-		info.Command = shellJoin(s.Command)
+		info.Command = ShellJoin(s.Command)
 	}
 	info.Headers, info.Env, info.PassEnv = s.HeaderNames, s.EnvNames, s.PassEnv
 	info.Account, info.Scopes, info.Auth = s.Account, s.Scopes, s.Auth
@@ -239,8 +239,9 @@ func checkName(name string) error {
 // redactGroup names a service's secrets in the redaction set.
 func redactGroup(service string) string { return "service/" + service + "/" }
 
-// shellJoin renders a command line for display, quoting where needed.
-func shellJoin(args []string) string {
+// ShellJoin renders a command line for display (and for ServiceSpec.Command),
+// quoting where needed.
+func ShellJoin(args []string) string {
 	out := make([]string, len(args))
 	for i, a := range args {
 		if a == "" || strings.ContainsAny(a, " \t\"'\\$`") {

@@ -93,7 +93,7 @@ func AbsoluteCommand(command string) (string, error) {
 	if args[0], err = absoluteProgram(args[0]); err != nil {
 		return "", err
 	}
-	return shellJoin(args), nil
+	return ShellJoin(args), nil
 }
 
 // absoluteProgram finds program in PATH (or, when it names a path, makes

@@ -31,6 +31,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
 
+	"github.com/agentvault/agentvault/internal/configedit"
 	"github.com/agentvault/agentvault/internal/private"
 	"github.com/agentvault/agentvault/policy"
 )
@@ -43,6 +44,7 @@ var (
 	bucketVaults   = []byte("vaults")
 	bucketServices = []byte("services")
 	bucketAudit    = []byte("audit")
+	bucketEdits    = []byte("client-edits")
 
 	keySchema   = []byte("schema")
 	keyAuditKey = []byte("audit-key")
@@ -63,6 +65,11 @@ var migrations = []func(tx *bolt.Tx) error{
 			return err
 		}
 		return tx.Bucket(bucketMeta).Put(keyAuditKey, key)
+	},
+	// 1 → 2: a record of the edits made to clients' config files.
+	func(tx *bolt.Tx) error {
+		_, err := tx.CreateBucketIfNotExists(bucketEdits)
+		return err
 	},
 }
 
@@ -94,6 +101,27 @@ type Vault struct {
 	RateLimits []policy.RateLimit `json:"rate_limits,omitempty"`
 	// GrantLimit bounds "approve for this session"; 0: 8 hours.
 	GrantLimit time.Duration `json:"grant_limit,omitempty"`
+}
+
+// ConfigEdits are the edits AgentVault made to one client config file,
+// oldest first, recorded so they can be undone on the file as it is later.
+type ConfigEdits struct {
+	Path  string       `json:"path"`
+	Edits []ConfigEdit `json:"edits"`
+}
+
+// ConfigEdit is one edit of a client config file. Its changes keep only
+// digests of what AgentVault wrote; what it replaced may hold credentials
+// (a server's header), so that text is in the keychain under BeforeKey.
+type ConfigEdit struct {
+	Time   time.Time `json:"time"`
+	Client string    `json:"client"`
+	// Created says the file did not exist before this edit.
+	Created bool                `json:"created,omitempty"`
+	Changes []configedit.Change `json:"changes"`
+	// BeforeKey names the keychain entry holding each change's text before
+	// the edit, in order; "" when the edit replaced nothing.
+	BeforeKey string `json:"before_key,omitempty"`
 }
 
 // Service is one configured source of tools. Kind says which fields apply.
@@ -274,6 +302,28 @@ func (s *Store) PutService(svc Service) error { return s.put(bucketServices, []b
 
 // DeleteService removes a service; deleting a missing service is ErrNotFound.
 func (s *Store) DeleteService(name string) error { return s.delete(bucketServices, name) }
+
+// ConfigEdits returns the recorded edits of the config file at path (none:
+// an empty record).
+func (s *Store) ConfigEdits(path string) (ConfigEdits, error) {
+	e, err := get[ConfigEdits](s, bucketEdits, path)
+	if errors.Is(err, ErrNotFound) {
+		return ConfigEdits{Path: path}, nil
+	}
+	return e, err
+}
+
+// PutConfigEdits replaces the record of a config file's edits; with none
+// left, the record goes.
+func (s *Store) PutConfigEdits(e ConfigEdits) error {
+	if len(e.Edits) == 0 {
+		if err := s.delete(bucketEdits, e.Path); !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		return nil
+	}
+	return s.put(bucketEdits, []byte(e.Path), e)
+}
 
 // PutAudit stores values under sequence numbers first, first+1, … in one
 // durable transaction, all or none; a number already stored keeps its
