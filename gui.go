@@ -16,6 +16,7 @@ import (
 
 	"github.com/agentvault/agentvault/app"
 	"github.com/agentvault/agentvault/internal/approval"
+	"github.com/agentvault/agentvault/internal/cli"
 	"github.com/agentvault/agentvault/internal/notify"
 )
 
@@ -44,6 +45,9 @@ func runGUI(ctx context.Context, dir, listen string, stdout, stderr io.Writer) e
 				logger.Info(title+": "+body, "notification", err)
 			}
 		}}
+	if p, err := cli.UserPlaces(); err == nil {
+		cfg.Places = p
+	}
 	if auto, err := app.NewXDGAutostart(); err == nil {
 		cfg.Autostart = auto
 	}

@@ -357,6 +357,9 @@ func TestClientsScanImportUndo(t *testing.T) {
 		t.Fatalf("scan does not warn of the bypass:\n%s", out)
 	}
 	_, addr := e.serve()
+	if out := e.cli("status"); !strings.Contains(out, "Warning: Cursor reaches files directly") {
+		t.Fatalf("status does not warn of the bypass:\n%s", out)
+	}
 	out := e.cli("clients", "import", "cursor")
 	if !strings.Contains(out, "Moved files behind vault cursor") || !strings.Contains(out, "agentvault clients undo cursor") {
 		t.Fatalf("import said:\n%s", out)

@@ -24,6 +24,9 @@ type Config struct {
 	// DataDir is shown in the settings; with Program (the agentvault
 	// program) it starts the stdio bridge in clients' setups.
 	DataDir, Program string
+	// Places are where the user's MCP clients keep their configs, to find
+	// servers that skip AgentVault; zero: not looked for.
+	Places api.Places
 	// Autostart manages starting at login; nil hides the setting.
 	Autostart Autostart
 	// Quit ends the application (tray "Quit"); nil: fyne's Quit.

@@ -492,3 +492,32 @@ func TestWithoutATrayTheWindowSaysItIsTheApp(t *testing.T) {
 		t.Fatal("with a tray the window spoke of its absence")
 	}
 }
+
+// The Services tab lists what the user's clients start, warns of servers
+// that skip AgentVault, and its button moves them behind a vault.
+func TestFoundOnThisComputer(t *testing.T) {
+	up := httptest.NewServer(server.NewStreamableHTTPServer(providertest.NewEchoServer(providertest.NewRecorder())))
+	t.Cleanup(up.Close) // after the core, whose client holds a stream open
+	co := realCore(t)
+	home := t.TempDir()
+	cursor := filepath.Join(home, ".cursor", "mcp.json")
+	os.MkdirAll(filepath.Dir(cursor), 0o700)
+	os.WriteFile(cursor, []byte(`{"mcpServers": {"notes": {"url": "`+up.URL+`/mcp"}}}`), 0o600)
+	u := New(test.NewTempApp(t), Config{API: co, Run: atOnce, Places: api.Places{Home: home, OS: "linux"}, Program: "/usr/bin/agentvault"})
+	u.ShowTab("Services")
+	content := u.Window().Content()
+	if !findAll(content, func(l *widget.Label) bool { return strings.Contains(l.Text, "Cursor starts notes directly") }) {
+		t.Fatal("no warning of the server that skips AgentVault")
+	}
+	test.Tap(find(t, content, func(b *widget.Button) bool { return b.Text == "Import into a vault" }))
+	if d, err := co.Vault(context.Background(), "cursor"); err != nil || len(d.Services) != 1 {
+		t.Fatalf("the import made no vault with the server: %+v, %v", d, err)
+	}
+	if raw, _ := os.ReadFile(cursor); strings.Contains(string(raw), up.URL) {
+		t.Fatalf("Cursor still reaches the server directly:\n%s", raw)
+	}
+	u.Refresh()
+	if findAll(u.Window().Content(), func(l *widget.Label) bool { return strings.Contains(l.Text, "directly") }) {
+		t.Fatal("the warning stayed after the import")
+	}
+}

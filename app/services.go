@@ -51,7 +51,86 @@ func (u *UI) servicesView() fyne.CanvasObject {
 		body.Add(container.NewHBox(remove))
 		list.Add(widget.NewCard(s.Name, u.serviceKind(s), body))
 	}
-	return container.NewVScroll(container.NewVBox(list, widget.NewSeparator(), u.connectForm(), u.addServiceForm()))
+	return container.NewVScroll(container.NewVBox(list, u.foundCard(), widget.NewSeparator(), u.connectForm(), u.addServiceForm()))
+}
+
+// foundCard lists the MCP servers the user's clients start on this
+// computer, warns of those that skip AgentVault, and moves them behind a
+// vault with one button per client.
+func (u *UI) foundCard() fyne.CanvasObject {
+	if u.cfg.Places.Home == "" {
+		return container.NewVBox()
+	}
+	if u.snap.foundErr != nil {
+		return errorView(u.snap.foundErr)
+	}
+	body := container.NewVBox()
+	for _, f := range u.snap.found {
+		if len(f.Servers) == 0 && f.Error == "" {
+			continue
+		}
+		body.Add(widget.NewLabelWithStyle(f.Name+" — "+f.Config, fyne.TextAlignLeading, fyne.TextStyle{Bold: true}))
+		if f.Error != "" {
+			body.Add(widget.NewLabel("Cannot read it: " + f.Error))
+		}
+		var direct []string
+		for _, s := range f.Servers {
+			how := s.Command + s.URL
+			line := fmt.Sprintf("%s  ·  %s  ·  %s", s.Name, s.Scope, how)
+			if s.ThroughAgentVault {
+				line += "  ·  through AgentVault"
+			} else if !s.Shared {
+				direct = append(direct, s.Name)
+			}
+			l := widget.NewLabel(line)
+			l.Truncation = fyne.TextTruncateEllipsis
+			body.Add(l)
+		}
+		if len(direct) == 0 {
+			continue
+		}
+		warn := widget.NewLabel(fmt.Sprintf("%s starts %s directly: those calls skip AgentVault.", f.Name, strings.Join(direct, ", ")))
+		warn.Importance = widget.WarningImportance
+		warn.Wrapping = fyne.TextWrapWord
+		client, name := f.Client, f.Name
+		body.Add(container.NewBorder(nil, nil, nil, widget.NewButton("Import into a vault", func() { u.importClient(client, name) }), warn))
+	}
+	if len(body.Objects) == 0 {
+		body.Add(widget.NewLabel("No MCP client config found (Claude Code, Claude Desktop, Cursor, VS Code, Windsurf, Gemini CLI, Codex)."))
+	}
+	return widget.NewCard("Found on this computer", "MCP servers your clients start themselves", body)
+}
+
+// importClient moves a client's servers behind its vault and says what
+// changed, with the new vault's token once.
+func (u *UI) importClient(client, name string) {
+	var res api.ImportResult
+	var err error
+	u.cfg.Run(func() {
+		res, err = u.cfg.API.ImportClient(context.Background(), api.ImportSpec{Client: client, Places: u.cfg.Places, Program: u.cfg.Program})
+	}, func() {
+		u.refreshLater()
+		if err != nil {
+			u.showError(err)
+			return
+		}
+		lines := []string{fmt.Sprintf("%s now reaches %s through vault %s. Restart %s to use it.", name, strings.Join(res.Moved, ", "), res.Vault, name)}
+		if len(res.Moved) == 0 {
+			lines = []string{"Nothing was moved."}
+		}
+		for _, s := range res.Skipped {
+			lines = append(lines, "Left as it is: "+s)
+		}
+		lines = append(lines, "Undo with: agentvault clients undo "+client)
+		text := widget.NewLabel(strings.Join(lines, "\n"))
+		text.Wrapping = fyne.TextWrapWord
+		content := container.NewVBox(text)
+		if res.Created != nil {
+			content.Add(widget.NewLabel("The new vault's token, shown only now:"))
+			content.Add(readOnlyEntry(res.Created.Token))
+		}
+		dialog.ShowCustom("Moved behind a vault", "Close", content, u.win)
+	})
 }
 
 func (u *UI) serviceKind(s api.ServiceInfo) string {

@@ -36,6 +36,10 @@ type snapshot struct {
 
 	clients []string
 	kinds   []api.Kind
+
+	// found are the MCP clients' configs on this computer.
+	found    []api.ClientConfig
+	foundErr error
 }
 
 // loadTimeout bounds one snapshot: a service that does not answer leaves
@@ -71,6 +75,9 @@ func (u *UI) load(selected string) snapshot {
 	s.records, s.recordsErr = a.AuditList(ctx, api.AuditQuery{Limit: auditLimit})
 	s.limits, s.limitsErr = a.Limits(ctx)
 	s.clients = a.Clients(ctx)
+	if u.cfg.Places.Home != "" {
+		s.found, s.foundErr = a.ScanClients(ctx, u.cfg.Places)
+	}
 	s.kinds = a.ServiceKinds(ctx)
 	return s
 }

@@ -33,8 +33,8 @@ func clientCommands() []Command {
 	}
 }
 
-// places are where this user's files are, as the clients find them.
-func places() (api.Places, error) {
+// UserPlaces are where this user's files are, as the clients find them.
+func UserPlaces() (api.Places, error) {
 	home, err := os.UserHomeDir()
 	if err != nil {
 		return api.Places{}, err
@@ -66,7 +66,7 @@ func clientSetup(fs *flag.FlagSet) func(c *Call) error {
 		if err != nil {
 			return c.Usage("%v", err)
 		}
-		p, err := places()
+		p, err := UserPlaces()
 		if err != nil {
 			return err
 		}
@@ -138,7 +138,7 @@ func shellArg(s string) string {
 
 func clientsScan(*flag.FlagSet) func(c *Call) error {
 	return func(c *Call) error {
-		p, err := places()
+		p, err := UserPlaces()
 		if err != nil {
 			return err
 		}
@@ -217,7 +217,7 @@ func clientsImport(fs *flag.FlagSet) func(c *Call) error {
 		if err != nil {
 			return c.Usage("%v", err)
 		}
-		p, err := places()
+		p, err := UserPlaces()
 		if err != nil {
 			return err
 		}
@@ -267,7 +267,7 @@ func clientsUndo(fs *flag.FlagSet) func(c *Call) error {
 		if err != nil {
 			return c.Usage("%v", err)
 		}
-		p, err := places()
+		p, err := UserPlaces()
 		if err != nil {
 			return err
 		}

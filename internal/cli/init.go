@@ -97,7 +97,7 @@ func initCommand(*flag.FlagSet) func(c *Call) error {
 
 			fmt.Fprintf(out, "\n4. Connect %s.\n", client.Name)
 			written := false
-			if p, err := places(); err == nil {
+			if p, err := UserPlaces(); err == nil {
 				if place, ok := client.VaultPlace(p, false); ok &&
 					strings.HasPrefix(strings.ToLower(ask("Add the vault to "+place.Path+" now? (undo: agentvault client setup "+client.ID+" "+shellArg(nv.Name)+" --undo) y/n", "n")), "y") {
 					res, err := av.WriteClient(c.Ctx, api.ClientSetup{Client: client.ID, Vault: nv.ID, Places: p, Program: program(), Token: nv.Token})

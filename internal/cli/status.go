@@ -21,6 +21,9 @@ type statusReport struct {
 	Pending  int               `json:"pending"`
 	Paused   bool              `json:"paused"`
 	Services []api.ServiceInfo `json:"services"`
+	// Bypassing says which MCP clients reach servers directly, skipping
+	// every vault.
+	Bypassing []string `json:"bypassing,omitempty"`
 }
 
 // statusCommand says whether AgentVault runs on the data folder, where,
@@ -55,6 +58,10 @@ func statusCommand(*flag.FlagSet) func(c *Call) error {
 			if r.Services, err = av.Services(c.Ctx); err != nil {
 				return err
 			}
+			if p, err := UserPlaces(); err == nil {
+				found, _ := av.ScanClients(c.Ctx, p)
+				r.Bypassing = bypassing(found)
+			}
 		}
 		if c.JSON {
 			return printJSON(out, r)
@@ -74,7 +81,12 @@ func statusCommand(*flag.FlagSet) func(c *Call) error {
 			for _, s := range r.Services {
 				fmt.Fprintf(tw, "%s\t%s\n", s.Name, s.Status)
 			}
-			return tw.Flush()
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+		}
+		for _, line := range r.Bypassing {
+			fmt.Fprintln(out, "\nWarning: "+line)
 		}
 		return nil
 	}

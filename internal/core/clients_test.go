@@ -147,3 +147,45 @@ func filesHolding(t *testing.T, dir, s string) []string {
 	})
 	return out
 }
+
+// Every client, in its own words: a remote server moves behind the vault
+// and comes back with the undo.
+func TestImportEveryClient(t *testing.T) {
+	up := httptest.NewServer(server.NewStreamableHTTPServer(providertest.NewEchoServer(providertest.NewRecorder())))
+	t.Cleanup(up.Close)
+	u := up.URL + "/mcp"
+	configs := map[string]struct{ file, text string }{
+		"claude-code":    {".claude.json", `{"numStartups": 3, "mcpServers": {"remote": {"type": "http", "url": "` + u + `"}}}`},
+		"claude-desktop": {".config/Claude/claude_desktop_config.json", `{"mcpServers": {"remote": {"url": "` + u + `"}}}`},
+		"cursor":         {".cursor/mcp.json", `{"mcpServers": {"remote": {"url": "` + u + `"}}}`},
+		"vscode":         {".config/Code/User/mcp.json", "// mine\n{\"servers\": {\"remote\": {\"type\": \"http\", \"url\": \"" + u + "\",},},}\n"},
+		"windsurf":       {".codeium/windsurf/mcp_config.json", `{"mcpServers": {"remote": {"serverUrl": "` + u + `"}}}`},
+		"gemini":         {".gemini/settings.json", `{"theme": "x", "mcpServers": {"remote": {"httpUrl": "` + u + `"}}}`},
+		"codex":          {".codex/config.toml", "model = \"o4\"\n\n[mcp_servers.remote]\nurl = \"" + u + "\"\n"},
+	}
+	for id, cfg := range configs {
+		t.Run(id, func(t *testing.T) {
+			home := t.TempDir()
+			p := api.Places{Home: home, OS: "linux"}
+			path := filepath.Join(home, cfg.file)
+			os.MkdirAll(filepath.Dir(path), 0o700)
+			os.WriteFile(path, []byte(cfg.text), 0o600)
+			c := openCore(t)
+			res, err := c.ImportClient(t.Context(), api.ImportSpec{Client: id, Places: p, Program: "/usr/bin/agentvault"})
+			if err != nil || !slices.Equal(res.Moved, []string{"remote"}) {
+				t.Fatalf("import: %+v, %v", res, err)
+			}
+			found, _ := c.ScanClients(t.Context(), p)
+			if len(found) != 1 || len(found[0].Servers) != 1 || !found[0].Servers[0].ThroughAgentVault || found[0].Servers[0].Name != id {
+				t.Fatalf("after import the client has %+v", found)
+			}
+			if _, err := c.UndoClient(t.Context(), api.ClientUndo{Client: id, Places: p}); err != nil {
+				t.Fatal(err)
+			}
+			found, _ = c.ScanClients(t.Context(), p)
+			if len(found) != 1 || len(found[0].Servers) != 1 || found[0].Servers[0].Name != "remote" || found[0].Servers[0].URL != u {
+				t.Fatalf("after undo the client has %+v", found)
+			}
+		})
+	}
+}
