@@ -38,6 +38,15 @@ func DataDir(flagValue string) (string, error) {
 	return filepath.Join(cfg, "agentvault"), nil
 }
 
+// Keys are where the data folder's credentials live (Secrets).
+func (c *Call) Keys() (secrets.Store, error) {
+	dir, err := c.Dir()
+	if err != nil {
+		return nil, err
+	}
+	return Secrets(dir)
+}
+
 // API reaches AgentVault: the running server through its control socket,
 // or the data folder itself when none runs. done releases it.
 func (c *Call) API() (a api.API, done func(), err error) {
@@ -74,14 +83,11 @@ var errNotRunning = errors.New("AgentVault is not running: start it with `agentv
 // nothing without it (approvals wait in its memory; the bridge relays to
 // it).
 func withServer(c *Call, f func(av api.API) error) error {
-	dir, err := c.Dir()
+	keys, err := c.Keys()
 	if err != nil {
 		return err
 	}
-	keys, err := Secrets(dir)
-	if err != nil {
-		return err
-	}
+	dir, _ := c.Dir()
 	cl, err := control.Dial(control.SocketPath(dir), keys)
 	if errors.Is(err, control.ErrNotRunning) {
 		return errNotRunning

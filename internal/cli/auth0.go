@@ -53,11 +53,7 @@ func auth0Login(*flag.FlagSet) func(c *Call) error {
 			if err != nil {
 				return err
 			}
-			dir, err := c.Dir()
-			if err != nil {
-				return err
-			}
-			keys, err := Secrets(dir)
+			keys, err := c.Keys()
 			if err != nil {
 				return err
 			}
@@ -175,11 +171,7 @@ func withMyAccount(c *Call, f func(ctx context.Context, client *auth0.Client, re
 		if err != nil {
 			return err
 		}
-		dir, err := c.Dir()
-		if err != nil {
-			return err
-		}
-		keys, err := Secrets(dir)
+		keys, err := c.Keys()
 		if err != nil {
 			return err
 		}

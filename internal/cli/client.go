@@ -44,6 +44,17 @@ func UserPlaces() (api.Places, error) {
 		ConfigHome: os.Getenv("XDG_CONFIG_HOME"), CodexHome: os.Getenv("CODEX_HOME")}, nil
 }
 
+// clientAndPlaces is the client a command names and where this user's
+// files are.
+func clientAndPlaces(c *Call) (clientsetup.Client, api.Places, error) {
+	client, err := clientsetup.Find(c.Args[0])
+	if err != nil {
+		return client, api.Places{}, c.Usage("%v", err)
+	}
+	p, err := UserPlaces()
+	return client, p, err
+}
+
 // program is this agentvault program, for clients that start the bridge.
 func program() string {
 	self, err := os.Executable()
@@ -62,11 +73,7 @@ func clientSetup(fs *flag.FlagSet) func(c *Call) error {
 	config := fs.String("config", "", "the client's config file (default: its usual place)")
 	tokenFile := fs.String("token-file", "", "file holding the vault's token (default: $AGENTVAULT_TOKEN, then the keychain)")
 	return func(c *Call) error {
-		client, err := clientsetup.Find(c.Args[0])
-		if err != nil {
-			return c.Usage("%v", err)
-		}
-		p, err := UserPlaces()
+		client, p, err := clientAndPlaces(c)
 		if err != nil {
 			return err
 		}
@@ -213,11 +220,7 @@ func clientsImport(fs *flag.FlagSet) func(c *Call) error {
 	workspace := fs.Bool("workspace", false, "also the files your team shares (.mcp.json, .vscode/mcp.json…)")
 	tokenFile := fs.String("token-file", "", "file holding the vault's token, for an existing vault whose token is not kept")
 	return func(c *Call) error {
-		client, err := clientsetup.Find(c.Args[0])
-		if err != nil {
-			return c.Usage("%v", err)
-		}
-		p, err := UserPlaces()
+		client, p, err := clientAndPlaces(c)
 		if err != nil {
 			return err
 		}
@@ -263,11 +266,7 @@ func clientsUndo(fs *flag.FlagSet) func(c *Call) error {
 	workspace := fs.Bool("workspace", false, "also the files your team shares")
 	config := fs.String("config", "", "only this file")
 	return func(c *Call) error {
-		client, err := clientsetup.Find(c.Args[0])
-		if err != nil {
-			return c.Usage("%v", err)
-		}
-		p, err := UserPlaces()
+		client, p, err := clientAndPlaces(c)
 		if err != nil {
 			return err
 		}
