@@ -34,8 +34,12 @@ func main() {
 			return start(ctx, dir, listen, os.Stdout, os.Stderr)
 		},
 	})
-	if err == nil {
+	var exit cli.ExitCode
+	switch {
+	case err == nil:
 		return
+	case errors.As(err, &exit): // a program's own status, passed on
+		os.Exit(int(exit))
 	}
 	fmt.Fprintln(os.Stderr, "agentvault:", err)
 	var u cli.UsageError

@@ -38,6 +38,8 @@ func TestMain(m *testing.M) {
 	case "agentvault":
 		main()
 		os.Exit(0)
+	case "runprobe":
+		os.Exit(runProbe(os.Args[1:]))
 	case "upstream":
 		rec := providertest.NewRecorder()
 		if err := server.ServeStdio(providertest.NewEchoServer(rec)); err != nil {

@@ -146,7 +146,8 @@ func (f *fixedAPI) Clients(context.Context) []string {
 	return []string{"Claude Code", "Cursor", "VS Code", "Windsurf", "Claude Desktop", "Gemini CLI", "Codex"}
 }
 func (f *fixedAPI) ClientSetup(_ context.Context, client string, v api.SetupVault) api.Snippet {
-	return api.Snippet{Where: "Run in a terminal", Text: "claude mcp add --transport http " + v.Vault + " " + v.URL + ` --header "Authorization: Bearer ` + v.Token + `"`}
+	return api.Snippet{Where: "Run in a terminal", Text: "claude mcp add --transport http " + v.Vault + " " + v.URL + ` --header "Authorization: Bearer ` + v.Token + `"`,
+		Run: "agentvault run " + v.Vault + " -- claude"}
 }
 
 var _ api.API = (*fixedAPI)(nil)

@@ -146,10 +146,16 @@ func (u *UI) setupView(vault, url, token string) fyne.CanvasObject {
 	text := widget.NewMultiLineEntry()
 	text.Wrapping = fyne.TextWrapBreak
 	where := widget.NewLabel("")
+	runNote := widget.NewLabel("Or start it contained, with the vault its only way to tools:")
+	run := readOnlyEntry("")
 	show := func(client string) {
 		s := u.cfg.API.ClientSetup(context.Background(), client, api.SetupVault{Vault: vault, URL: url, Token: token, Program: u.cfg.Program, Data: u.cfg.DataDir}) // text, made here
 		where.SetText(s.Where)
 		text.SetText(s.Text)
+		run.SetText(s.Run)
+		runNote.Hidden, run.Hidden = s.Run == "", s.Run == ""
+		runNote.Refresh()
+		run.Refresh()
 	}
 	names := u.snap.clients
 	clients := widget.NewSelect(names, show)
@@ -159,7 +165,7 @@ func (u *UI) setupView(vault, url, token string) fyne.CanvasObject {
 	if token == tokenPlaceholder {
 		note.SetText("Replace " + tokenPlaceholder + " with the vault's token.")
 	}
-	return container.NewBorder(container.NewVBox(container.NewHBox(widget.NewLabel("Agent"), clients, copyBtn), where, note), nil, nil, nil, text)
+	return container.NewBorder(container.NewVBox(container.NewHBox(widget.NewLabel("Agent"), clients, copyBtn), where, note), container.NewVBox(runNote, run), nil, nil, text)
 }
 
 // policyMatrix lists every tool of every service of the vault with its

@@ -12,6 +12,7 @@ test=(
   dbus-daemon dbus-bin                        # private session buses for notification tests
   xvfb xauth x11-utils dunst                  # a virtual display (xwininfo sees its windows) and a real notification daemon
   gnome-keyring                               # a real keychain (Secret Service)
+  bubblewrap                                  # the sandbox of agentvault run and contained servers
 )
 case "${1:-}" in
   run) packages=("${run[@]}") ;;

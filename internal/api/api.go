@@ -172,6 +172,9 @@ type SetupVault struct {
 type Snippet struct {
 	Where string `json:"where"`
 	Text  string `json:"text"`
+	// Run starts the client, an agent with a shell, contained with the
+	// vault as its way to tools ("": not such an agent).
+	Run string `json:"run,omitempty"`
 }
 
 // ErrNotFound means no vault, service or approval matches the reference.
@@ -227,6 +230,10 @@ type ServiceSpec struct {
 	// saving: a server that does not answer is refused with the reason, and
 	// the tools it lists are the first accepted ones.
 	Check bool `json:"check,omitempty"`
+	// Contain runs a command in a sandbox (hiding the session bus,
+	// AgentVault's data and the user's credential files); nil: wherever
+	// this machine has one.
+	Contain *bool `json:"contain,omitempty"`
 }
 
 // ServiceInfo describes a configured service; secret values are never shown.
@@ -238,6 +245,8 @@ type ServiceInfo struct {
 	Headers []string `json:"headers,omitempty"`
 	Env     []string `json:"env,omitempty"` // names only
 	PassEnv []string `json:"pass_env,omitempty"`
+	// Contained says a command runs in a sandbox.
+	Contained bool `json:"contained,omitempty"`
 	// Account, Scopes and Auth describe a first-party service's sign-in.
 	Account string   `json:"account,omitempty"`
 	Scopes  []string `json:"scopes,omitempty"`

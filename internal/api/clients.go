@@ -101,9 +101,13 @@ type EditResult struct {
 }
 
 // SnippetFor is what a user pastes into client (by name) to add v, and
-// where.
+// where; for an agent with a shell, also how to start it contained.
 func SnippetFor(client string, v SetupVault) Snippet {
 	where, text := clientsetup.Setup(client, clientsetup.Vault{Name: clientsetup.EntryName(v.Vault), URL: v.URL, Token: v.Token,
 		Bridge: clientsetup.Bridge{Program: v.Program, Vault: v.Vault, Data: v.Data}})
-	return Snippet{Where: where, Text: text}
+	s := Snippet{Where: where, Text: text}
+	if c, err := clientsetup.Find(client); err == nil && c.Program != "" {
+		s.Run = "agentvault run " + clientsetup.ShellWord(v.Vault) + " -- " + c.Program
+	}
+	return s
 }

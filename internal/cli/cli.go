@@ -55,8 +55,11 @@ type Command struct {
 	// Summary says in one line what it does.
 	Summary string
 	// NArgs is how many positional arguments it takes; a negative n means
-	// at least -n.
-	NArgs int
+	// at least -n. Optional more may follow.
+	NArgs, Optional int
+	// FlagsEnd, when set, is how many positional arguments end the
+	// command's flags: what follows is another program's command line.
+	FlagsEnd int
 	// JSON says it takes --json.
 	JSON bool
 	// Run registers the command's own flags on fs and returns what runs it.
@@ -195,9 +198,14 @@ func parse(ctx context.Context, env *Env, cmd Command, args []string) (*Call, fu
 			call.Args = append(call.Args, args[1:]...)
 			break
 		}
+		if cmd.FlagsEnd > 0 && len(call.Args) == cmd.FlagsEnd {
+			call.Args = append(call.Args, args...)
+			break
+		}
 		call.Args, args = append(call.Args, args[0]), args[1:]
 	}
-	if n := cmd.NArgs; len(call.Args) != n && (n >= 0 || len(call.Args) < -n) {
+	n, got := cmd.NArgs, len(call.Args)
+	if (n >= 0 && (got < n || got > n+cmd.Optional)) || (n < 0 && got < -n) {
 		return nil, nil, usagef("usage: agentvault %s %s", cmd.Name, cmd.Args)
 	}
 	return call, body, nil

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"os"
 	"os/exec"
 	"slices"
 	"strings"
@@ -163,6 +164,42 @@ func TestServerCommandsSayItIsNotRunning(t *testing.T) {
 		_, err := runCLI(append(args, "--data", dir)...)
 		if !errors.Is(err, errNotRunning) {
 			t.Errorf("%v without a server: %v, want %q", args, err, errNotRunning)
+		}
+	}
+}
+
+// Agents that take MCP servers on their command line get the vault there,
+// the token left in the environment.
+func TestHandVault(t *testing.T) {
+	argv, cleanup, err := handVault([]string{"/usr/local/bin/claude", "-p", "hi"}, "work", "http://127.0.0.1:7878/v/v1/mcp")
+	if err != nil || len(argv) != 5 || argv[2] != "--strict-mcp-config" || argv[3] != "-p" {
+		t.Fatalf("claude: %q, %v", argv, err)
+	}
+	file := strings.TrimPrefix(argv[1], "--mcp-config=")
+	raw, err := os.ReadFile(file)
+	if fi, _ := os.Stat(file); err != nil || fi.Mode().Perm() != 0o600 ||
+		!strings.Contains(string(raw), `"Authorization": "Bearer ${AGENTVAULT_TOKEN}"`) || !strings.Contains(string(raw), `"work"`) {
+		t.Fatalf("Claude Code's config: %s, %v", raw, err)
+	}
+	cleanup()
+	if _, err := os.Stat(file); !os.IsNotExist(err) {
+		t.Fatal("the config file stayed after the run")
+	}
+	argv, _, _ = handVault([]string{"codex"}, "work", "http://u")
+	if !slices.Equal(argv, []string{"codex", "-c", `mcp_servers.work={url="http://u",bearer_token_env_var="AGENTVAULT_TOKEN"}`}) {
+		t.Fatalf("codex: %q", argv)
+	}
+	if argv, _, _ = handVault([]string{"gemini", "-y"}, "work", "http://u"); !slices.Equal(argv, []string{"gemini", "-y"}) {
+		t.Fatalf("gemini: %q", argv)
+	}
+}
+
+// run's own flags end with the vault: the agent's flags are its own.
+func TestRunTakesTheAgentsCommandLineWhole(t *testing.T) {
+	for _, args := range [][]string{{"run", "work", "--", "claude", "--help"}, {"run", "work", "claude", "--help"}, {"run", "--display", "work", "claude", "--help"}} {
+		call, _, err := parse(t.Context(), &Env{}, find("run"), args[1:])
+		if err != nil || !slices.Equal(call.Args, []string{"work", "claude", "--help"}) {
+			t.Errorf("%q: %q, %v", args, call.Args, err)
 		}
 	}
 }

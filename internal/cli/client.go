@@ -28,8 +28,8 @@ func clientCommands() []Command {
 			Summary: "move a client's MCP servers behind a vault: each becomes a service, the client reaches them through the vault"},
 		{Name: "clients undo", NArgs: 1, JSON: true, Args: "CLIENT [--last] [--workspace] [--config FILE]", Run: clientsUndo,
 			Summary: "reverse AgentVault's edits of a client's config, keeping everything changed since"},
-		{Name: "bridge", NArgs: 1, Args: "VAULT [--token-file FILE]", Run: bridgeRun,
-			Summary: "serve a vault on stdin/stdout, for clients that only start commands (token from the keychain or $AGENTVAULT_TOKEN)"},
+		{Name: "bridge", Optional: 1, Args: "[VAULT] [--token-file FILE]", Run: bridgeRun,
+			Summary: "serve a vault on stdin/stdout, for clients that only start commands (token from the keychain or $AGENTVAULT_TOKEN; inside agentvault run, the vault it gives)"},
 	}
 }
 
@@ -98,6 +98,9 @@ func clientSetup(fs *flag.FlagSet) func(c *Call) error {
 			}
 			s := api.SnippetFor(client.ID, v)
 			fmt.Fprintf(c.Out(), "%s:\n\n%s\n", s.Where, s.Text)
+			if s.Run != "" {
+				fmt.Fprintf(c.Out(), "\nOr start %s contained, with the vault its only way to tools (no setup needed):\n\n%s\n", client.Name, s.Run)
+			}
 			if token == "" && strings.Contains(s.Text, "<TOKEN>") {
 				fmt.Fprintln(c.Out(), "\nThe vault's token is not kept on this machine: put it in place of <TOKEN> (or give it in $AGENTVAULT_TOKEN or --token-file).")
 			}
@@ -112,7 +115,7 @@ func clientSetup(fs *flag.FlagSet) func(c *Call) error {
 			if err := printEdit(c, res, "Added vault "+info.Name+" to"); err != nil || c.JSON {
 				return err
 			}
-			fmt.Fprintf(c.Out(), "Undo with: agentvault client setup %s %s --undo\n", client.ID, shellArg(info.Name))
+			fmt.Fprintf(c.Out(), "Undo with: agentvault client setup %s %s --undo\n", client.ID, clientsetup.ShellWord(info.Name))
 			return nil
 		})
 	}
@@ -133,14 +136,6 @@ func printEdit(c *Call, res api.EditResult, what string) error {
 		fmt.Fprintf(c.Out(), "Removed %s: AgentVault had created it, and it held nothing else.\n", f)
 	}
 	return nil
-}
-
-// shellArg is s as one shell word.
-func shellArg(s string) string {
-	if strings.ContainsAny(s, " \t'\"$\\") {
-		return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-	}
-	return s
 }
 
 func clientsScan(*flag.FlagSet) func(c *Call) error {
@@ -289,8 +284,19 @@ func clientsUndo(fs *flag.FlagSet) func(c *Call) error {
 func bridgeRun(fs *flag.FlagSet) func(c *Call) error {
 	tokenFile := fs.String("token-file", "", "file holding the vault's token (default: $AGENTVAULT_TOKEN)")
 	return func(c *Call) error {
-		// The bridge talks to the server over HTTP; the core is released here.
-		info, token, err := vaultAccess(c, withServer, c.Args[0], *tokenFile)
+		var url, token string
+		var err error
+		if len(c.Args) == 0 { // inside agentvault run: the vault it gives
+			url = os.Getenv("AGENTVAULT_URL")
+			if url == "" {
+				return c.Usage("name the vault (outside agentvault run there is no $AGENTVAULT_URL)")
+			}
+			token, err = givenToken(*tokenFile)
+		} else {
+			var info api.VaultInfo
+			info, token, err = vaultAccess(c, withServer, c.Args[0], *tokenFile) // the bridge talks to the server over HTTP
+			url = info.URL
+		}
 		if err != nil {
 			return err
 		}
@@ -298,7 +304,7 @@ func bridgeRun(fs *flag.FlagSet) func(c *Call) error {
 			return c.Usage("the vault's token is needed: none in the keychain, so give it in $AGENTVAULT_TOKEN or --token-file")
 		}
 		logger := slog.New(slog.NewTextHandler(c.env.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-		return bridge.Run(c.Ctx, bridge.Config{URL: info.URL, Token: token, Version: c.env.Version, Logger: logger}, c.In(), c.Out())
+		return bridge.Run(c.Ctx, bridge.Config{URL: url, Token: token, Version: c.env.Version, Logger: logger}, c.In(), c.Out())
 	}
 }
 

@@ -99,7 +99,7 @@ func initCommand(*flag.FlagSet) func(c *Call) error {
 			written := false
 			if p, err := UserPlaces(); err == nil {
 				if place, ok := client.VaultPlace(p, false); ok &&
-					strings.HasPrefix(strings.ToLower(ask("Add the vault to "+place.Path+" now? (undo: agentvault client setup "+client.ID+" "+shellArg(nv.Name)+" --undo) y/n", "n")), "y") {
+					strings.HasPrefix(strings.ToLower(ask("Add the vault to "+place.Path+" now? (undo: agentvault client setup "+client.ID+" "+clientsetup.ShellWord(nv.Name)+" --undo) y/n", "n")), "y") {
 					res, err := av.WriteClient(c.Ctx, api.ClientSetup{Client: client.ID, Vault: nv.ID, Places: p, Program: program(), Token: nv.Token})
 					if err != nil {
 						return err
@@ -112,6 +112,9 @@ func initCommand(*flag.FlagSet) func(c *Call) error {
 				dir, _ := c.Dir()
 				s := api.SnippetFor(client.ID, api.SetupVault{Vault: nv.Name, URL: nv.URL, Token: nv.Token, Program: program(), Data: dir})
 				fmt.Fprintf(out, "%s:\n\n%s\n", s.Where, s.Text)
+				if s.Run != "" {
+					fmt.Fprintf(out, "\nOr start %s contained, with the vault its only way to tools:\n\n%s\n", client.Name, s.Run)
+				}
 			}
 			fmt.Fprintln(out, "\nDone. Start AgentVault with `agentvault` (it serves the vault's URL and asks you about every call that needs approval).")
 			return nil

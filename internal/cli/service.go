@@ -142,9 +142,17 @@ func serviceAdd(fs *flag.FlagSet) func(c *Call) error {
 	headerStdin := fs.Bool("header-stdin", false, `read headers from standard input, one "Name: value" a line`)
 	envStdin := fs.Bool("env-stdin", false, `read secret environment variables from standard input, one NAME=value a line (as --secret-env)`)
 	noCheck := fs.Bool("no-check", false, "save without starting the server to list its tools (for a server that is not up yet)")
+	contain := fs.Bool("contain", false, "start the command in a sandbox that hides the session bus, AgentVault's data and your credential files (the default where bubblewrap is installed)")
+	noContain := fs.Bool("no-contain", false, "start the command uncontained")
 	return func(c *Call) error {
 		if *headerStdin && *envStdin {
 			return c.Usage("give --header-stdin or --env-stdin, not both")
+		}
+		switch {
+		case *contain && *noContain:
+			return c.Usage("give --contain or --no-contain, not both")
+		case *contain || *noContain:
+			spec.Contain = contain
 		}
 		if *headerStdin || *envStdin {
 			lines, err := readLines(c.In())
@@ -284,10 +292,17 @@ func serviceRemove(*flag.FlagSet) func(c *Call) error {
 
 func describeService(s api.ServiceInfo) string {
 	if s.Command != "" {
+		var notes []string
 		if len(s.PassEnv) > 0 {
-			return s.Command + " (passes " + strings.Join(s.PassEnv, ", ") + ")"
+			notes = append(notes, "passes "+strings.Join(s.PassEnv, ", "))
 		}
-		return s.Command
+		if !s.Contained {
+			notes = append(notes, "uncontained")
+		}
+		if len(notes) == 0 {
+			return s.Command
+		}
+		return s.Command + " (" + strings.Join(notes, "; ") + ")"
 	}
 	if len(s.Headers) > 0 {
 		return s.URL + " (headers: " + strings.Join(s.Headers, ", ") + ")"

@@ -30,6 +30,7 @@ func table() []Command {
 		Summary: "per vault: calls waiting for approval, open sessions, time to send a request"})
 	cmds = append(cmds, auth0Commands()...)
 	cmds = append(cmds, clientCommands()...)
+	cmds = append(cmds, runCommands()...)
 	return append(cmds,
 		Command{Name: "bench", Args: "[--rounds N] [--calls N] [--duration D]", Run: benchCommand,
 			Summary: "measure calls direct and through a vault on this machine"},

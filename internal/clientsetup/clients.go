@@ -20,6 +20,9 @@ type Client struct {
 	ID, Name string
 	// Where says where the snippet goes, for people.
 	Where string
+	// Program is the command of an agent with a shell, which agentvault
+	// run starts contained ("" for other clients).
+	Program string
 	// format is the syntax of its config files; key holds their servers.
 	format configedit.Format
 	key    string
@@ -67,7 +70,7 @@ func headers(v Vault) map[string]any {
 
 // Clients are the clients AgentVault sets up, in the order it offers them.
 var Clients = []Client{
-	{ID: "claude-code", Name: "Claude Code", Where: "Run in a terminal", format: configedit.JSON, key: "mcpServers", places: claudeCode,
+	{ID: "claude-code", Name: "Claude Code", Program: "claude", Where: "Run in a terminal", format: configedit.JSON, key: "mcpServers", places: claudeCode,
 		http: func(v Vault) map[string]any {
 			return map[string]any{"type": "http", "url": v.URL, "headers": headers(v)}
 		},
@@ -86,9 +89,9 @@ var Clients = []Client{
 		http: func(v Vault) map[string]any { return map[string]any{"serverUrl": v.URL, "headers": headers(v)} }},
 	{ID: "claude-desktop", Name: "Claude Desktop", format: configedit.JSON, key: "mcpServers", places: claudeDesktop,
 		Where: "Add to claude_desktop_config.json (Claude Desktop starts local commands: AgentVault's stdio bridge)"},
-	{ID: "gemini", Name: "Gemini CLI", Where: "Add to ~/.gemini/settings.json", format: configedit.JSON, key: "mcpServers", places: gemini,
+	{ID: "gemini", Name: "Gemini CLI", Program: "gemini", Where: "Add to ~/.gemini/settings.json", format: configedit.JSON, key: "mcpServers", places: gemini,
 		http: func(v Vault) map[string]any { return map[string]any{"httpUrl": v.URL, "headers": headers(v)} }},
-	{ID: "codex", Name: "Codex", Where: "Add to ~/.codex/config.toml", format: configedit.TOML, key: "mcp_servers", places: codex,
+	{ID: "codex", Name: "Codex", Program: "codex", Where: "Add to ~/.codex/config.toml", format: configedit.TOML, key: "mcp_servers", places: codex,
 		http: func(v Vault) map[string]any {
 			return map[string]any{"url": v.URL, "http_headers": map[string]any{"Authorization": "Bearer " + v.Token}}
 		}},
@@ -178,4 +181,12 @@ func EntryName(vault string) string {
 		}
 		return '-'
 	}, vault)
+}
+
+// ShellWord is s as one word of a shell command line.
+func ShellWord(s string) string {
+	if s != "" && !strings.ContainsAny(s, " \t\n'\"$`\\*?[]{}()<>|&;#~!") {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -126,7 +126,7 @@ func Open(cfg Config) (*Core, error) {
 			c.changes.publish(api.Change{Topic: api.ApprovalsChanged})
 		}
 	}()
-	c.services = services.Open(services.Config{Store: st, Secrets: cfg.Secrets, Redact: out, Audit: c.audit, Logger: logger,
+	c.services = services.Open(services.Config{Store: st, DataDir: cfg.DataDir, Secrets: cfg.Secrets, Redact: out, Audit: c.audit, Logger: logger,
 		Auth0Tenant: c.tenant,
 		Changed:     func(name string) { c.changes.publish(api.Change{Topic: api.ServiceChanged, Service: name}) }})
 	return c, nil

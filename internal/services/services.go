@@ -47,6 +47,8 @@ type Config struct {
 	// connected, reviewed or removed); nil: no one listens.
 	Changed func(service string)
 	Logger  *slog.Logger
+	// DataDir is AgentVault's data folder, hidden from contained servers.
+	DataDir string
 }
 
 // Registry runs the configured services.
@@ -221,7 +223,7 @@ func describe(s store.Service) api.ServiceInfo {
 	if len(s.Command) > 0 {
 		info.Command = ShellJoin(s.Command)
 	}
-	info.Headers, info.Env, info.PassEnv = s.HeaderNames, s.EnvNames, s.PassEnv
+	info.Headers, info.Env, info.PassEnv, info.Contained = s.HeaderNames, s.EnvNames, s.PassEnv, s.Contained
 	info.Account, info.Scopes, info.Auth = s.Account, s.Scopes, s.Auth
 	return info
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -15,6 +16,7 @@ import (
 	"github.com/mattn/go-shellwords"
 
 	"github.com/agentvault/agentvault/internal/api"
+	"github.com/agentvault/agentvault/internal/sandbox"
 	"github.com/agentvault/agentvault/internal/store"
 	"github.com/agentvault/agentvault/providers"
 	"github.com/agentvault/agentvault/providers/upstream"
@@ -76,6 +78,17 @@ func (r *Registry) Add(ctx context.Context, spec api.ServiceSpec) (api.ServiceIn
 		info.Status = fmt.Sprintf("connected, %d tools", listed)
 	}
 	return info, nil
+}
+
+// contain is argv started in the sandbox, as it is now (what exists is
+// hidden at each start).
+func (r *Registry) contain(argv []string) ([]string, error) {
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return nil, err
+	}
+	spec := sandbox.Spec{Home: home, Data: r.cfg.DataDir, Runtime: os.Getenv("XDG_RUNTIME_DIR"), Root: os.Geteuid() == 0, NewSession: true}
+	return spec.Command(argv)
 }
 
 // checkTimeout bounds the check of a server being added: long enough for
@@ -152,6 +165,14 @@ func upstreamService(spec api.ServiceSpec) (store.Service, map[string]string, er
 		}
 		if args[0], err = absoluteProgram(args[0]); err != nil {
 			return svc, nil, err
+		}
+		switch available := sandbox.Available(); {
+		case spec.Contain == nil:
+			svc.Contained = available == nil
+		case *spec.Contain && available != nil:
+			return svc, nil, available
+		default:
+			svc.Contained = *spec.Contain
 		}
 	case spec.URL != "":
 		shown, parts, err := splitURLSecrets(spec.URL)
@@ -237,10 +258,14 @@ func (r *Registry) startUpstream(s store.Service, get func(key string) (string, 
 	}
 	secretValues = append(secretValues, urlSecretValues(parts)...)
 	r.cfg.Redact.Put(redactGroup(name)+"config", secretValues...)
-	p, err := upstream.New(upstream.Config{
+	cfg := upstream.Config{
 		Name: name, Command: s.Command, URL: joinURLSecrets(s.URL, parts), Headers: headers, Env: env, PassEnv: s.PassEnv,
 		Logger: r.cfg.Logger, OnToolsChanged: func() { r.cfg.Changed(name) },
-	})
+	}
+	if s.Contained {
+		cfg.Contain = r.contain
+	}
+	p, err := upstream.New(cfg)
 	if err != nil {
 		return nil, err
 	}

@@ -158,6 +158,9 @@ type Service struct {
 	// PassEnv names variables of AgentVault's own environment a stdio
 	// server also gets.
 	PassEnv []string `json:"pass_env,omitempty"`
+	// Contained says a stdio server runs in a sandbox that hides the
+	// session bus, AgentVault's data and the user's credential files.
+	Contained bool `json:"contained,omitempty"`
 	// URLSecrets are the parts of URL kept in the keychain, shown here as
 	// [redacted]: query parameters by name, "@" for the user information.
 	URLSecrets []string `json:"url_secrets,omitempty"`

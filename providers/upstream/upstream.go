@@ -60,6 +60,9 @@ type Config struct {
 	// Client is how AgentVault introduces itself to the server; zero:
 	// "agentvault".
 	Client mcp.Implementation
+	// Contain, if set, turns the command line into one that starts it
+	// contained (a sandbox), at each start.
+	Contain func(argv []string) ([]string, error)
 }
 
 // protocolVersion is what AgentVault asks upstream servers to speak: the
@@ -335,7 +338,11 @@ func (p *Provider) dial(ctx context.Context) (*client.Client, error) {
 		w.output = &outputTail{log: p.log}
 		t = transport.NewStdioWithOptions(p.cfg.Command[0], p.cfg.Env, p.cfg.Command[1:],
 			transport.WithCommandFunc(func(ctx context.Context, name string, env, args []string) (*exec.Cmd, error) {
-				w.process = p.command(ctx, name, env, args)
+				var err error
+				w.process, err = p.command(ctx, append([]string{name}, args...), env)
+				if err != nil {
+					return nil, err
+				}
 				w.process.Stderr = w.output
 				return w.process, nil
 			}),
@@ -426,12 +433,18 @@ func (p *Provider) onNotification(n mcp.JSONRPCNotification) {
 	}
 }
 
-// command builds the upstream process: its own environment (see
-// Config.Env), and (on Linux) killed when AgentVault dies.
-func (p *Provider) command(ctx context.Context, name string, env []string, args []string) *exec.Cmd {
-	cmd := newCmd(ctx, name, args...)
+// command builds the upstream process: contained if so configured, its own
+// environment (see Config.Env), and (on Linux) killed when AgentVault dies.
+func (p *Provider) command(ctx context.Context, argv []string, env []string) (*exec.Cmd, error) {
+	if p.cfg.Contain != nil {
+		var err error
+		if argv, err = p.cfg.Contain(argv); err != nil {
+			return nil, err
+		}
+	}
+	cmd := newCmd(ctx, argv[0], argv[1:]...)
 	cmd.Env = environment(os.Environ(), p.cfg.PassEnv, env)
-	return cmd
+	return cmd, nil
 }
 
 // Status says whether the server is connected, how many tools it listed,
