@@ -64,8 +64,13 @@ func runAgent(fs *flag.FlagSet) func(c *Call) error {
 		defer cleanup()
 		if *noSandbox {
 			fmt.Fprintln(c.Err(), "Warning: running uncontained (--no-sandbox): the agent can reach AgentVault's data, the keychain and your credentials.")
-		} else if argv, err = spec.Command(argv); err != nil {
-			return fmt.Errorf("%w; agentvault run will not start an agent uncontained unless you give --no-sandbox", err)
+		} else {
+			if err = sandbox.Available(); err == nil {
+				argv, err = spec.Command(argv)
+			}
+			if err != nil {
+				return fmt.Errorf("%w; agentvault run will not start an agent uncontained unless you give --no-sandbox", err)
+			}
 		}
 		cmd := exec.Command(argv[0], argv[1:]...)
 		cmd.Env = append(spec.Environ(os.Environ(), "AGENTVAULT_URL", "AGENTVAULT_TOKEN"), "AGENTVAULT_URL="+info.URL, "AGENTVAULT_TOKEN="+token)

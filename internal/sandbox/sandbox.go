@@ -11,11 +11,16 @@
 package sandbox
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
+	"time"
 )
 
 // Spec says what to hide from a contained program.
@@ -54,13 +59,21 @@ var StartupFiles = []string{
 // ErrUnavailable means this machine has no sandbox to contain a program in.
 var ErrUnavailable = errors.New("no sandbox to contain programs in")
 
-// Available reports whether programs can be contained here.
-func Available() error {
-	if _, err := bwrapPath(); err != nil {
+// Available reports whether programs can be contained here: bubblewrap is
+// installed and works (where user namespaces are restricted, as on Ubuntu
+// without its AppArmor profile, it is there but cannot start anything).
+var Available = sync.OnceValue(func() error {
+	bwrap, err := bwrapPath()
+	if err != nil {
 		return err
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if out, err := exec.CommandContext(ctx, bwrap, "--dev-bind", "/", "/", "--unshare-pid", "--", "true").CombinedOutput(); err != nil {
+		return fmt.Errorf("%w: bubblewrap cannot start a program here (%s)", ErrUnavailable, strings.TrimSpace(string(out)))
+	}
 	return nil
-}
+})
 
 // Command is the command line that runs argv contained as s says, and the
 // environment variables it must not get.
