@@ -16,8 +16,9 @@ import (
 	"github.com/agentvault/agentvault/internal/plainlocale"
 )
 
-// version is set at build time with -ldflags "-X main.version=…".
-var version = "dev"
+// version, commit and date are set at build time with -ldflags "-X
+// main.version=…" (this machine's Go builds carry no VCS information).
+var version, commit, date = "dev", "", ""
 
 func main() {
 	plainlocale.Restore()
@@ -26,7 +27,7 @@ func main() {
 		os.Exit(1)
 	}
 	cli.Passphrase() // out of the environment before any program is started
-	err := cli.Run(os.Args[1:], cli.Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Version: version,
+	err := cli.Run(os.Args[1:], cli.Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Version: version, Commit: commit, Date: date,
 		Serve: func(ctx context.Context, dir, listen string) error {
 			return serve(ctx, dir, listen, os.Stdout, os.Stderr)
 		},

@@ -29,8 +29,9 @@ import (
 type Env struct {
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
-	// Version describes this build, for `agentvault version`.
-	Version string
+	// Version, Commit and Date describe this build, for `agentvault
+	// version`.
+	Version, Commit, Date string
 	// Serve runs the headless server on the data folder dir until ctx ends.
 	Serve func(ctx context.Context, dir, listen string) error
 	// Start runs the desktop app where it can, the headless server

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime"
 	"time"
 
 	"github.com/agentvault/agentvault/internal/bench"
@@ -36,7 +37,7 @@ func table() []Command {
 			Summary: "measure calls direct and through a vault on this machine"},
 		Command{Name: "completion", NArgs: 1, Args: "bash|zsh|fish", Run: completionCommand,
 			Summary: "the shell completion script for every command and flag"},
-		Command{Name: "version", Run: versionCommand, Summary: "this build's version"},
+		Command{Name: "version", JSON: true, Run: versionCommand, Summary: "this build's version, commit, date, Go version and platform"},
 	)
 }
 
@@ -115,9 +116,30 @@ func completionCommand(*flag.FlagSet) func(c *Call) error {
 	return func(c *Call) error { return completion(c.Out(), c.Args[0]) }
 }
 
+// buildInfo is what `agentvault version --json` prints.
+type buildInfo struct {
+	Version  string `json:"version"`
+	Commit   string `json:"commit"`
+	Date     string `json:"date"`
+	Go       string `json:"go"`
+	Platform string `json:"platform"`
+}
+
 func versionCommand(*flag.FlagSet) func(c *Call) error {
 	return func(c *Call) error {
-		fmt.Fprintln(c.Out(), "agentvault", c.env.Version)
+		b := buildInfo{Version: c.env.Version, Commit: orUnknown(c.env.Commit), Date: orUnknown(c.env.Date),
+			Go: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH}
+		if c.JSON {
+			return printJSON(c.Out(), b)
+		}
+		fmt.Fprintf(c.Out(), "agentvault %s (commit %s, built %s, %s, %s)\n", b.Version, b.Commit, b.Date, b.Go, b.Platform)
 		return nil
 	}
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return s
 }

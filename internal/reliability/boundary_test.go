@@ -115,37 +115,53 @@ func TestUpstreamsGetNoAgentVaultSecrets(t *testing.T) {
 		}
 		return string(out)
 	}
-	run("service", "add-mcp", "report", "--command", roleBin, "--env", roleEnv+"=envreport")
+	// "report" runs uncontained, so only PR_SET_DUMPABLE keeps it out of
+	// AgentVault's /proc/PID/environ; "boxed" takes the default, contained
+	// where bubblewrap works, and must not see the passphrase either way.
+	run("service", "add-mcp", "report", "--no-contain", "--command", roleBin, "--env", roleEnv+"=envreport")
+	run("service", "add-mcp", "boxed", "--command", roleBin, "--env", roleEnv+"=envreport")
 	var v api.NewVault
-	json.Unmarshal([]byte(run("vault", "create", "v", "--service", "report", "--json")), &v)
+	json.Unmarshal([]byte(run("vault", "create", "v", "--service", "report", "--service", "boxed", "--json")), &v)
 	cmd := asUser("serve", "--listen", "127.0.0.1:0")
 	cmd.Env = append(os.Environ(), append([]string{noKeychain}, env...)...)
 	c := startChild(t, cmd)
-	res, err := callTool(connect(t, "http://"+c.addr+"/v/"+v.ID+"/mcp", v.Token), "report_report", nil)
-	if err != nil || res.IsError {
-		t.Fatalf("report: %+v %v", res, err)
-	}
-	var report struct {
+	session := connect(t, "http://"+c.addr+"/v/"+v.ID+"/mcp", v.Token)
+	type envReport struct {
 		Env           []string `json:"env"`
 		ParentEnviron string   `json:"parent_environ"`
 		ParentError   string   `json:"parent_error"`
 	}
-	raw, _ := json.Marshal(res.StructuredContent)
-	json.Unmarshal(raw, &report)
+	ask := func(tool string) envReport {
+		res, err := callTool(session, tool, nil)
+		if err != nil || res.IsError {
+			t.Fatalf("%s: %+v %v", tool, res, err)
+		}
+		var report envReport
+		raw, _ := json.Marshal(res.StructuredContent)
+		json.Unmarshal(raw, &report)
+		return report
+	}
 	agentvault := 0
-	for _, kv := range report.Env {
-		if strings.HasPrefix(strings.ToUpper(kv), "AGENTVAULT_") || strings.Contains(kv, pass) || strings.Contains(kv, "canary-unrelated") {
-			agentvault++
-			t.Errorf("the upstream's environment holds %s", kv)
+	for _, tool := range []string{"report_report", "boxed_report"} {
+		report := ask(tool)
+		for _, kv := range report.Env {
+			if strings.HasPrefix(strings.ToUpper(kv), "AGENTVAULT_") || strings.Contains(kv, pass) || strings.Contains(kv, "canary-unrelated") {
+				agentvault++
+				t.Errorf("%s: the upstream's environment holds %s", tool, kv)
+			}
+		}
+		if strings.Contains(report.ParentEnviron, pass) {
+			t.Errorf("%s: the upstream read the passphrase from its parent's environ", tool)
+		}
+		if !strings.Contains(strings.Join(report.Env, "\n"), "PATH=") {
+			t.Errorf("%s: the upstream lost PATH: %q", tool, report.Env)
 		}
 	}
-	if report.ParentEnviron != "" || !strings.Contains(report.ParentError, "permission denied") {
-		t.Errorf("the upstream read AgentVault's environ (%q, error %s)", report.ParentEnviron, report.ParentError)
+	uncontained := ask("report_report")
+	if uncontained.ParentEnviron != "" || !strings.Contains(uncontained.ParentError, "permission denied") {
+		t.Errorf("the uncontained upstream read AgentVault's environ (%q, error %s)", uncontained.ParentEnviron, uncontained.ParentError)
 	}
-	if !strings.Contains(strings.Join(report.Env, "\n"), "PATH=") {
-		t.Errorf("the upstream lost PATH: %q", report.Env)
-	}
-	figure("upstream env", "a stdio server's environment: %d AgentVault variables of %d; AgentVault's /proc/PID/environ: %s", agentvault, len(report.Env), report.ParentError)
+	figure("upstream env", "a stdio server's environment: %d AgentVault variables; uncontained, AgentVault's /proc/PID/environ: %s", agentvault, uncontained.ParentError)
 }
 
 // leakyHTTP serves the leaky upstream over HTTP; a credential given in the
