@@ -33,13 +33,17 @@ const noKeychain = "DBUS_SESSION_BUS_ADDRESS=unix:path=/nonexistent/agentvault-t
 // so these tests run real processes without a separate build.
 const roleEnv = "AGENTVAULT_TEST_ROLE"
 
+// platformRoles are the roles defined by tests of one platform only.
+var platformRoles = map[string]func(args []string) (exitCode int){}
+
 func TestMain(m *testing.M) {
+	if role, ok := platformRoles[os.Getenv(roleEnv)]; ok {
+		os.Exit(role(os.Args[1:]))
+	}
 	switch os.Getenv(roleEnv) {
 	case "agentvault":
 		main()
 		os.Exit(0)
-	case "runprobe":
-		os.Exit(runProbe(os.Args[1:]))
 	case "upstream":
 		rec := providertest.NewRecorder()
 		if err := server.ServeStdio(providertest.NewEchoServer(rec)); err != nil {

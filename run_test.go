@@ -1,3 +1,5 @@
+//go:build linux
+
 package main
 
 import (
@@ -21,6 +23,8 @@ import (
 
 	"github.com/agentvault/agentvault/internal/control"
 )
+
+func init() { platformRoles["runprobe"] = runProbe }
 
 // runProbe is the agent inside agentvault run: it checks what it can reach
 // and prints "ok CHECK" or "FAIL CHECK: why" for each, then exits with 7.

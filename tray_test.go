@@ -110,38 +110,35 @@ func TestTrayMenuOverDBus(t *testing.T) {
 			t.Fatalf("tray menu %v lacks %q", items, missing)
 		}
 	}
-	click := func(label string) {
-		t.Helper()
-		// The menu is rebuilt whenever the core changes; wait for the item.
-		id, ok := menuItems(t, panel, item)[label]
-		for deadline := time.Now().Add(10 * time.Second); !ok; id, ok = menuItems(t, panel, item)[label] {
-			if time.Now().After(deadline) {
-				t.Fatalf("no %q in the tray menu", label)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-		call := panel.Object(item, "/StatusNotifierMenu").Call("com.canonical.dbusmenu.Event", 0, id, "clicked", dbus.MakeVariant(""), uint32(0))
-		if call.Err != nil {
-			t.Fatalf("clicking %q: %v", label, call.Err)
-		}
-	}
-
-	click("Pause all agents")
 	av, err := control.Dial(filepath.Join(e.data, control.SocketName), &secretstest.Memory{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		st, err := av.Status(t.Context())
-		if err == nil && st.Paused {
-			break
+	// clickUntil clicks label until done: the menu is rebuilt whenever the
+	// core changes, with new item ids, so a click can land on a menu that
+	// is already gone and must then be made again.
+	clickUntil := func(label string, done func() bool) {
+		t.Helper()
+		var clicked time.Time
+		for deadline := time.Now().Add(20 * time.Second); !done(); time.Sleep(50 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("clicking %q had no effect", label)
+			}
+			if id, ok := menuItems(t, panel, item)[label]; ok && time.Since(clicked) > 2*time.Second {
+				call := panel.Object(item, "/StatusNotifierMenu").Call("com.canonical.dbusmenu.Event", 0, id, "clicked", dbus.MakeVariant(""), uint32(0))
+				if call.Err != nil {
+					t.Fatalf("clicking %q: %v", label, call.Err)
+				}
+				clicked = time.Now()
+			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("clicking Pause did not pause: %+v %v", st, err)
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
+
+	clickUntil("Pause all agents", func() bool {
+		st, err := av.Status(t.Context())
+		return err == nil && st.Paused
+	})
+	deadline := time.Now().Add(10 * time.Second)
 	for _, ok := menuItems(t, panel, item)["Resume all agents"]; !ok; _, ok = menuItems(t, panel, item)["Resume all agents"] {
 		if time.Now().After(deadline) {
 			t.Fatal("the tray menu never offered Resume")
@@ -149,14 +146,17 @@ func TestTrayMenuOverDBus(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 
-	click("Quit")
-	select {
-	case err := <-exited:
-		if err != nil {
-			t.Fatalf("the app exited with %v after Quit", err)
+	var exit error
+	clickUntil("Quit", func() bool {
+		select {
+		case exit = <-exited:
+			return true
+		default:
+			return false
 		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("Quit did not end the app")
+	})
+	if exit != nil {
+		t.Fatalf("the app exited with %v after Quit", exit)
 	}
 	if _, err := os.Stat(filepath.Join(e.data, control.RunFile)); !os.IsNotExist(err) {
 		t.Fatal("the app left its run file behind")

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/godbus/dbus/v5"
@@ -77,9 +76,7 @@ func (b *Bus) Connect() (*dbus.Conn, error) {
 
 // Stop ends the daemon (and its keyring) and removes its folder.
 func (b *Bus) Stop() {
-	if b.keyring != 0 {
-		syscall.Kill(b.keyring, syscall.SIGKILL)
-	}
+	kill(b.keyring)
 	b.cmd.Process.Kill()
 	b.cmd.Wait()
 	os.RemoveAll(b.dir)
@@ -98,10 +95,8 @@ func (b *Bus) StartKeyring(home string) (env []string, err error) {
 		if env, err = b.startKeyring(dir); err == nil {
 			return env, nil
 		}
-		if b.keyring != 0 {
-			syscall.Kill(b.keyring, syscall.SIGKILL)
-			b.keyring = 0
-		}
+		kill(b.keyring)
+		b.keyring = 0
 	}
 	return nil, err
 }
@@ -137,4 +132,11 @@ func (b *Bus) startKeyring(home string) ([]string, error) {
 		}
 	}
 	return nil, fmt.Errorf("gnome-keyring never created its login keyring")
+}
+
+// kill ends the process pid, if not 0.
+func kill(pid int) {
+	if p, err := os.FindProcess(pid); pid != 0 && err == nil {
+		p.Kill()
+	}
 }

@@ -4,5 +4,6 @@
 // `make reliability` runs the short version (what CI runs);
 // RELIABILITY=long runs the long one (more crash trials, longer fuzzing).
 //
-// It must never run as part of the product.
+// It runs on Linux (it reads /proc, checks peer credentials and starts
+// bubblewrap) and must never run as part of the product.
 package reliability

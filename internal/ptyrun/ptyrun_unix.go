@@ -1,3 +1,5 @@
+//go:build unix
+
 // Package ptyrun runs an interactive program on a pseudo-terminal of its
 // own, relaying the user's terminal to it: keys, output and window size.
 // The program can then type only into its own terminal, never into the
