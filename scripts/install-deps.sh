@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian/Ubuntu packages AgentVault needs, only those missing:
 # `install-deps.sh run` what building and running the desktop app needs,
-# `install-deps.sh test` that and what the tests need. Run as root (CI is);
+# `install-deps.sh test` that and what the tests need, `install-deps.sh
+# package` that and what `make package` needs. Run as root (CI is);
 # otherwise it prints the apt command.
 set -euo pipefail
 run=(
@@ -14,10 +15,15 @@ test=(
   gnome-keyring                               # a real keychain (Secret Service)
   bubblewrap                                  # the sandbox of agentvault run and contained servers
 )
+package=(
+  dpkg-dev file                               # dpkg-shlibdeps for the .deb's dependencies; checks
+  gcc-mingw-w64-x86-64                        # the Windows build's cgo
+)
 case "${1:-}" in
   run) packages=("${run[@]}") ;;
-  test) packages=("${run[@]}" "${test[@]}") ;;
-  *) echo "usage: $0 run|test" >&2; exit 2 ;;
+  test) packages=("${run[@]}" "${test[@]}" dpkg-dev) ;;
+  package) packages=("${run[@]}" "${package[@]}") ;;
+  *) echo "usage: $0 run|test|package" >&2; exit 2 ;;
 esac
 missing=()
 for p in "${packages[@]}"; do
