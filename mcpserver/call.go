@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -78,29 +79,20 @@ func (e *endpoint) execute(ctx context.Context, st *state, req callRequest, run 
 		// A guard's reason may quote what a service said.
 		return e.srv.cfg.Redactor.String(msg), nil
 	}
-	if e.srv.paused.Load() {
-		return refuse(audit.Denied, "all agents are paused", "AgentVault has paused all agents; ask the user to resume them")
-	}
-	if ok, lim, retry := e.limits.allow(st.vault.RateLimits, name, e.srv.cfg.Now()); !ok {
-		msg := fmt.Sprintf("rate limit %s reached for %s; retry in %s", lim, limitScope(lim, name), retry.Round(time.Second))
-		return refuse(audit.RateLimited, msg, "AgentVault: "+msg)
-	}
-	guarded := func() (string, bool) {
-		g, ok := e.guard(ctx, st, t, name, req.args)
-		switch {
-		case ok && ctx.Err() != nil: // the agent left while the service was asked
-			msg, _ := refuse(audit.Cancelled, "the agent left before the call was decided", "")
-			return msg, true
-		case ok:
-			rec.Decision, rec.Rule = string(g.Decision), g.Rule
-			msg, _ := refuse(audit.Blocked, g.Reason, "AgentVault refused this call: "+g.Reason)
-			return msg, true
+	holder := approval.Request{Session: req.session, Client: rec.Client}.Holder()
+	j := e.judge(ctx, st, t, name, req.args, judging{holder: holder})
+	if r := j.refusal; r != nil {
+		if r.guard != nil {
+			rec.Decision, rec.Rule = string(r.guard.Decision), r.guard.Rule
 		}
-		return "", false
+		msg, _ := refuse(r.outcome, r.reason, r.msg)
+		if r.outcome == audit.Cancelled {
+			return msg, ctx.Err()
+		}
+		return msg, nil
 	}
-	if msg, refused := guarded(); refused {
-		return msg, ctx.Err()
-	}
+	d = j.d
+	rec.Decision, rec.Rule = string(d.Decision), d.Rule
 	if d.Decision == policy.Approve {
 		args, err := shownArguments(req.args)
 		if err != nil {
@@ -110,6 +102,9 @@ func (e *endpoint) execute(ctx context.Context, st *state, req callRequest, run 
 			VaultID: st.vault.ID, Vault: st.vault.Name, Client: rec.Client, Session: req.session,
 			Tool: name, ArgsDigest: rec.ArgsDigest, Summary: rec.Args, Arguments: args,
 			Timeout: st.vault.ApprovalTimeout, GrantLimit: st.vault.GrantLimit,
+		}
+		if j.source.tool != "" && strings.HasPrefix(d.Rule, policy.FlowRulePrefix) {
+			ar.Flow, ar.FlowSince = j.source.why(name), j.source.at
 		}
 		approver := e.srv.cfg.Approver
 		g, checks := approver.(GrantChecker)
@@ -137,8 +132,14 @@ func (e *endpoint) execute(ctx context.Context, st *state, req callRequest, run 
 		}
 		// What the service told the guards may have changed while the user
 		// looked (a folder's sharing, a pull request's base).
-		if msg, refused := guarded(); refused {
-			return msg, ctx.Err()
+		if g, blocked, _ := e.guard(ctx, st, t, name, req.args, true); blocked {
+			if ctx.Err() != nil {
+				msg, _ := refuse(audit.Cancelled, "the agent left before the call was decided", "")
+				return msg, ctx.Err()
+			}
+			rec.Decision, rec.Rule = string(g.Decision), g.Rule
+			msg, _ := refuse(audit.Blocked, g.Reason, "AgentVault refused this call: "+g.Reason)
+			return msg, nil
 		}
 	}
 
@@ -146,6 +147,11 @@ func (e *endpoint) execute(ctx context.Context, st *state, req callRequest, run 
 	if _, err := aud.Record(rec); err != nil {
 		e.srv.log.Error("audit write failed; refusing call", "vault", st.vault.ID, "tool", name, "err", err)
 		return "", errAudit
+	}
+	if st.vault.Policy.Flow.Roles(t.policyTool()).Source {
+		// From the intent on the session has read private data, whether
+		// the call then works or not.
+		e.taints.mark(holder, name, e.srv.cfg.Now())
 	}
 	if err := ctx.Err(); err != nil {
 		// The agent left while its intent was being made durable (a slow or

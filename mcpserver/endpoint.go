@@ -30,10 +30,12 @@ type exposedTool struct {
 	// paramHeaders: arguments are mirrored into Mcp-Param-* headers, which
 	// mcp-go checks on stateless requests.
 	paramHeaders bool
+	private      bool // the service holds private data (providers.PrivateData)
 }
 
-func (t exposedTool) policyTool(name string) policy.Tool {
-	return policy.Tool{Name: name, ReadOnly: t.def.Annotations.ReadOnlyHint, Destructive: t.def.Annotations.DestructiveHint}
+// policyTool is the tool as policy decides on it.
+func (t exposedTool) policyTool() policy.Tool {
+	return providers.Exposed{Service: t.service, Name: t.name, Def: t.def, Private: t.private}.Policy()
 }
 
 // state is an immutable snapshot of a vault: swapped whole, read without locks.
@@ -49,7 +51,7 @@ type state struct {
 func newState(v Vault, tools map[string]exposedTool) *state {
 	st := &state{vault: v, tools: tools, decisions: make(map[string]policy.Result, len(tools))}
 	for name, t := range tools {
-		st.decisions[name] = policy.Decide(v.Policy, t.policyTool(name))
+		st.decisions[name] = policy.Decide(v.Policy, t.policyTool())
 	}
 	return st
 }
@@ -73,6 +75,7 @@ type endpoint struct {
 	mu          sync.Mutex // serialises state changes and tool reloads
 	fingerprint []byte     // of the registered tool definitions
 	limits      limiter
+	taints      taints // sessions that have called a data-flow source
 }
 
 func newEndpoint(s *Server, v Vault) *endpoint {
@@ -84,6 +87,7 @@ func newEndpoint(s *Server, v Vault) *endpoint {
 				// Ended by AgentVault to make room: mcp-go forgets it too.
 				e.mcp.UnregisterSession(context.Background(), id)
 			}
+			e.taints.end(id)
 			if s.cfg.OnSessionEnd != nil {
 				s.cfg.OnSessionEnd(v.ID, id)
 			}
@@ -204,7 +208,7 @@ func (e *endpoint) reload(ctx context.Context) {
 			e.srv.log.Warn("skipping tool whose schema cannot be encoded", "service", t.Service, "tool", t.Name, "err", err)
 			continue
 		}
-		tools[def.Name] = exposedTool{service: t.Service, name: t.Name, def: def, paramHeaders: len(mcp.ExtractParamHeaderBindings(&def)) > 0}
+		tools[def.Name] = exposedTool{service: t.Service, name: t.Name, def: def, paramHeaders: len(mcp.ExtractParamHeaderBindings(&def)) > 0, private: t.Private}
 	}
 	// The vault may have changed while the services answered: keep its newest form.
 	e.state.Store(newState(e.state.Load().vault, tools))

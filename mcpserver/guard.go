@@ -4,31 +4,34 @@ import (
 	"context"
 	"fmt"
 	"path"
+	"slices"
 
 	"github.com/agentvault/agentvault/policy"
 	"github.com/agentvault/agentvault/providers"
 )
 
 // guard decides the call again with what it touches, when the vault has
-// argument guards; ok means a guard refused it.
-func (e *endpoint) guard(ctx context.Context, st *state, t exposedTool, name string, args any) (r policy.Result, ok bool) {
+// argument guards; ok means a guard refused it. Without lookup, a guard
+// that needs the service asked (who a folder is shared with) is not
+// checked, and unasked says so.
+func (e *endpoint) guard(ctx context.Context, st *state, t exposedTool, name string, args any, lookup bool) (r policy.Result, ok, unasked bool) {
 	if len(st.vault.Policy.Guards) == 0 {
-		return policy.Result{}, false
+		return policy.Result{}, false, false
 	}
 	p, found := e.srv.cfg.Catalog.Provider(t.service)
 	g, guarded := p.(providers.Guarded)
 	if !found || !guarded {
-		return policy.Result{}, false
+		return policy.Result{}, false, false
 	}
-	refuse := func(err error) (policy.Result, bool) {
-		return policy.Result{Decision: policy.Block, Rule: "guard", Reason: err.Error()}, true
+	refuse := func(err error) (policy.Result, bool, bool) {
+		return policy.Result{Decision: policy.Block, Rule: "guard", Reason: err.Error()}, true, false
 	}
 	resources, err := g.Resources(t.name, args)
 	if err != nil {
 		return refuse(err)
 	}
 	pol := st.vault.Policy
-	pt := t.policyTool(name)
+	pt := t.policyTool()
 	pt.Resources = resources
 	var written map[string]string // resolved path → as the call wrote it
 	if rp, ok := p.(providers.PathResolving); ok && rp.Local() && pol.Guarding(policy.Path, name) {
@@ -42,11 +45,16 @@ func (e *endpoint) guard(ctx context.Context, st *state, t exposedTool, name str
 	}
 	l, looksUp := p.(providers.LookingUp)
 	if r.Decision == policy.Block || !looksUp {
-		return r, r.Decision == policy.Block
+		return r, r.Decision == policy.Block, false
+	}
+	guarding := func(k policy.Kind) bool { return st.vault.Policy.Guarding(k, name) }
+	if !lookup {
+		covered := slices.ContainsFunc(policy.Kinds, func(k policy.KindInfo) bool { return guarding(k.Kind) })
+		return r, false, covered
 	}
 	// Only a call its arguments already allow makes the service be asked
 	// more, with the user's credential.
-	more, err := l.LookUp(ctx, t.name, args, func(k policy.Kind) bool { return st.vault.Policy.Guarding(k, name) })
+	more, err := l.LookUp(ctx, t.name, args, guarding)
 	if err != nil {
 		return refuse(err)
 	}
@@ -54,7 +62,7 @@ func (e *endpoint) guard(ctx context.Context, st *state, t exposedTool, name str
 		pt.Resources = append(pt.Resources, more...)
 		r = policy.Decide(pol, pt)
 	}
-	return r, r.Decision == policy.Block
+	return r, r.Decision == policy.Block, false
 }
 
 // resolvePaths turns, for a server on this machine, the call's paths into

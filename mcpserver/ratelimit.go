@@ -13,10 +13,10 @@ type limiter struct {
 	calls map[string][]time.Time // key → times of counted calls, oldest first
 }
 
-// allow reports whether a call of tool at now fits every limit; if it does,
-// the call is counted, else the first exceeded limit and when to retry are
-// returned.
-func (l *limiter) allow(limits []policy.RateLimit, tool string, now time.Time) (bool, policy.RateLimit, time.Duration) {
+// allow reports whether a call of tool at now fits every limit; if it does
+// and count is set, the call is counted; if not, the first exceeded limit
+// and when to retry are returned.
+func (l *limiter) allow(limits []policy.RateLimit, tool string, now time.Time, count bool) (bool, policy.RateLimit, time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.calls == nil {
@@ -43,7 +43,9 @@ func (l *limiter) allow(limits []policy.RateLimit, tool string, now time.Time) (
 		keys = append(keys, key)
 	}
 	for _, k := range keys {
-		l.calls[k] = append(l.calls[k], now)
+		if count {
+			l.calls[k] = append(l.calls[k], now)
+		}
 	}
 	return true, policy.RateLimit{}, 0
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
+	"github.com/agentvault/agentvault/internal/approval"
 	"github.com/agentvault/agentvault/policy"
 	"github.com/agentvault/agentvault/providers"
 )
@@ -95,9 +96,11 @@ func (e *endpoint) relay(w http.ResponseWriter, r *http.Request, call *request, 
 	}
 	st := e.state.Load()
 	t, known := st.tools[call.Params.Name]
+	session := r.Header.Get(server.HeaderKeySessionID)
 	if !known || st.decisions[call.Params.Name].Decision != policy.Allow || (stateless && t.paramHeaders) ||
-		(t.def.Execution != nil && t.def.Execution.TaskSupport == mcp.TaskSupportRequired) {
-		return false
+		(t.def.Execution != nil && t.def.Execution.TaskSupport == mcp.TaskSupportRequired) ||
+		e.flowAsks(st, t, call.Params.Name, approval.Request{Session: session, Client: client}.Holder()) {
+		return false // mcp-go answers it, with progress while it waits for approval
 	}
 
 	ctx := r.Context()
@@ -120,7 +123,7 @@ func (e *endpoint) relay(w http.ResponseWriter, r *http.Request, call *request, 
 	}
 	var result json.RawMessage
 	var head resultHead
-	refusal, err := e.executeRecovered(ctx, st, callRequest{name: call.Params.Name, args: args, client: client, session: r.Header.Get(server.HeaderKeySessionID)},
+	refusal, err := e.executeRecovered(ctx, st, callRequest{name: call.Params.Name, args: args, client: client, session: session},
 		func(ctx context.Context, t exposedTool) (bool, error) {
 			var err error
 			result, err = e.runRaw(ctx, t, args, progress)

@@ -37,12 +37,15 @@ const (
 	Branch Kind = "branch"
 )
 
-// Kinds lists every guardable kind with what its allowlist entries look like.
-var Kinds = []struct {
+// KindInfo is a guardable kind with what its allowlist entries look like.
+type KindInfo struct {
 	Kind    Kind
 	Title   string
 	Example string
-}{
+}
+
+// Kinds lists every guardable kind.
+var Kinds = []KindInfo{
 	{Repo, "GitHub repositories", "acme/*, acme/widgets"},
 	{Recipient, "Mail and invitation recipients", "acme.com, *.acme.com, bob@example.org"},
 	{Share, "Drive sharing", "acme.com, bob@example.org"},

@@ -78,6 +78,8 @@ type Policy struct {
 	Rules []Rule `json:"rules,omitempty"`
 	// Guards narrow what allowed and approved calls may touch.
 	Guards []Guard `json:"guards,omitempty"`
+	// Flow is the vault's data-flow protection.
+	Flow Flow `json:"flow,omitzero"`
 }
 
 // With returns a copy of p in which pattern maps to d, replacing an earlier
@@ -89,7 +91,8 @@ func (p Policy) With(pattern string, d Decision) (Policy, error) {
 	if _, err := ParseDecision(string(d)); err != nil {
 		return p, err
 	}
-	out := Policy{Rules: make([]Rule, 0, len(p.Rules)+1), Guards: p.Guards}
+	out := p
+	out.Rules = make([]Rule, 0, len(p.Rules)+1)
 	for _, r := range p.Rules {
 		if r.Pattern != pattern {
 			out.Rules = append(out.Rules, r)
@@ -102,7 +105,8 @@ func (p Policy) With(pattern string, d Decision) (Policy, error) {
 // Without returns a copy of p without the rule for pattern, and whether
 // there was one.
 func (p Policy) Without(pattern string) (Policy, bool) {
-	out := Policy{Rules: make([]Rule, 0, len(p.Rules)), Guards: p.Guards}
+	out := p
+	out.Rules = make([]Rule, 0, len(p.Rules))
 	for _, r := range p.Rules {
 		if r.Pattern != pattern {
 			out.Rules = append(out.Rules, r)
@@ -120,7 +124,8 @@ func (p Policy) WithGuard(g Guard) (Policy, error) {
 			return p, err
 		}
 	}
-	out := Policy{Rules: p.Rules}
+	out := p
+	out.Guards = nil
 	for _, old := range p.Guards {
 		if old.Kind != g.Kind || old.Tools != g.Tools {
 			out.Guards = append(out.Guards, old)
@@ -139,6 +144,12 @@ type Tool struct {
 	Name        string
 	ReadOnly    *bool
 	Destructive *bool
+	// OpenWorld is the tool's openWorldHint: it may reach beyond the
+	// service (the internet, other people).
+	OpenWorld *bool
+	// Private says the tool's service holds the user's private data (mail,
+	// files, chats, issues): AgentVault's built-in services do.
+	Private bool
 	// Resources are what this call's arguments name; nil when deciding
 	// whether to list the tool at all.
 	Resources []Resource
@@ -260,4 +271,30 @@ type ToolDecision struct {
 	Decision Decision `json:"decision"`
 	Rule     string   `json:"rule"`
 	Default  Decision `json:"default"`
+	// Flow is what the tool is to the vault's data-flow protection.
+	Flow FlowRoles `json:"flow"`
+}
+
+// Reason is one step of deciding a call, as `vault explain` shows it.
+type Reason struct {
+	// Kind is the step: rule, default, guard, limit, flow, pin, pause or
+	// expiry.
+	Kind string `json:"kind"`
+	// Verdict is what this step alone makes of the call: allow, approve or
+	// block.
+	Verdict Decision `json:"verdict"`
+	Detail  string   `json:"detail"`
+}
+
+// Explanation is the decision for a call with every reason behind it, in
+// order.
+type Explanation struct {
+	Decision Decision `json:"decision"`
+	Rule     string   `json:"rule"`
+	Reasons  []Reason `json:"reasons"`
+}
+
+// Add appends a reason.
+func (x *Explanation) Add(kind string, verdict Decision, detail string) {
+	x.Reasons = append(x.Reasons, Reason{Kind: kind, Verdict: verdict, Detail: detail})
 }

@@ -14,6 +14,9 @@ type Preset struct {
 	decide      func(def Decision) Decision
 	// Limits come with the preset (a public bot is rate limited).
 	Limits []RateLimit
+	// Flow turns data-flow protection on: presets that let an agent both
+	// read private data and change things have it.
+	Flow bool
 }
 
 // Presets are the built-in presets.
@@ -21,11 +24,11 @@ var Presets = []Preset{
 	{Name: "read-only", Description: "tools that only read run; everything else is blocked",
 		decide: func(d Decision) Decision { return map[Decision]Decision{Allow: Allow}[d] }},
 	{Name: "ask-for-writes", Description: "reading runs, changes wait for your approval, destructive tools are blocked",
-		decide: func(d Decision) Decision { return d }},
+		decide: func(d Decision) Decision { return d }, Flow: true},
 	{Name: "developer", Description: "reading and changes run, destructive tools wait for your approval",
 		decide: func(d Decision) Decision {
 			return map[Decision]Decision{Allow: Allow, Approve: Allow, Block: Approve}[d]
-		}},
+		}, Flow: true},
 	{Name: "public-bot", Description: "read-only, and at most 60 calls a minute and 1,000 a day",
 		decide: func(d Decision) Decision { return map[Decision]Decision{Allow: Allow}[d] },
 		Limits: []RateLimit{mustLimit("*", "60/min"), mustLimit("*", "1000/day")}},
@@ -62,7 +65,7 @@ type ToolDefault struct {
 // Policy spells the preset out as one exact rule per tool, so the policy
 // shows exactly what was chosen; an unknown default counts as Block.
 func (p Preset) Policy(tools []ToolDefault) Policy {
-	var out Policy
+	out := Policy{Flow: Flow{On: p.Flow}}
 	for _, t := range tools {
 		d := p.decide(t.Default)
 		if d == "" {

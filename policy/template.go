@@ -19,13 +19,15 @@ import (
 //	  "services": ["fs", "github"],          // services the vault offers
 //	  "approval_timeout": "2m",              // optional
 //	  "rules": [{"pattern": "fs_*", "decision": "block"}],
-//	  "guards": [{"kind": "repo", "allow": ["acme/*"]}]   // optional
+//	  "guards": [{"kind": "repo", "allow": ["acme/*"]}],  // optional
+//	  "flow": {"on": true, "marks": [{"pattern": "fetch", "role": "sink", "is": true}]}  // optional, version 2
 //	}
 //
-// A template holds no secrets and no ids: it can be shared.
+// A template holds no secrets and no ids: it can be shared. Version 1
+// templates (without flow) are still read.
 const (
 	TemplateKind    = "agentvault-vault-template"
-	TemplateVersion = 1
+	TemplateVersion = 2
 )
 
 // Template is a vault's shareable configuration.
@@ -38,6 +40,7 @@ type Template struct {
 	Rules           []Rule      `json:"rules"`
 	RateLimits      []RateLimit `json:"rate_limits,omitempty"`
 	Guards          []Guard     `json:"guards,omitempty"`
+	Flow            Flow        `json:"flow,omitzero"`
 }
 
 // MaxTemplate bounds a template file.
@@ -68,8 +71,10 @@ func (t Template) Validate() error {
 	switch {
 	case t.Kind != TemplateKind:
 		return fmt.Errorf("template: field kind: %q, want %q", t.Kind, TemplateKind)
-	case t.Version != TemplateVersion:
-		return fmt.Errorf("template: field version: %d is not supported (want %d)", t.Version, TemplateVersion)
+	case t.Version < 1 || t.Version > TemplateVersion:
+		return fmt.Errorf("template: field version: %d is not supported (want 1 to %d)", t.Version, TemplateVersion)
+	case t.Version == 1 && !t.Flow.IsZero():
+		return errors.New("template: field flow: needs version 2")
 	case strings.TrimSpace(t.Name) == "" || len(t.Name) > 64:
 		return errors.New("template: field name: 1-64 characters")
 	case len(t.Services) == 0:
@@ -104,8 +109,13 @@ func (t Template) Validate() error {
 			return fmt.Errorf("template: field guards[%d]: %w", i, err)
 		}
 	}
+	for i, m := range t.Flow.Marks {
+		if _, err := t.Flow.Marked(m.Role, m.Pattern, nil); err != nil {
+			return fmt.Errorf("template: field flow.marks[%d]: %w", i, err)
+		}
+	}
 	return nil
 }
 
-// Policy is the template's rules and guards.
-func (t Template) Policy() Policy { return Policy{Rules: t.Rules, Guards: t.Guards} }
+// Policy is the template's rules, guards and data-flow protection.
+func (t Template) Policy() Policy { return Policy{Rules: t.Rules, Guards: t.Guards, Flow: t.Flow} }

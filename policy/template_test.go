@@ -19,7 +19,9 @@ func TestDecodeTemplate(t *testing.T) {
 	tests := []struct{ name, in, field string }{
 		{"fail/unknown field", strings.Replace(goodTemplate, `"name"`, `"token":"x","name"`, 1), `"token"`},
 		{"fail/wrong kind", strings.Replace(goodTemplate, "agentvault-vault-template", "other", 1), "field kind"},
-		{"fail/future version", strings.Replace(goodTemplate, `"version":1`, `"version":2`, 1), "field version"},
+		{"fail/future version", strings.Replace(goodTemplate, `"version":1`, `"version":3`, 1), "field version"},
+		{"fail/flow in version 1", strings.Replace(goodTemplate, `"name"`, `"flow":{"on":true},"name"`, 1), "field flow"},
+		{"fail/bad flow role", strings.Replace(goodTemplate, `"version":1,"name"`, `"version":2,"flow":{"marks":[{"pattern":"x","role":"drain","is":true}]},"name"`, 1), "field flow.marks[0]"},
 		{"fail/no services", strings.Replace(goodTemplate, `["fs"]`, `[]`, 1), "field services"},
 		{"fail/bad service", strings.Replace(goodTemplate, `["fs"]`, `["f s"]`, 1), "field services[0]"},
 		{"fail/bad timeout", strings.Replace(goodTemplate, `"2m"`, `"2 weeks"`, 1), "field approval_timeout"},
@@ -48,4 +50,17 @@ func FuzzDecodeTemplate(f *testing.F) {
 			t.Fatalf("accepted an invalid template %q", in)
 		}
 	})
+}
+
+// A version 2 template carries data-flow protection into the vault's policy.
+func TestTemplateCarriesFlow(t *testing.T) {
+	v2 := strings.Replace(goodTemplate, `"version":1,"name"`, `"version":2,"flow":{"on":true,"marks":[{"pattern":"fs_*","role":"source","is":true}]},"name"`, 1)
+	tpl, err := DecodeTemplate([]byte(v2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := tpl.Policy().Flow
+	if !f.On || len(f.Marks) != 1 || !f.Roles(Tool{Name: "fs_read_file"}).Source {
+		t.Fatalf("flow %+v", f)
+	}
 }

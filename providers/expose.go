@@ -19,11 +19,14 @@ type Exposed struct {
 	Service, Name string
 	// Def is the tool's definition, named as exposed.
 	Def mcp.Tool
+	// Private says the service holds the user's private data (PrivateData).
+	Private bool
 }
 
 // Policy is the tool as policy decides on it.
 func (t Exposed) Policy() policy.Tool {
-	return policy.Tool{Name: t.Def.Name, ReadOnly: t.Def.Annotations.ReadOnlyHint, Destructive: t.Def.Annotations.DestructiveHint}
+	a := t.Def.Annotations
+	return policy.Tool{Name: t.Def.Name, ReadOnly: a.ReadOnlyHint, Destructive: a.DestructiveHint, OpenWorld: a.OpenWorldHint, Private: t.Private}
 }
 
 // Expose lists the tools of services, in order, named as vaults show them,
@@ -60,7 +63,7 @@ func Expose(ctx context.Context, lookup func(service string) (Provider, bool), s
 					continue
 				}
 				seen[name] = true
-				tools = append(tools, Exposed{Service: svc, Name: t.Name, Def: def})
+				tools = append(tools, Exposed{Service: svc, Name: t.Name, Def: def, Private: holdsPrivateData(p)})
 			}
 		}
 	}
@@ -75,7 +78,12 @@ func Decisions(p policy.Policy, tools []Exposed) []policy.ToolDecision {
 		pt := t.Policy()
 		d := policy.Decide(p, pt)
 		out[i] = policy.ToolDecision{Name: pt.Name, Service: t.Service, Decision: d.Decision, Rule: d.Rule,
-			Default: policy.Default(pt).Decision}
+			Default: policy.Default(pt).Decision, Flow: p.Flow.Roles(pt)}
 	}
 	return out
+}
+
+func holdsPrivateData(p Provider) bool {
+	pd, ok := p.(PrivateData)
+	return ok && pd.HoldsPrivateData()
 }

@@ -33,6 +33,14 @@ type Provider interface {
 	Close() error
 }
 
+// PrivateData is implemented by providers whose service holds the user's
+// private data — mail, files, chats, issues: AgentVault's built-in ones.
+// Their read tools are sources for data-flow protection, their other tools
+// sinks (policy.Flow).
+type PrivateData interface {
+	HoldsPrivateData() bool
+}
+
 // RawCaller is implemented by providers that can relay a call as JSON:
 // arguments as the agent's (decided) JSON object, the result as the
 // service's JSON tools/call result, never decoded. It runs the same call as

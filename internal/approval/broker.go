@@ -146,6 +146,9 @@ var (
 	ErrUnknown  = errors.New("no such approval")
 	ErrResolved = errors.New("approval already answered")
 	ErrMismatch = errors.New("answer does not match the pending call's arguments")
+	// ErrFlowAlways refuses "always allow" for a call data-flow protection
+	// holds: it can be approved once or for the session.
+	ErrFlowAlways = errors.New("a data-flow approval can be given once or for this session, not always")
 )
 
 // historySize bounds the remembered resolutions, and maxRemembered the
@@ -188,17 +191,9 @@ type grantKey struct{ vault, holder, tool string }
 
 // grant is one "approve for this session".
 type grant struct {
+	made     time.Time
 	until    time.Time // the latest it can last (GrantLimit)
 	lastUsed time.Time // stateless holders: ends SessionIdle after this
-}
-
-// holder names the session a request comes from: the MCP session, or for
-// a stateless client the client's name and version within the vault.
-func holder(r Request) string {
-	if r.Session == "" {
-		return "client:" + r.Client
-	}
-	return "session:" + r.Session
 }
 
 // New returns a broker.
@@ -336,6 +331,10 @@ func (b *Broker) resolve(id string, a Answer) error {
 		b.mu.Unlock()
 		return fmt.Errorf("approval %s: always-allow is not available here", id)
 	}
+	if a.Approve && a.Scope == Always && w.p.Flow != "" {
+		b.mu.Unlock()
+		return fmt.Errorf("approval %s: %w", id, ErrFlowAlways)
+	}
 	outcome := a.outcome
 	if outcome == "" {
 		outcome = audit.Denied
@@ -376,7 +375,7 @@ func (b *Broker) grantLocked(req Request, now time.Time) {
 	if limit <= 0 || limit > DefaultGrantLimit {
 		limit = DefaultGrantLimit
 	}
-	b.grants[grantKey{req.VaultID, holder(req), req.Tool}] = grant{until: now.Add(limit), lastUsed: now}
+	b.grants[grantKey{req.VaultID, req.Holder(), req.Tool}] = grant{made: now, until: now.Add(limit), lastUsed: now}
 	maps.DeleteFunc(b.grants, func(k grantKey, g grant) bool { return !live(k, g, now) })
 }
 
@@ -391,11 +390,11 @@ func live(k grantKey, g grant, now time.Time) bool {
 func (b *Broker) Granted(req Request) bool { return b.granted(req, b.cfg.Now()) }
 
 func (b *Broker) granted(req Request, now time.Time) bool {
-	key := grantKey{req.VaultID, holder(req), req.Tool}
+	key := grantKey{req.VaultID, req.Holder(), req.Tool}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	g, ok := b.grants[key]
-	if !ok || !live(key, g, now) {
+	if !ok || !live(key, g, now) || (!req.FlowSince.IsZero() && !g.made.After(req.FlowSince)) {
 		return false
 	}
 	g.lastUsed = now

@@ -34,6 +34,22 @@ type Request struct {
 	// GrantLimit bounds an "approve for this session" answer; 0: the
 	// broker's default (8 hours).
 	GrantLimit time.Duration `json:"-"`
+	// Flow, when set, says why data-flow protection asks: the session read
+	// private data and this tool can send it out. Such a call can be
+	// approved once or for the session, never always, and only a session
+	// grant made after FlowSince (the source call) covers it.
+	Flow      string    `json:"flow,omitempty"`
+	FlowSince time.Time `json:"flow_since,omitzero"`
+}
+
+// Holder names the session a request comes from: the MCP session, or for
+// a stateless client the client's name and version within the vault.
+// Session grants and data-flow protection are bound to it.
+func (r Request) Holder() string {
+	if r.Session == "" {
+		return "client:" + r.Client
+	}
+	return "session:" + r.Session
 }
 
 // Verdict is the answer to a Request.

@@ -82,8 +82,9 @@ type Provider struct {
 }
 
 var (
-	_ providers.Provider = (*Provider)(nil)
-	_ providers.Guarded  = (*Provider)(nil)
+	_ providers.Provider    = (*Provider)(nil)
+	_ providers.PrivateData = (*Provider)(nil)
+	_ providers.Guarded     = (*Provider)(nil)
 )
 
 // New serves tools for service (its name for people, e.g. "GitHub").
@@ -92,6 +93,10 @@ var (
 func New(service string, tools []Tool, granted []string) *Provider {
 	return &Provider{service: service, tools: tools, granted: granted}
 }
+
+// HoldsPrivateData says yes: every first-party service holds the user's
+// mail, files, chats or issues.
+func (p *Provider) HoldsPrivateData() bool { return true }
 
 // Missing is a tool the connection cannot use, with the scopes that would
 // let it.
