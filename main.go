@@ -13,7 +13,9 @@ import (
 	"os"
 
 	"github.com/agentvault/agentvault/internal/cli"
+	"github.com/agentvault/agentvault/internal/core"
 	"github.com/agentvault/agentvault/internal/plainlocale"
+	"github.com/agentvault/agentvault/internal/serving"
 )
 
 // version, commit and date are set at build time with -ldflags "-X
@@ -33,6 +35,13 @@ func main() {
 		},
 		Start: func(ctx context.Context, dir, listen string) error {
 			return start(ctx, dir, listen, os.Stdout, os.Stderr)
+		},
+		Attach: func(ctx context.Context, co *core.Core) (func(), error) {
+			srv, err := serving.New(ctx, co)
+			if err != nil {
+				return nil, err
+			}
+			return srv.Close, nil
 		},
 	})
 	var exit cli.ExitCode

@@ -132,6 +132,10 @@ func (f *fixedAPI) AcceptService(context.Context, string) error                 
 func (f *fixedAPI) RemoveService(context.Context, string) error                     { return f.err }
 func (f *fixedAPI) SetApprovalTimeout(context.Context, string, time.Duration) error { return f.err }
 func (f *fixedAPI) SetGuard(context.Context, string, policy.Guard) error            { return f.err }
+func (f *fixedAPI) SetFlow(context.Context, string, api.FlowSpec) error             { return f.err }
+func (f *fixedAPI) ExplainTool(context.Context, string, string, api.ExplainSpec) (policy.Explanation, error) {
+	return policy.Explanation{}, f.err
+}
 func (f *fixedAPI) ConnectService(context.Context, api.ConnectSpec) (api.ServiceInfo, error) {
 	return api.ServiceInfo{}, f.err
 }

@@ -126,6 +126,12 @@ const (
 // connect opens a client on vault id speaking protocol version proto.
 func (f *fixture) connect(t testing.TB, id, token, proto string, opts ...transport.StreamableHTTPCOption) *client.Client {
 	t.Helper()
+	return f.connectAs(t, "test-agent", id, token, proto, opts...)
+}
+
+// connectAs is connect for a client called name.
+func (f *fixture) connectAs(t testing.TB, name, id, token, proto string, opts ...transport.StreamableHTTPCOption) *client.Client {
+	t.Helper()
 	opts = append(opts, transport.WithHTTPHeaders(map[string]string{"Authorization": "Bearer " + token}))
 	tr, err := transport.NewStreamableHTTP(f.url+"/v/"+id+"/mcp", opts...)
 	if err != nil {
@@ -141,7 +147,7 @@ func (f *fixture) connect(t testing.TB, id, token, proto string, opts ...transpo
 	}
 	init := mcp.InitializeRequest{}
 	init.Params.ProtocolVersion = proto
-	init.Params.ClientInfo = mcp.Implementation{Name: "test-agent", Version: "0.1"}
+	init.Params.ClientInfo = mcp.Implementation{Name: name, Version: "0.1"}
 	if _, err := c.Initialize(t.Context(), init); err != nil {
 		t.Fatalf("initialize: %v", err)
 	}

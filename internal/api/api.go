@@ -73,6 +73,11 @@ type API interface {
 	SetGrantLimit(ctx context.Context, ref string, d time.Duration) error
 	// SetExpiry renews a vault until t; zero: it never expires.
 	SetExpiry(ctx context.Context, ref string, t time.Time) error
+	// SetFlow changes a vault's data-flow protection.
+	SetFlow(ctx context.Context, ref string, f FlowSpec) error
+	// ExplainTool says how a call of tool would be decided in a vault now,
+	// and why, step by step: what `vault explain` prints.
+	ExplainTool(ctx context.Context, ref, tool string, e ExplainSpec) (policy.Explanation, error)
 	// ExportVault returns a vault's shareable template.
 	ExportVault(ctx context.Context, ref string) (policy.Template, error)
 	// ImportVault creates a vault from a template (name "" keeps the template's).
@@ -146,6 +151,25 @@ type AuditQuery struct {
 	// Phases gives the records as written (an intent and an outcome for a
 	// call that ran) instead of one row per call.
 	Phases bool `json:"phases,omitempty"`
+}
+
+// FlowSpec is a change to a vault's data-flow protection: On turns it on
+// or off; or Pattern marks the tools it matches as a Role (Is) or not, and
+// Is nil removes that mark.
+type FlowSpec struct {
+	On      *bool       `json:"on,omitempty"`
+	Role    policy.Role `json:"role,omitempty"`
+	Pattern string      `json:"pattern,omitempty"`
+	Is      *bool       `json:"is,omitempty"`
+}
+
+// ExplainSpec is the call to explain: its arguments (none given: guards
+// are not checked), the live session whose data flow counts ("": both
+// outcomes are shown), and whether guards may ask the service.
+type ExplainSpec struct {
+	Args    json.RawMessage `json:"args,omitempty"`
+	Session string          `json:"session,omitempty"`
+	Lookup  bool            `json:"lookup,omitempty"`
 }
 
 // RuleSpec is a change to one of a vault's rules.

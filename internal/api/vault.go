@@ -59,6 +59,7 @@ type VaultDetail struct {
 	Guards     []policy.Guard        `json:"guards,omitempty"`
 	RateLimits []policy.RateLimit    `json:"rate_limits,omitempty"`
 	Tools      []policy.ToolDecision `json:"tools"`
+	Flow       policy.Flow           `json:"flow"`
 	// Unmatched are the rules' patterns that match none of the tools.
 	Unmatched []string `json:"unmatched,omitempty"`
 	// Warning says why the tool list may be incomplete.

@@ -23,6 +23,8 @@ import (
 	"syscall"
 
 	"golang.org/x/term"
+
+	"github.com/agentvault/agentvault/internal/core"
 )
 
 // Env is what the command line runs with.
@@ -37,6 +39,9 @@ type Env struct {
 	// Start runs the desktop app where it can, the headless server
 	// otherwise.
 	Start func(ctx context.Context, dir, listen string) error
+	// Attach builds the MCP server of co without listening, for what only
+	// it can answer when AgentVault is not running (vault explain).
+	Attach func(ctx context.Context, co *core.Core) (detach func(), err error)
 }
 
 // UsageError is a mistake on the command line: main exits with 2 and points

@@ -24,6 +24,10 @@ func vaultCommands() []Command {
 		{Name: "vault show", NArgs: 1, JSON: true, Args: "VAULT", Run: vaultShow, Summary: "a vault's tools with their decisions, rules, guards and limits"},
 		{Name: "vault services", NArgs: -3, Args: "VAULT add|remove SERVICE…", Run: vaultServices, Summary: "change which services' tools a vault offers"},
 		{Name: "vault policy", NArgs: 3, Args: "VAULT TOOL-OR-PATTERN allow|approve|block|off", Run: vaultPolicy, Summary: "decide a tool (or tools matching a pattern with *); off removes the rule"},
+		{Name: "vault flow", NArgs: -2, Args: "VAULT on|off | VAULT source|sink PATTERN [no|off]", Run: vaultFlow,
+			Summary: "data-flow protection: after a session reads private data (a source), tools that can send it out (sinks) ask"},
+		{Name: "vault explain", NArgs: 2, JSON: true, Args: "VAULT TOOL [--args JSON] [--session ID] [--lookup]", Run: vaultExplain,
+			Summary: "how a call of TOOL would be decided now, and every reason"},
 		{Name: "vault guard", NArgs: -3, Args: "VAULT KIND VALUE…|off [--tools PATTERN]", Run: vaultGuard,
 			Summary: "limit what a vault's calls may touch: " + guardKinds()},
 		{Name: "vault preset", NArgs: 2, Args: "VAULT " + strings.ReplaceAll(presetNames(), ", ", "|"), Run: vaultPreset, Summary: "replace a vault's rules with a built-in preset"},
@@ -134,6 +138,7 @@ func vaultShow(*flag.FlagSet) func(c *Call) error {
 				}
 				fmt.Fprintf(out, "Guard: %s only %s%s\n", g.Kind, strings.Join(g.Allow, ", "), tools)
 			}
+			printFlow(out, d)
 			if d.Warning != "" {
 				fmt.Fprintf(out, "Warning: %s\n", d.Warning)
 			}

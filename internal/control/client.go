@@ -197,6 +197,16 @@ func (c *Client) SetRule(ctx context.Context, ref string, r api.RuleSpec) (strin
 	return call[string](ctx, c, "set_rule", ruleParams{ref, r})
 }
 
+// SetFlow implements api.API.
+func (c *Client) SetFlow(ctx context.Context, ref string, f api.FlowSpec) error {
+	return do(ctx, c, "set_flow", flowParams{ref, f})
+}
+
+// ExplainTool implements api.API.
+func (c *Client) ExplainTool(ctx context.Context, ref, tool string, e api.ExplainSpec) (policy.Explanation, error) {
+	return call[policy.Explanation](ctx, c, "explain_tool", explainParams{ref, tool, e})
+}
+
 // SetGuard implements api.API.
 func (c *Client) SetGuard(ctx context.Context, ref string, g policy.Guard) error {
 	return do(ctx, c, "set_guard", guardParams{ref, g})

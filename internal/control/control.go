@@ -66,6 +66,14 @@ type (
 		Ref   string
 		Guard policy.Guard
 	}
+	flowParams struct {
+		Ref  string
+		Flow api.FlowSpec
+	}
+	explainParams struct {
+		Ref, Tool string
+		Explain   api.ExplainSpec
+	}
 	limitParams  struct{ Ref, Pattern, Spec string }
 	expiryParams struct {
 		Ref     string
@@ -193,6 +201,10 @@ func Handler(a api.API, raise func() error) http.Handler {
 	})
 	method(mux, "set_expiry", func(ctx context.Context, p expiryParams) (none, error) {
 		return done(a.SetExpiry(ctx, p.Ref, p.Expires))
+	})
+	method(mux, "set_flow", func(ctx context.Context, p flowParams) (none, error) { return done(a.SetFlow(ctx, p.Ref, p.Flow)) })
+	method(mux, "explain_tool", func(ctx context.Context, p explainParams) (policy.Explanation, error) {
+		return a.ExplainTool(ctx, p.Ref, p.Tool, p.Explain)
 	})
 	method(mux, "export_vault", func(ctx context.Context, p refParams) (policy.Template, error) { return a.ExportVault(ctx, p.Ref) })
 	method(mux, "import_vault", func(ctx context.Context, p importParams) (api.NewVault, error) {

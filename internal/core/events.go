@@ -1,10 +1,13 @@
 package core
 
 import (
+	"context"
+	"errors"
 	"slices"
 	"sync"
 
 	"github.com/agentvault/agentvault/internal/api"
+	"github.com/agentvault/agentvault/policy"
 )
 
 // Server is the MCP server as the core drives it, attached by the root.
@@ -14,6 +17,9 @@ type Server interface {
 	Changed(api.Change)
 	// Sessions counts the agents' open sessions, by vault id.
 	Sessions() map[string]int
+	// Explain decides a call of tool in vault id as the server would now,
+	// with every reason.
+	Explain(ctx context.Context, id, tool string, e api.ExplainSpec) (policy.Explanation, error)
 }
 
 // changes delivers the core's changes: synchronously to the attached
@@ -73,6 +79,20 @@ func (c *Core) Subscribe() (<-chan api.Change, func()) {
 			close(ch)
 		})
 	}
+}
+
+// ErrNotServing is the error of what only the running server can answer.
+var ErrNotServing = errors.New("AgentVault is not serving vaults here")
+
+// explain asks the attached server to explain a call.
+func (cs *changes) explain(ctx context.Context, id, tool string, e api.ExplainSpec) (policy.Explanation, error) {
+	cs.mu.RLock()
+	s := cs.server
+	cs.mu.RUnlock()
+	if s == nil {
+		return policy.Explanation{}, ErrNotServing
+	}
+	return s.Explain(ctx, id, tool, e)
 }
 
 // sessions counts the attached server's open sessions by vault id (none

@@ -168,7 +168,7 @@ func (c *Core) Vault(ctx context.Context, ref string) (api.VaultDetail, error) {
 	sessions := c.changes.sessions()
 	c.mu.Lock()
 	d := api.VaultDetail{VaultInfo: c.vaultInfoLocked(v, sessions), Rules: nonNil(v.Policy.Rules), Guards: v.Policy.Guards,
-		Tools: providers.Decisions(v.Policy, exposed), RateLimits: v.RateLimits}
+		Tools: providers.Decisions(v.Policy, exposed), RateLimits: v.RateLimits, Flow: v.Policy.Flow}
 	c.mu.Unlock()
 	if !complete {
 		d.Warning = "some services could not be reached; their tools are missing"
@@ -198,9 +198,11 @@ func (c *Core) ApplyPreset(ctx context.Context, ref, name string) error {
 		return errors.New("cannot apply a preset while some services could not be reached; their tools are unknown")
 	}
 	_, err = c.updateVault(v.ID, func(v *store.Vault) error {
-		guards := v.Policy.Guards // a preset changes decisions, not what the user fenced in
+		// A preset changes decisions, not what the user fenced in, nor
+		// whether data flow is watched.
+		guards, flow := v.Policy.Guards, v.Policy.Flow
 		v.Policy, v.RateLimits = p.Policy(toolDefaults(tools)), slices.Clone(p.Limits)
-		v.Policy.Guards = guards
+		v.Policy.Guards, v.Policy.Flow = guards, flow
 		return nil
 	})
 	return err
@@ -357,6 +359,45 @@ func (c *Core) SetGuard(_ context.Context, ref string, g policy.Guard) error {
 	return err
 }
 
+// SetFlow turns a vault's data-flow protection on or off, or marks tools
+// as sources or sinks (or removes a mark).
+func (c *Core) SetFlow(_ context.Context, ref string, f api.FlowSpec) error {
+	_, err := c.updateVault(ref, func(v *store.Vault) error {
+		if f.Pattern == "" {
+			if f.On == nil {
+				return errors.New("say on or off, or mark a source or sink")
+			}
+			v.Policy.Flow.On = *f.On
+			return nil
+		}
+		flow, err := v.Policy.Flow.Marked(f.Role, f.Pattern, f.Is)
+		v.Policy.Flow = flow
+		return err
+	})
+	return err
+}
+
+// ExplainTool says how a call of tool would be decided in a vault now and
+// why, with the running server's own checks (its limits, sessions and
+// pause), asking no service unless e.Lookup; a tool hidden until a change
+// of its service is reviewed is explained by that.
+func (c *Core) ExplainTool(ctx context.Context, ref, tool string, e api.ExplainSpec) (policy.Explanation, error) {
+	v, err := c.resolve(ref)
+	if err != nil {
+		return policy.Explanation{}, err
+	}
+	for _, svc := range v.Services {
+		for _, ch := range c.services.Pending(svc) {
+			if svc+"_"+ch.Tool == tool {
+				x := policy.Explanation{Decision: policy.Block, Rule: "pin"}
+				x.Add("pin", policy.Block, fmt.Sprintf("the tool was %s upstream: hidden until you review it (agentvault service review %s)", ch.Kind, svc))
+				return x, nil
+			}
+		}
+	}
+	return c.changes.explain(ctx, v.ID, tool, e)
+}
+
 // ExportVault returns a vault's shareable template (no token, no id).
 func (c *Core) ExportVault(_ context.Context, ref string) (policy.Template, error) {
 	v, err := c.resolve(ref)
@@ -368,7 +409,7 @@ func (c *Core) ExportVault(_ context.Context, ref string) (policy.Template, erro
 		guards[i].Resolved = nil // where paths lead on this machine is this machine's
 	}
 	t := policy.Template{Kind: policy.TemplateKind, Version: policy.TemplateVersion, Name: v.Name,
-		Services: v.Services, Rules: nonNil(v.Policy.Rules), RateLimits: v.RateLimits, Guards: guards}
+		Services: v.Services, Rules: nonNil(v.Policy.Rules), RateLimits: v.RateLimits, Guards: guards, Flow: v.Policy.Flow}
 	if v.ApprovalTimeout > 0 {
 		t.ApprovalTimeout = v.ApprovalTimeout.String()
 	}

@@ -150,6 +150,17 @@ func pinsOf(tools []mcp.Tool) map[string]json.RawMessage {
 	return pins
 }
 
+// Pending lists the changes of a service's tools waiting for review, as
+// last seen: it asks no one.
+func (r *Registry) Pending(name string) []api.ToolChange {
+	if pp, ok := r.Provider(name); ok {
+		if pp, ok := pp.(*pinned); ok {
+			return pp.pending()
+		}
+	}
+	return nil
+}
+
 // Review lists how a service's tools differ from the accepted ones.
 func (r *Registry) Review(ctx context.Context, name string) ([]api.ToolChange, error) {
 	p, ok := r.Provider(name)

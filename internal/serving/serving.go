@@ -10,7 +10,9 @@ package serving
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 
@@ -18,6 +20,7 @@ import (
 	"github.com/agentvault/agentvault/internal/core"
 	"github.com/agentvault/agentvault/internal/store"
 	"github.com/agentvault/agentvault/mcpserver"
+	"github.com/agentvault/agentvault/policy"
 )
 
 // Server is the MCP server of one core.
@@ -66,6 +69,17 @@ func (s *Server) Close() {
 
 // Sessions implements core.Server.
 func (s *Server) Sessions() map[string]int { return s.mcp.Sessions() }
+
+// Explain implements core.Server.
+func (s *Server) Explain(ctx context.Context, id, tool string, e api.ExplainSpec) (policy.Explanation, error) {
+	how := mcpserver.Explaining{NoArgs: len(e.Args) == 0, Session: e.Session, Lookup: e.Lookup}
+	if !how.NoArgs {
+		if err := json.Unmarshal(e.Args, &how.Args); err != nil {
+			return policy.Explanation{}, fmt.Errorf("--args: %w", err)
+		}
+	}
+	return s.mcp.Explain(ctx, id, tool, how)
+}
 
 // Changed implements core.Server: it applies ch to the endpoints, reading
 // the core's newest state, so that changes made at once converge.
