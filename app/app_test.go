@@ -521,3 +521,72 @@ func TestFoundOnThisComputer(t *testing.T) {
 		t.Fatal("the warning stayed after the import")
 	}
 }
+
+func selectTab(t *testing.T, u *UI, name string) {
+	t.Helper()
+	tabs := find(t, u.Window().Content(), func(a *container.AppTabs) bool {
+		return slices.ContainsFunc(a.Items, func(i *container.TabItem) bool { return i.Text == name })
+	})
+	for _, item := range tabs.Items {
+		if item.Text == name {
+			tabs.Select(item)
+		}
+	}
+}
+
+// The Data flow tab turns protection on and marks a tool as a source.
+func TestDataFlowFromTheWindow(t *testing.T) {
+	co := realCore(t)
+	if _, err := co.CreateVault(context.Background(), api.VaultSpec{Name: "work", Services: []string{"echo"}}); err != nil {
+		t.Fatal(err)
+	}
+	u := window(t, co)
+	selectTab(t, u, "Data flow")
+	protect := find(t, u.Window().Content(), func(c *widget.Check) bool { return c.Text == "Protect this vault's data flow" })
+	grid := find(t, u.Window().Content(), func(c *fyne.Container) bool {
+		_, checks := c.Objects[len(c.Objects)-1].(*widget.Label) // the flow grid: tool, source, sink, why
+		return checks && slices.ContainsFunc(c.Objects, func(o fyne.CanvasObject) bool { _, ok := o.(*widget.Check); return ok }) &&
+			slices.ContainsFunc(c.Objects, func(o fyne.CanvasObject) bool { l, ok := o.(*widget.Label); return ok && l.Text == "echo_echo" })
+	})
+	for i, o := range grid.Objects {
+		if l, ok := o.(*widget.Label); ok && l.Text == "echo_echo" {
+			grid.Objects[i+1].(*widget.Check).SetChecked(true) // its Source check
+		}
+	}
+	protect.SetChecked(true)
+	d, _ := co.Vault(t.Context(), "work")
+	if !d.Flow.On {
+		t.Fatal("the check did not turn data-flow protection on")
+	}
+	for _, tool := range d.Tools {
+		if tool.Name == "echo_echo" && !tool.Flow.Source {
+			t.Fatalf("echo_echo is %+v after checking Source (flow %+v)", tool.Flow, d.Flow)
+		}
+	}
+}
+
+// explainingServer stands in for the MCP server the root attaches.
+type explainingServer struct{ x policy.Explanation }
+
+func (*explainingServer) Changed(api.Change)       {}
+func (*explainingServer) Sessions() map[string]int { return nil }
+func (s *explainingServer) Explain(context.Context, string, string, api.ExplainSpec) (policy.Explanation, error) {
+	return s.x, nil
+}
+
+// A tool's rule button explains its decision, reason by reason.
+func TestWhyExplainsATool(t *testing.T) {
+	co := realCore(t)
+	if _, err := co.CreateVault(context.Background(), api.VaultSpec{Name: "work", Services: []string{"echo"}}); err != nil {
+		t.Fatal(err)
+	}
+	x := policy.Explanation{Decision: policy.Block, Rule: "rate_limited"}
+	x.Add("limit", policy.Block, "rate limit 1/min reached for this vault")
+	defer co.Attach(&explainingServer{x})()
+	u := window(t, co)
+	test.Tap(find(t, u.Window().Content(), func(b *widget.Button) bool { return b.Text == "default (read-only)" }))
+	overlay := u.Window().Canvas().Overlays().Top()
+	if overlay == nil || !findAll(overlay, func(l *widget.Label) bool { return strings.Contains(l.Text, "limit — block: rate limit 1/min") }) {
+		t.Fatal("no explanation shown")
+	}
+}

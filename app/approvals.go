@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 
 	"fyne.io/fyne/v2"
@@ -69,7 +70,18 @@ func (u *UI) answerBox(p api.Pending, after func()) fyne.CanvasObject {
 	always := widget.NewButton("Always allow", func() { answer(api.Answer{Approve: true, Scope: api.Always}) })
 	deny := widget.NewButton("Deny", func() { answer(api.Answer{Reason: reason.Text}) })
 	deny.Importance = widget.DangerImportance
-	return container.NewVBox(argumentsView(p.Request), reason, container.NewHBox(approve, always, deny), session)
+	buttons := container.NewHBox(approve, always, deny)
+	if p.Flow != "" { // once or for this session only
+		buttons = container.NewHBox(approve, deny)
+	}
+	box := container.NewVBox()
+	if about := p.About(); len(about) > 0 {
+		l := widget.NewLabel(strings.Join(about, "\n"))
+		l.Wrapping = fyne.TextWrapWord
+		box.Add(l)
+	}
+	box.Objects = append(box.Objects, argumentsView(p.Request), reason, buttons, session)
+	return box
 }
 
 // argumentsView shows a call's complete arguments, scrolling when long:

@@ -160,7 +160,10 @@ var t0 = time.Date(2026, 11, 27, 9, 30, 0, 0, time.UTC)
 
 func populated() *fixedAPI {
 	work := api.VaultInfo{ID: "vwork", Name: "claude-work", URL: "http://127.0.0.1:7878/v/vwork/mcp", Services: []string{"fs", "github"}, Created: t0}
-	req := approval.Request{VaultID: "vwork", Vault: "claude-work", Client: "Claude Code 2.1", Tool: "github_create_issue", Summary: `repo="acme/api" title="Fix login"`}
+	yes, no := true, false
+	req := approval.Request{VaultID: "vwork", Vault: "claude-work", Client: "Claude Code 2.1", Tool: "github_create_issue", Summary: `repo="acme/api" title="Fix login"`,
+		Flow:  "this session read private data with github_get_file at 09:28; github_create_issue can send it out",
+		Hints: approval.Hints{Description: "Open an issue in a repository.", ReadOnly: &no, Destructive: &no, OpenWorld: &yes}}
 	return &fixedAPI{
 		vaults: []api.VaultInfo{work, {ID: "vrev", Name: "reviewer", URL: "http://127.0.0.1:7878/v/vrev/mcp", Services: []string{"fs"}, Created: t0}},
 		detail: api.VaultDetail{VaultInfo: work, Guards: []policy.Guard{{Kind: policy.Repo, Allow: []string{"acme/*", "me/dotfiles"}}}, Tools: []policy.ToolDecision{

@@ -130,6 +130,7 @@ func (u *UI) vaultDetail(id string) fyne.CanvasObject {
 	tabs := container.NewAppTabs(
 		container.NewTabItem("Permissions", u.policyMatrix(d)),
 		container.NewTabItem("Guards", u.guardsView(d)),
+		container.NewTabItem("Data flow", u.flowView(d)),
 		container.NewTabItem("Connect an agent", u.setupView(d.Name, d.URL, token)),
 	)
 	return container.NewBorder(head, nil, nil, nil, tabs)
@@ -213,7 +214,7 @@ func (u *UI) policyChoice(vault string, t policy.ToolDecision) fyne.CanvasObject
 			return err
 		})
 	}
-	why := widget.NewLabel(ruleText(t))
+	why := widget.NewButton(ruleText(t), func() { u.explain(vault, t.Name) })
 	why.Importance = widget.LowImportance
 	return container.NewBorder(nil, nil, nil, why, choice)
 }

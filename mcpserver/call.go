@@ -101,7 +101,7 @@ func (e *endpoint) execute(ctx context.Context, st *state, req callRequest, run 
 		ar := approval.Request{
 			VaultID: st.vault.ID, Vault: st.vault.Name, Client: rec.Client, Session: req.session,
 			Tool: name, ArgsDigest: rec.ArgsDigest, Summary: rec.Args, Arguments: args,
-			Timeout: st.vault.ApprovalTimeout, GrantLimit: st.vault.GrantLimit,
+			Timeout: st.vault.ApprovalTimeout, GrantLimit: st.vault.GrantLimit, Hints: t.hints(),
 		}
 		if j.source.tool != "" && strings.HasPrefix(d.Rule, policy.FlowRulePrefix) {
 			ar.Flow, ar.FlowSince = j.source.why(name), j.source.at

@@ -16,6 +16,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
+	"github.com/agentvault/agentvault/internal/approval"
 	"github.com/agentvault/agentvault/internal/audit"
 	"github.com/agentvault/agentvault/policy"
 	"github.com/agentvault/agentvault/providers"
@@ -31,6 +32,14 @@ type exposedTool struct {
 	// mcp-go checks on stateless requests.
 	paramHeaders bool
 	private      bool // the service holds private data (providers.PrivateData)
+}
+
+// hints are the tool's description line and behaviour hints, for an
+// approval prompt.
+func (t exposedTool) hints() approval.Hints {
+	a := t.def.Annotations
+	return approval.Hints{Description: approval.DescriptionLine(t.def.Description), ReadOnly: a.ReadOnlyHint,
+		Destructive: a.DestructiveHint, OpenWorld: a.OpenWorldHint, Idempotent: a.IdempotentHint, Declared: !t.private}
 }
 
 // policyTool is the tool as policy decides on it.
@@ -258,7 +267,7 @@ func (e *endpoint) filter(_ context.Context, tools []mcp.Tool) []mcp.Tool {
 	out := tools[:0:0]
 	for _, t := range tools {
 		if d, ok := st.decisions[t.Name]; ok && d.Decision != policy.Block {
-			out = append(out, t)
+			out = append(out, st.honest(t))
 		}
 	}
 	return out

@@ -29,7 +29,7 @@ func (st *state) toolList() []byte {
 		sort.Strings(names)
 		res := mcp.ListToolsResult{Tools: make([]mcp.Tool, 0, len(names))}
 		for _, n := range names {
-			res.Tools = append(res.Tools, st.tools[n].def)
+			res.Tools = append(res.Tools, st.honest(st.tools[n].def))
 		}
 		st.list, _ = json.Marshal(res)
 	})
@@ -54,4 +54,16 @@ func plainID(id json.RawMessage) bool {
 	}
 	digits := strings.TrimPrefix(string(id), "-")
 	return len(digits) > 0 && len(digits) <= 15 && strings.Trim(digits, "0123456789") == ""
+}
+
+// honest is t as the vault advertises it: a tool the vault makes wait for
+// approval is never advertised as read-only, whatever its service declares,
+// so that clients' plan and read-only modes do not call it as a read.
+func (st *state) honest(t mcp.Tool) mcp.Tool {
+	ro := t.Annotations.ReadOnlyHint
+	if ro == nil || !*ro || st.decisions[t.Name].Decision != policy.Approve {
+		return t
+	}
+	t.Annotations.ReadOnlyHint = mcp.ToBoolPtr(false)
+	return t
 }

@@ -114,3 +114,25 @@ func TestListingFromTheCacheKeepsTheSessionAlive(t *testing.T) {
 		t.Fatalf("an idle session still answered: %d", status)
 	}
 }
+
+// A read-only tool the vault makes wait for approval is not advertised as
+// read-only, on either protocol; an allowed one still is.
+func TestToolsTheVaultApprovesAreNotAdvertisedReadOnly(t *testing.T) {
+	for _, proto := range []string{legacy, modern} {
+		t.Run(proto, func(t *testing.T) {
+			f := newFixture(t, nil)
+			c := f.connect(t, "a", f.vault(t, "a", policy.Rule{Pattern: "echo_echo", Decision: policy.Approve}), proto)
+			res, err := c.ListTools(t.Context(), mcp.ListToolsRequest{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			readOnly := map[string]bool{}
+			for _, tl := range res.Tools {
+				readOnly[tl.Name] = tl.Annotations.ReadOnlyHint != nil && *tl.Annotations.ReadOnlyHint
+			}
+			if readOnly["echo_echo"] || !readOnly["echo_rich"] {
+				t.Fatalf("read-only as advertised: %v", readOnly)
+			}
+		})
+	}
+}

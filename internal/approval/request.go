@@ -40,6 +40,77 @@ type Request struct {
 	// grant made after FlowSince (the source call) covers it.
 	Flow      string    `json:"flow,omitempty"`
 	FlowSince time.Time `json:"flow_since,omitzero"`
+	// Hints are what the tool says of itself, for the prompt.
+	Hints Hints `json:"hints,omitzero"`
+}
+
+// Hints are a tool's description line and behaviour hints as a prompt
+// shows them; a nil hint was not declared.
+type Hints struct {
+	Description string `json:"description,omitempty"`
+	ReadOnly    *bool  `json:"read_only,omitempty"`
+	Destructive *bool  `json:"destructive,omitempty"`
+	OpenWorld   *bool  `json:"open_world,omitempty"`
+	Idempotent  *bool  `json:"idempotent,omitempty"`
+	// Declared says a third party's server declares them (an upstream
+	// service), not AgentVault.
+	Declared bool `json:"declared,omitempty"`
+}
+
+// Line is the hints on one line for a prompt, e.g. "changes data · not
+// destructive · reaches outside · as the service declares".
+func (h Hints) Line() string {
+	word := func(v *bool, yes, no, unknown string) string {
+		switch {
+		case v == nil:
+			return unknown
+		case *v:
+			return yes
+		}
+		return no
+	}
+	parts := []string{
+		word(h.ReadOnly, "read-only", "changes data", "may change data (undeclared)"),
+		word(h.Destructive, "destructive", "not destructive", "may destroy (undeclared)"),
+		word(h.OpenWorld, "reaches outside", "stays inside its service", "may reach outside (undeclared)"),
+	}
+	if h.Idempotent != nil && *h.Idempotent {
+		parts = append(parts, "idempotent")
+	}
+	if h.Declared {
+		parts = append(parts, "as the service declares")
+	}
+	return strings.Join(parts, " · ")
+}
+
+// Short is the hints in a few characters, for a phone: read, write or
+// destroys, then open when the tool reaches outside ("" when unknown).
+func (h Hints) Short() string {
+	if h == (Hints{}) {
+		return ""
+	}
+	s := "write"
+	switch {
+	case h.Destructive != nil && *h.Destructive:
+		s = "destroys"
+	case h.ReadOnly != nil && *h.ReadOnly:
+		s = "read"
+	}
+	if h.OpenWorld == nil || *h.OpenWorld {
+		s += ",open"
+	}
+	return s
+}
+
+// DescriptionLine is the first line of a tool's description, cleaned as
+// Label cleans agent text (a service wrote it), at most 120 characters.
+func DescriptionLine(description string) string {
+	line, _, _ := strings.Cut(strings.TrimSpace(description), "\n")
+	line = visible(strings.TrimSpace(line))
+	if utf8.RuneCountInString(line) > 120 {
+		line = string([]rune(line)[:120]) + "…"
+	}
+	return line
 }
 
 // Holder names the session a request comes from: the MCP session, or for
@@ -78,6 +149,22 @@ func (r Request) Title() string {
 		who = Label(r.Client)
 	}
 	return fmt.Sprintf("%s — asked by %s (vault %s)", r.Tool, who, r.Vault)
+}
+
+// About is what every prompt shows above the arguments: why data-flow
+// protection asks, if it does, the tool's description line and its hints.
+func (r Request) About() []string {
+	var lines []string
+	if r.Flow != "" {
+		lines = append(lines, "Data flow: "+r.Flow+".")
+	}
+	if r.Hints.Description != "" {
+		lines = append(lines, r.Hints.Description)
+	}
+	if r.Hints != (Hints{}) {
+		lines = append(lines, "Tool: "+r.Hints.Line())
+	}
+	return lines
 }
 
 // Fields are the arguments, one top-level field a line as "name: value",

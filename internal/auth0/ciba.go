@@ -39,12 +39,20 @@ type CIBARequest struct {
 var bindingUnsafe = regexp.MustCompile(`[^A-Za-z0-9+\-_.,:#]`)
 
 // BindingMessage is the text shown on the phone for p, in at most 64 of
-// the characters Auth0 allows: its code (the same as on the desktop) and
-// tool, and "+N" when the call has N arguments, which the phone cannot show.
+// the characters Auth0 allows: its code (the same as on the desktop), the
+// tool with its hints in short (read, write or destroys; open when it
+// reaches outside), "#flow" when data-flow protection asks, and "+N" when
+// the call has N arguments, which the phone cannot show.
 func BindingMessage(p approval.Pending) string {
 	suffix := ""
+	if p.Flow != "" {
+		suffix = "#flow"
+	}
 	if n := len(p.Fields()); n > 0 {
-		suffix = fmt.Sprintf("+%d", n)
+		suffix += fmt.Sprintf("+%d", n)
+	}
+	if short := p.Hints.Short(); short != "" {
+		suffix = ":" + short + suffix
 	}
 	m := bindingUnsafe.ReplaceAllString(p.Code+":"+p.Tool, "_")
 	return m[:min(len(m), 64-len(suffix))] + suffix

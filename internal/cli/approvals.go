@@ -138,6 +138,9 @@ func printCall(out io.Writer, r api.Resolved) {
 	} else {
 		fmt.Fprintf(out, "%s by %s at %s.\n", r.Outcome, r.Answer.Channel, r.At.Local().Format("15:04:05"))
 	}
+	for _, l := range r.About() {
+		fmt.Fprintln(out, l)
+	}
 	fmt.Fprintf(out, "Arguments (all %d fields):\n%s\n", len(r.Fields()), r.PrettyArguments())
 }
 

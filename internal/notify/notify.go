@@ -294,9 +294,9 @@ func (c *Channel) handle(sig *dbus.Signal) {
 func Text(p approval.Pending, review bool) (title, body string, whole bool) {
 	title = p.Title()
 	shown, missing := p.Budget(BudgetLines, BudgetChars)
-	lines := shown
+	lines := slices.Concat(p.About(), shown)
 	if len(p.Fields()) == 0 {
-		lines = []string{"No arguments."}
+		lines = append(lines, "No arguments.")
 	}
 	if missing > 0 {
 		more := fmt.Sprintf("%d more field%s", missing, map[bool]string{true: "s"}[missing > 1])
