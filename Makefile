@@ -53,7 +53,7 @@ package: deps-package
 	scripts/package.sh deb dist/agentvault $(DEB_VERSION) $(DEB)
 	scripts/package.sh check-deb $(DEB)
 	scripts/package.sh bundle dist/agentvault $(APP_VERSION) dist
-	scripts/package.sh exe "$(LDFLAGS)" $(APP_VERSION) dist
+	scripts/package.sh exe $(APP_VERSION) $(COMMIT)$(DIRTY) $(DATE) dist
 	rm dist/agentvault
 	@ls -l dist
 

@@ -18,6 +18,7 @@ import (
 	"github.com/agentvault/agentvault/internal/approval"
 	"github.com/agentvault/agentvault/internal/audit"
 	"github.com/agentvault/agentvault/policy"
+	"github.com/agentvault/agentvault/providers"
 )
 
 // errAudit is what an agent hears when the audit log cannot be written.
@@ -102,6 +103,11 @@ func (e *endpoint) execute(ctx context.Context, st *state, req callRequest, run 
 			VaultID: st.vault.ID, Vault: st.vault.Name, Client: rec.Client, Session: req.session,
 			Tool: name, ArgsDigest: rec.ArgsDigest, Summary: rec.Args, Arguments: args,
 			Timeout: st.vault.ApprovalTimeout, GrantLimit: st.vault.GrantLimit, Hints: t.hints(),
+		}
+		if p, ok := e.srv.cfg.Catalog.Provider(t.service); ok {
+			if r, ok := p.(providers.Reviewed); ok {
+				ar.Hints.Reviewed, _ = r.ReviewedAt(t.name)
+			}
 		}
 		if j.source.tool != "" && strings.HasPrefix(d.Rule, policy.FlowRulePrefix) {
 			ar.Flow, ar.FlowSince = j.source.why(name), j.source.at

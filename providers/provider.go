@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
 
@@ -39,6 +40,14 @@ type Provider interface {
 // sinks (policy.Flow).
 type PrivateData interface {
 	HoldsPrivateData() bool
+}
+
+// Reviewed is implemented by providers whose tools a person reviews when
+// their service changes them (upstream servers, pinned).
+type Reviewed interface {
+	// ReviewedAt says when the user last accepted a changed or new
+	// definition of tool, if ever.
+	ReviewedAt(tool string) (time.Time, bool)
 }
 
 // RawCaller is implemented by providers that can relay a call as JSON:

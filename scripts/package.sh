@@ -4,7 +4,7 @@
 #   package.sh deb BIN DEB_VERSION OUT.deb   a Debian package of the linux/amd64 binary BIN
 #   package.sh check-deb OUT.deb             install it with dpkg into a temporary root, run it, remove it
 #   package.sh bundle BIN APP_VERSION DIST   the Fyne desktop bundle (.tar.xz) of BIN
-#   package.sh exe LDFLAGS APP_VERSION DIST  the Windows GUI executable, cross-built with mingw-w64
+#   package.sh exe APP_VERSION COMMIT DATE DIST  the Windows GUI executable, cross-built with mingw-w64
 #
 # Nothing here runs as root inside a package: the .deb has no maintainer
 # scripts, and desktop caches are refreshed by dpkg's own triggers.
@@ -121,32 +121,29 @@ bundle() {
 }
 
 exe() {
-  local ldflags=$1 version=$2 dist=$3 src goflags=""
+  local version=$1 commit=$2 date=$3 dist=$4 src
   command -v x86_64-w64-mingw32-gcc >/dev/null || die "no x86_64-w64-mingw32-gcc (package gcc-mingw-w64-x86-64)"
   src=$(stage)
   trap 'rm -rf "$src"' RETURN
-  # The Fyne tool takes linker flags only from GOFLAGS, one -ldflags=WORD
-  # each: "-X main.version=V" becomes "-ldflags=-X=main.version=V".
-  local prev=""
-  for f in $ldflags; do
-    if [ "$prev" = -X ]; then goflags+=" -ldflags=-X=$f"; fi
-    prev=$f
-  done
+  # The Fyne tool builds Windows apps twice (before and after embedding the
+  # icon) and passes GOFLAGS' linker flags only to the first build: the
+  # staged copy gets the version as code instead.
+  printf 'package main\n\nfunc init() { version, commit, date = "%s", "%s", "%s" }\n' "$version" "$commit" "$date" > "$src/version_package.go"
   need_fyne
   echo "Cross-building the Windows app with mingw-w64: the first build takes about 10 minutes…"
-  (cd "$src" && CC=x86_64-w64-mingw32-gcc GOFLAGS="$goflags" \
-    "$FYNE" package -os windows --release --app-version "$version")
+  (cd "$src" && CC=x86_64-w64-mingw32-gcc "$FYNE" package -os windows --release --app-version "$version")
   mkdir -p "$dist"
-  mv "$src/AgentVault.exe" "$dist/agentvault-$version-windows-amd64.exe"
-  file "$dist/agentvault-$version-windows-amd64.exe" | grep -q 'PE32+ executable (GUI) x86-64' ||
-    die "not a PE32+ GUI executable: $(file "$dist/agentvault-$version-windows-amd64.exe")"
-  echo "$dist/agentvault-$version-windows-amd64.exe"
+  local exe="$dist/agentvault-$version-windows-amd64.exe"
+  mv "$src/AgentVault.exe" "$exe"
+  file "$exe" | grep -q 'PE32+ executable (GUI) x86-64' || die "not a PE32+ GUI executable: $(file "$exe")"
+  grep -q "$date" "$exe" || die "$exe does not carry its version"
+  echo "$exe"
 }
 
 case "${1:-}" in
   deb) [ $# = 4 ] || die "usage: package.sh deb BIN DEB_VERSION OUT.deb"; deb "$2" "$3" "$4" ;;
   check-deb) [ $# = 2 ] || die "usage: package.sh check-deb OUT.deb"; check_deb "$2" ;;
   bundle) [ $# = 4 ] || die "usage: package.sh bundle BIN APP_VERSION DIST"; bundle "$2" "$3" "$4" ;;
-  exe) [ $# = 4 ] || die "usage: package.sh exe LDFLAGS APP_VERSION DIST"; exe "$2" "$3" "$4" ;;
+  exe) [ $# = 5 ] || die "usage: package.sh exe APP_VERSION COMMIT DATE DIST"; exe "$2" "$3" "$4" "$5" ;;
   *) die "usage: package.sh deb|check-deb|bundle|exe …" ;;
 esac

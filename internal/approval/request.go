@@ -55,6 +55,9 @@ type Hints struct {
 	// Declared says a third party's server declares them (an upstream
 	// service), not AgentVault.
 	Declared bool `json:"declared,omitempty"`
+	// Reviewed is when the user last accepted a change of the tool's
+	// definition; zero: never changed since it was first pinned.
+	Reviewed time.Time `json:"reviewed,omitzero"`
 }
 
 // Line is the hints on one line for a prompt, e.g. "changes data · not
@@ -79,6 +82,9 @@ func (h Hints) Line() string {
 	}
 	if h.Declared {
 		parts = append(parts, "as the service declares")
+	}
+	if !h.Reviewed.IsZero() {
+		parts = append(parts, "changed upstream, reviewed by you "+h.Reviewed.Local().Format("2006-01-02 15:04"))
 	}
 	return strings.Join(parts, " · ")
 }

@@ -143,12 +143,25 @@ func TestTemplateRoundTrip(t *testing.T) {
 	if err := c.SetGuard(t.Context(), "work", policy.Guard{Kind: policy.Path, Allow: []string{"relative"}}); err == nil {
 		t.Fatal("an invalid guard was accepted")
 	}
+	on, yes := true, true
+	if err := c.SetFlow(t.Context(), "work", api.FlowSpec{On: &on}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetFlow(t.Context(), "work", api.FlowSpec{Role: policy.Sink, Pattern: "fs_*", Is: &yes}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetFlow(t.Context(), "work", api.FlowSpec{Role: "drain", Pattern: "fs_*", Is: &yes}); err == nil {
+		t.Fatal("an unknown flow role was accepted")
+	}
 	tpl, err := c.ExportVault(t.Context(), "work")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(tpl.RateLimits) != 2 || len(tpl.Guards) != 1 || tpl.Guards[0].Allow[0] != "/home/me/project" {
-		t.Fatalf("exported limits %+v, guards %+v", tpl.RateLimits, tpl.Guards)
+	if len(tpl.RateLimits) != 2 || len(tpl.Guards) != 1 || tpl.Guards[0].Allow[0] != "/home/me/project" || !tpl.Flow.On || len(tpl.Flow.Marks) != 1 {
+		t.Fatalf("exported limits %+v, guards %+v, flow %+v", tpl.RateLimits, tpl.Guards, tpl.Flow)
+	}
+	if tpl.Version != 2 {
+		t.Fatalf("exported template version %d", tpl.Version)
 	}
 	raw, _ := json.Marshal(tpl)
 	if strings.Contains(string(raw), "avt_") || strings.Contains(string(raw), `"id"`) {
@@ -285,5 +298,40 @@ func TestAuditOfADeletedVault(t *testing.T) {
 	}
 	if _, err := c.AuditList(t.Context(), api.AuditQuery{Vault: "never-was"}); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("audit of a vault that never existed: %v", err)
+	}
+}
+
+// New vaults from the ask-for-writes and developer presets watch their data
+// flow; other presets, and presets applied to a vault later, leave it as
+// it is.
+func TestPresetsTurnDataFlowOnForNewVaults(t *testing.T) {
+	up := httptest.NewServer(server.NewStreamableHTTPServer(providertest.NewEchoServer(providertest.NewRecorder())))
+	t.Cleanup(up.Close)
+	c := openCore(t)
+	if _, err := c.AddService(t.Context(), api.ServiceSpec{Name: "notes", URL: up.URL + "/mcp"}); err != nil {
+		t.Fatal(err)
+	}
+	for preset, want := range map[string]bool{"ask-for-writes": true, "developer": true, "read-only": false, "": false} {
+		name := "v-" + preset
+		if _, err := c.CreateVault(t.Context(), api.VaultSpec{Name: name, Services: []string{"notes"}, Preset: preset}); err != nil {
+			t.Fatal(err)
+		}
+		if d, _ := c.Vault(t.Context(), name); d.Flow.On != want {
+			t.Errorf("a new vault with preset %q: data flow on %v, want %v", preset, d.Flow.On, want)
+		}
+	}
+	if err := c.ApplyPreset(t.Context(), "v-read-only", "developer"); err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := c.Vault(t.Context(), "v-read-only"); d.Flow.On {
+		t.Error("applying a preset to an existing vault turned data flow on")
+	}
+	// A version 1 template is still read, without data flow.
+	v1, err := policy.DecodeTemplate([]byte(`{"kind":"agentvault-vault-template","version":1,"name":"old","services":["notes"],"rules":[]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ImportVault(t.Context(), v1, ""); err != nil {
+		t.Fatal(err)
 	}
 }

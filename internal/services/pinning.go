@@ -8,6 +8,7 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
 
@@ -35,7 +36,15 @@ var (
 	_ providers.Provider  = (*pinned)(nil)
 	_ providers.RawCaller = (*pinned)(nil)
 	_ providers.Guarded   = (*pinned)(nil)
+	_ providers.Reviewed  = (*pinned)(nil)
 )
+
+// ReviewedAt implements providers.Reviewed from the store.
+func (p *pinned) ReviewedAt(tool string) (time.Time, bool) {
+	svc, err := p.reg.cfg.Store.Service(p.service)
+	at, ok := svc.Reviewed[tool]
+	return at, err == nil && ok
+}
 
 // definition is a tool's canonical JSON (mcp.Tool encodes through a map, so
 // keys are sorted).
@@ -198,9 +207,16 @@ func (r *Registry) Accept(ctx context.Context, name string) error {
 	r.mu.Lock()
 	svc, err := r.cfg.Store.Service(name)
 	if err == nil {
+		old := svc.Pins
 		svc.Pins = map[string]json.RawMessage{}
 		for _, t := range tools {
 			svc.Pins[t.Name] = definition(t)
+			if !bytes.Equal(old[t.Name], svc.Pins[t.Name]) {
+				if svc.Reviewed == nil {
+					svc.Reviewed = map[string]time.Time{}
+				}
+				svc.Reviewed[t.Name] = time.Now().UTC()
+			}
 		}
 		err = r.cfg.Store.PutService(svc)
 	}

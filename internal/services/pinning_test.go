@@ -13,6 +13,7 @@ import (
 
 	"github.com/agentvault/agentvault/internal/api"
 	"github.com/agentvault/agentvault/internal/secrets/secretstest"
+	"github.com/agentvault/agentvault/providers"
 	"github.com/agentvault/agentvault/providers/providertest"
 )
 
@@ -94,6 +95,14 @@ func TestPinningHidesChangedTools(t *testing.T) {
 			}
 			if changes, _ := c.Review(context.Background(), "echo"); len(changes) != 0 {
 				t.Fatalf("changes left after accepting: %+v", changes)
+			}
+			// Prompts can say which tool was reviewed after a change.
+			reviewed := p.(providers.Reviewed)
+			if _, ok := reviewed.ReviewedAt(tc.tool); !ok {
+				t.Fatalf("%s is not marked reviewed after accepting its change", tc.tool)
+			}
+			if _, ok := reviewed.ReviewedAt("rich"); ok {
+				t.Fatal("an unchanged tool is marked reviewed")
 			}
 		})
 	}

@@ -167,8 +167,11 @@ type Service struct {
 	// Pins are the tool definitions the user accepted, by tool name: a tool
 	// whose definition differs, or that is not here, is offered to no vault
 	// until reviewed. Nil: nothing pinned yet (the first listing is pinned).
-	Pins    map[string]json.RawMessage `json:"pins,omitempty"`
-	Created time.Time                  `json:"created"`
+	Pins map[string]json.RawMessage `json:"pins,omitempty"`
+	// Reviewed is when the user last accepted a changed or new definition
+	// of a tool, by tool name; approval prompts say so.
+	Reviewed map[string]time.Time `json:"reviewed,omitempty"`
+	Created  time.Time            `json:"created"`
 }
 
 // Settings are the few values that outlive a run.
