@@ -80,8 +80,8 @@ func (e *endpoint) execute(ctx context.Context, st *state, req callRequest, run 
 		// A guard's reason may quote what a service said.
 		return e.srv.cfg.Redactor.String(msg), nil
 	}
-	holder := approval.Request{Session: req.session, Client: rec.Client}.Holder()
-	j := e.judge(ctx, st, t, name, req.args, judging{holder: holder})
+	who := approval.Request{Session: req.session, Client: rec.Client}
+	j := e.judge(ctx, st, t, name, req.args, judging{who: who, session: true})
 	if r := j.refusal; r != nil {
 		if r.guard != nil {
 			rec.Decision, rec.Rule = string(r.guard.Decision), r.guard.Rule
@@ -157,7 +157,7 @@ func (e *endpoint) execute(ctx context.Context, st *state, req callRequest, run 
 	if st.vault.Policy.Flow.Roles(t.policyTool()).Source {
 		// From the intent on the session has read private data, whether
 		// the call then works or not.
-		e.taints.mark(holder, name, e.srv.cfg.Now())
+		e.taints.mark(who.Holder(), name, e.srv.cfg.Now())
 	}
 	if err := ctx.Err(); err != nil {
 		// The agent left while its intent was being made durable (a slow or

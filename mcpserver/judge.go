@@ -37,9 +37,10 @@ type judging struct {
 	explain, lookup bool
 	// noArgs: explain was given no arguments, so guards are not checked.
 	noArgs bool
-	// holder names the agent's session (approval.Request.Holder); "" when
-	// explaining without one, which shows both data-flow outcomes.
-	holder string
+	// who is the agent's session, for data flow; explaining without one
+	// (no session) shows both data-flow outcomes.
+	who     approval.Request
+	session bool
 }
 
 // judge runs the checks of a call of tool name (t) with args under st, in
@@ -50,15 +51,19 @@ func (e *endpoint) judge(ctx context.Context, st *state, t exposedTool, name str
 	pol := st.vault.Policy
 	pt := t.policyTool()
 	j := judgement{d: st.decisions[name]}
-	kind := "rule"
-	if strings.HasPrefix(j.d.Rule, "default:") {
-		kind = "default"
+	if how.explain { // a call needs no reasons: it spends nothing on them
+		kind := "rule"
+		if strings.HasPrefix(j.d.Rule, "default:") {
+			kind = "default"
+		}
+		j.x.Add(kind, j.d.Decision, ruleDetail(j.d))
 	}
-	j.x.Add(kind, j.d.Decision, ruleDetail(j.d))
 	refused := func(kind string, r refusal) bool {
-		j.x.Add(kind, policy.Block, r.reason)
 		if j.refusal == nil {
 			j.refusal = &r
+		}
+		if how.explain {
+			j.x.Add(kind, policy.Block, r.reason)
 		}
 		return !how.explain
 	}
@@ -97,7 +102,8 @@ func (e *endpoint) judge(ctx context.Context, st *state, t exposedTool, name str
 			j.refusal = &refusal{outcome: audit.Cancelled, reason: "the agent left before the call was decided"}
 			return j.done()
 		case blocked:
-			if refused("guard", refusal{outcome: audit.Blocked, reason: g.Reason, msg: "AgentVault refused this call: " + g.Reason, guard: &g}) {
+			by := g // only a refusal keeps the guard's result
+			if refused("guard", refusal{outcome: audit.Blocked, reason: g.Reason, msg: "AgentVault refused this call: " + g.Reason, guard: &by}) {
 				return j.done()
 			}
 		case unasked:
@@ -110,8 +116,8 @@ func (e *endpoint) judge(ctx context.Context, st *state, t exposedTool, name str
 	if pol.Flow.On {
 		roles := pol.Flow.Roles(pt)
 		switch {
-		case how.holder != "":
-			j.source = e.taints.source(how.holder, now)
+		case how.session:
+			j.source = e.taints.source(how.who.Holder(), now)
 			if after := pol.AfterSource(j.d, pt, j.source.tool); after != j.d {
 				j.d = after
 				j.x.Add("flow", policy.Approve, j.source.why(name))
@@ -172,14 +178,14 @@ func flowDetail(r policy.FlowRoles, tainted bool) string {
 	return "data-flow protection is on; the session has not called a source; the tool is " + what
 }
 
-// flowAsks reports whether data-flow protection makes holder's call of t
+// flowAsks reports whether data-flow protection makes who's call of t
 // (exposed as name) ask, though its rule allows it.
-func (e *endpoint) flowAsks(st *state, t exposedTool, name, holder string) bool {
+func (e *endpoint) flowAsks(st *state, t exposedTool, name string, who approval.Request) bool {
 	pol := st.vault.Policy
 	if !pol.Flow.On {
 		return false
 	}
-	src := e.taints.source(holder, e.srv.cfg.Now())
+	src := e.taints.source(who.Holder(), e.srv.cfg.Now())
 	return pol.AfterSource(st.decisions[name], t.policyTool(), src.tool).Decision == policy.Approve
 }
 
@@ -290,7 +296,7 @@ func (s *Server) Explain(ctx context.Context, id, tool string, how Explaining) (
 		if e.ids.get(how.Session) == nil {
 			return policy.Explanation{}, fmt.Errorf("%w: %s", ErrUnknownSession, how.Session)
 		}
-		j.holder = approval.Request{Session: how.Session}.Holder()
+		j.who, j.session = approval.Request{Session: how.Session}, true
 	}
 	return e.judge(ctx, st, t, tool, how.Args, j).x, nil
 }

@@ -99,7 +99,7 @@ func (e *endpoint) relay(w http.ResponseWriter, r *http.Request, call *request, 
 	session := r.Header.Get(server.HeaderKeySessionID)
 	if !known || st.decisions[call.Params.Name].Decision != policy.Allow || (stateless && t.paramHeaders) ||
 		(t.def.Execution != nil && t.def.Execution.TaskSupport == mcp.TaskSupportRequired) ||
-		e.flowAsks(st, t, call.Params.Name, approval.Request{Session: session, Client: client}.Holder()) {
+		e.flowAsks(st, t, call.Params.Name, approval.Request{Session: session, Client: client}) {
 		return false // mcp-go answers it, with progress while it waits for approval
 	}
 
