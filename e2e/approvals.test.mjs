@@ -28,23 +28,13 @@ after(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-// waitForPending polls the CLI until a call of tool is waiting.
-async function waitForPending(tool) {
-  for (let i = 0; i < 100; i++) {
-    const q = ws.json('approvals', 'list');
-    const p = q.pending.find((x) => x.tool === tool);
-    if (p) return p;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`no pending approval for ${tool}`);
-}
 
 test('an approve tool waits, reports progress, and runs once approved through the CLI', async () => {
   const dir = join(root, 'approved');
   const progress = [];
   const call = client.callTool({ name: 'fs_create_directory', arguments: { path: dir } }, undefined,
     { onprogress: (p) => progress.push(p), resetTimeoutOnProgress: true, timeout: 20000 });
-  const pending = await waitForPending('fs_create_directory');
+  const pending = await ws.waitForPending('fs_create_directory');
   assert.match(pending.code, /^AV-[2-9A-Z]{4}$/);
   assert.equal(pending.vault, 'ask');
   assert.equal(existsSync(dir), false, 'the upstream ran before approval');
@@ -67,7 +57,7 @@ test('an approve tool waits, reports progress, and runs once approved through th
 test('a denial reaches the agent with its reason and nothing runs', async () => {
   const dir = join(root, 'denied');
   const call = client.callTool({ name: 'fs_create_directory', arguments: { path: dir } });
-  const pending = await waitForPending('fs_create_directory');
+  const pending = await ws.waitForPending('fs_create_directory');
   ws.cli('approvals', 'deny', pending.id, '--reason', 'not today');
   const res = await call;
   assert.equal(res.isError, true);

@@ -32,14 +32,6 @@ after(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-async function waitForPending(tool) {
-  for (let i = 0; i < 100; i++) {
-    const p = ws.json('approvals', 'list').pending.find((x) => x.tool === tool);
-    if (p) return p;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`no pending approval for ${tool}`);
-}
 
 test('a sink runs until the session reads private data, then asks', async () => {
   const first = join(root, 'before');
@@ -61,7 +53,7 @@ test('a sink runs until the session reads private data, then asks', async () => 
 
   const after = join(root, 'after');
   const call = client.callTool({ name: 'fs_create_directory', arguments: { path: after } });
-  const pending = await waitForPending('fs_create_directory');
+  const pending = await ws.waitForPending('fs_create_directory');
   assert.match(pending.flow, /read private data with fs_read_text_file at \d\d:\d\d; fs_create_directory can send it out/);
   assert.equal(existsSync(after), false, 'the sink ran before approval');
   const shown = ws.cli('approvals', 'show', pending.id);

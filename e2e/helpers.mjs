@@ -50,6 +50,15 @@ export function workspace() {
         server.on('exit', (code) => reject(new Error(`serve exited ${code}: ${stderr}`)));
       });
     },
+    // waitForPending polls the CLI until a call of tool waits for approval.
+    async waitForPending(tool) {
+      for (let i = 0; i < 100; i++) {
+        const p = json('approvals', 'list').pending.find((x) => x.tool === tool);
+        if (p) return p;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error(`no pending approval for ${tool}`);
+    },
     close() {
       server?.kill('SIGTERM');
       rmSync(data, { recursive: true, force: true });

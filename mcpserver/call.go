@@ -154,9 +154,10 @@ func (e *endpoint) execute(ctx context.Context, st *state, req callRequest, run 
 		e.srv.log.Error("audit write failed; refusing call", "vault", st.vault.ID, "tool", name, "err", err)
 		return "", errAudit
 	}
-	if st.vault.Policy.Flow.Roles(t.policyTool()).Source {
+	if st.vault.Policy.Flow.Roles(t.policyTool()).Source && (req.session == "" || e.ids.get(req.session) != nil) {
 		// From the intent on the session has read private data, whether
-		// the call then works or not.
+		// the call then works or not. (A session that has already ended
+		// keeps no taint: its id is never used again.)
 		e.taints.mark(who.Holder(), name, e.srv.cfg.Now())
 	}
 	if err := ctx.Err(); err != nil {

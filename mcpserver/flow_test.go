@@ -13,6 +13,7 @@ import (
 	"github.com/agentvault/agentvault/internal/audit"
 	"github.com/agentvault/agentvault/internal/vaulttoken"
 	"github.com/agentvault/agentvault/policy"
+	"github.com/mark3labs/mcp-go/client/transport"
 )
 
 // askingApprover approves every call and remembers what it was asked.
@@ -196,5 +197,28 @@ func TestExplainDecidesAsTheEndpoint(t *testing.T) {
 				t.Fatalf("no rule among the reasons: %+v", x)
 			}
 		}
+	}
+}
+
+// A stateless agent is its name within the vault: a session id it sends
+// along (which mcp-go ignores on stateless requests) does not move its
+// taint elsewhere.
+func TestStatelessTaintIgnoresASessionHeader(t *testing.T) {
+	asker := &askingApprover{}
+	f := newFixture(t, asker)
+	tok := f.flowVault(t, "a")
+	// (connect sets the Authorization header; this one adds to it)
+	forged := f.connect(t, "a", tok, modern, transport.WithHTTPHeaderFunc(func(context.Context) map[string]string {
+		return map[string]string{"Mcp-Session-Id": "forged-session"}
+	}))
+	if res, err := callTool(t.Context(), forged, "echo_echo", map[string]any{"message": "private"}); err != nil || res.IsError {
+		t.Fatalf("the source: %+v %v", res, err)
+	}
+	plain := f.connect(t, "a", tok, modern)
+	if res, err := callTool(t.Context(), plain, "echo_write_note", map[string]any{"text": "x"}); err != nil || res.IsError {
+		t.Fatalf("the sink: %+v %v", res, err)
+	}
+	if asker.count() != 1 {
+		t.Fatal("the sink ran without asking: the source's taint went to the forged session")
 	}
 }

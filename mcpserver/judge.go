@@ -204,9 +204,12 @@ func (t taint) why(sink string) string {
 }
 
 // taints are the sessions of a vault that have called a source, by holder.
+// A session's taint ends with the session; a stateless client's after
+// approval.SessionIdle without a call, as its session grants do.
 type taints struct {
-	mu sync.Mutex
-	m  map[string]taint
+	mu     sync.Mutex
+	m      map[string]taint
+	pruned time.Time // when idle stateless holders were last dropped
 }
 
 // source returns the taint of holder, if any, and keeps a stateless
@@ -235,9 +238,12 @@ func (ts *taints) mark(holder, tool string, now time.Time) {
 	if ts.m == nil {
 		ts.m = map[string]taint{}
 	}
-	for h, t := range ts.m { // stateless holders that went idle
-		if stateless(h) && now.Sub(t.lastUsed) >= approval.SessionIdle {
-			delete(ts.m, h)
+	if now.Sub(ts.pruned) >= time.Minute { // stateless holders that went idle
+		ts.pruned = now
+		for h, t := range ts.m {
+			if stateless(h) && now.Sub(t.lastUsed) >= approval.SessionIdle {
+				delete(ts.m, h)
+			}
 		}
 	}
 	if t, ok := ts.m[holder]; ok {

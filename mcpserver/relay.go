@@ -97,6 +97,11 @@ func (e *endpoint) relay(w http.ResponseWriter, r *http.Request, call *request, 
 	st := e.state.Load()
 	t, known := st.tools[call.Params.Name]
 	session := r.Header.Get(server.HeaderKeySessionID)
+	if stateless {
+		// mcp-go ignores a session id on a stateless request, and so must
+		// grants and data flow: the agent is its name within the vault.
+		session = ""
+	}
 	if !known || st.decisions[call.Params.Name].Decision != policy.Allow || (stateless && t.paramHeaders) ||
 		(t.def.Execution != nil && t.def.Execution.TaskSupport == mcp.TaskSupportRequired) ||
 		e.flowAsks(st, t, call.Params.Name, approval.Request{Session: session, Client: client}) {

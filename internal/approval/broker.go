@@ -191,7 +191,7 @@ type grantKey struct{ vault, holder, tool string }
 
 // grant is one "approve for this session".
 type grant struct {
-	made     time.Time
+	made     time.Time // when the prompt it answered was shown
 	until    time.Time // the latest it can last (GrantLimit)
 	lastUsed time.Time // stateless holders: ends SessionIdle after this
 }
@@ -352,7 +352,7 @@ func (b *Broker) resolve(id string, a Answer) error {
 		b.history = slices.Delete(b.history, 0, len(b.history)-historySize)
 	}
 	if a.Approve && a.Scope == Session {
-		b.grantLocked(w.p.Request, r.At)
+		b.grantLocked(w.p, r.At)
 	}
 	b.mu.Unlock()
 
@@ -369,13 +369,16 @@ func (b *Broker) resolve(id string, a Answer) error {
 	return nil
 }
 
-// grantLocked remembers a session approval.
-func (b *Broker) grantLocked(req Request, now time.Time) {
+// grantLocked remembers a session approval of p, given at now. The grant
+// counts as made when p was shown: a prompt opened before a session read
+// private data cannot cover a data-flow request, whenever it is answered.
+func (b *Broker) grantLocked(p Pending, now time.Time) {
+	req := p.Request
 	limit := req.GrantLimit
 	if limit <= 0 || limit > DefaultGrantLimit {
 		limit = DefaultGrantLimit
 	}
-	b.grants[grantKey{req.VaultID, req.Holder(), req.Tool}] = grant{made: now, until: now.Add(limit), lastUsed: now}
+	b.grants[grantKey{req.VaultID, req.Holder(), req.Tool}] = grant{made: p.Created, until: now.Add(limit), lastUsed: now}
 	maps.DeleteFunc(b.grants, func(k grantKey, g grant) bool { return !live(k, g, now) })
 }
 

@@ -1,8 +1,10 @@
 package approval
 
 import (
+	"errors"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -40,5 +42,47 @@ func TestPromptsShowHintsAndWhyDataFlowAsks(t *testing.T) {
 	}
 	if d := DescriptionLine("Post \u202eevil"); !strings.Contains(d, `\u202e`) {
 		t.Fatalf("a hidden character in a description is not shown: %q", d)
+	}
+}
+
+// A data-flow request is covered only by a session grant whose prompt was
+// shown after the session read private data: not by an earlier grant, nor
+// by a prompt opened before the read and answered after it. Always is
+// refused for it.
+func TestDataFlowRequestsNeedAGrantShownAfterTheSource(t *testing.T) {
+	ch := newTestChannel("queue")
+	var clock atomic.Int64
+	clock.Store(time.Unix(1000, 0).UnixNano())
+	now := func() time.Time { return time.Unix(0, clock.Load()) }
+	b := New(Config{Channels: []Channel{ch}, Now: now, Policy: &policyRecorder{}})
+	sink := Request{VaultID: "v1", Vault: "work", Session: "s1", Tool: "slack_post_message", ArgsDigest: "d"}
+
+	// A prompt opened before the source call, answered after it.
+	verdict, p := ask(t, b, ch, t.Context(), sink)
+	clock.Add(int64(time.Second))
+	read := now() // the source call's intent
+	clock.Add(int64(time.Second))
+	ch.answer(p.ID, Answer{Approve: true, Scope: Session})
+	<-verdict
+	if !b.Granted(sink) {
+		t.Fatal("the session grant does not hold for plain requests")
+	}
+	flow := sink
+	flow.Flow, flow.FlowSince = "this session read private data with gmail_get_message at 10:42; slack_post_message can send it out", read
+	if b.Granted(flow) {
+		t.Fatal("a grant shown before the source call covers a data-flow request")
+	}
+
+	verdict, p = ask(t, b, ch, t.Context(), flow)
+	if err := ch.answer(p.ID, Answer{Approve: true, Scope: Always}); !errors.Is(err, ErrFlowAlways) {
+		t.Fatalf("always on a data-flow prompt: %v", err)
+	}
+	clock.Add(int64(time.Second))
+	ch.answer(p.ID, Answer{Approve: true, Scope: Session})
+	if v := <-verdict; !v.Approved {
+		t.Fatalf("verdict %+v", v)
+	}
+	if !b.Granted(flow) {
+		t.Fatal("a grant from the data-flow prompt does not cover the next one")
 	}
 }
