@@ -3,9 +3,11 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -200,6 +202,51 @@ func TestRunTakesTheAgentsCommandLineWhole(t *testing.T) {
 		call, _, err := parse(t.Context(), &Env{}, find("run"), args[1:])
 		if err != nil || !slices.Equal(call.Args, []string{"work", "claude", "--help"}) {
 			t.Errorf("%q: %q, %v", args, call.Args, err)
+		}
+	}
+}
+
+// version says what was built, from the values the build sets, on one line
+// or as JSON.
+func TestVersion(t *testing.T) {
+	var out bytes.Buffer
+	env := Env{Stdout: &out, Stderr: &out, Version: "0.1.0", Commit: "699ac9d", Date: "2026-12-03"}
+	if err := Run([]string{"version"}, env); err != nil {
+		t.Fatal(err)
+	}
+	want := "agentvault 0.1.0 (commit 699ac9d, built 2026-12-03, " + runtime.Version() + ", " + runtime.GOOS + "/" + runtime.GOARCH + ")\n"
+	if out.String() != want {
+		t.Fatalf("version: %q, want %q", out.String(), want)
+	}
+	out.Reset()
+	if err := Run([]string{"version", "--json"}, env); err != nil {
+		t.Fatal(err)
+	}
+	var b map[string]string
+	if err := json.Unmarshal(out.Bytes(), &b); err != nil || b["version"] != "0.1.0" || b["commit"] != "699ac9d" || b["date"] != "2026-12-03" ||
+		b["go"] != runtime.Version() || b["platform"] != runtime.GOOS+"/"+runtime.GOARCH || len(b) != 5 {
+		t.Fatalf("version --json: %s %v", out.String(), err)
+	}
+	out.Reset()
+	Run([]string{"version"}, Env{Stdout: &out, Stderr: &out, Version: "dev"})
+	if !strings.HasPrefix(out.String(), "agentvault dev (commit unknown, built unknown, ") {
+		t.Fatalf("a build without values: %q", out.String())
+	}
+}
+
+// vault flow and vault explain refuse malformed lines before touching data.
+func TestFlowAndExplainArguments(t *testing.T) {
+	for _, args := range [][]string{
+		{"vault", "flow", "v", "maybe"},
+		{"vault", "flow", "v", "drain", "fs_*"},
+		{"vault", "flow", "v", "sink", "fs_*", "perhaps"},
+		{"vault", "flow", "v", "on", "extra", "words", "here"},
+		{"vault", "explain", "v", "fs_read", "--args", "[1,2]"},
+		{"vault", "explain", "v", "fs_read", "--args", "{"},
+	} {
+		var usage UsageError
+		if _, err := runCLI(append(args, "--data", t.TempDir())...); !errors.As(err, &usage) {
+			t.Errorf("%v: %v, want a usage error", args, err)
 		}
 	}
 }
