@@ -145,20 +145,31 @@ func (a answerer) Open(p approval.Pending, answer func(approval.Answer) error) f
 	return func() {}
 }
 
-// For random policies, limits, pauses, data flow and sessions, Explain's
-// decision is what the endpoint does with the same call.
+// For random policies, guards, arguments, limits, pauses, data flow and
+// sessions, Explain's decision is what the endpoint does with the same call.
 func TestExplainDecidesAsTheEndpoint(t *testing.T) {
 	asker := &askingApprover{}
 	f := newFixture(t, asker)
 	tools := []string{"echo_echo", "echo_write_note", "echo_delete_note", "echo_rich"}
 	decisions := []policy.Decision{policy.Allow, policy.Approve, policy.Block}
 	rng := rand.New(rand.NewPCG(1, 2))
-	for i := range 40 {
+	seen := map[string]bool{} // the decisions and the rules behind refusals met
+	for i := range 60 {
 		id := fmt.Sprintf("v%d", i)
 		var pol policy.Policy
 		for _, p := range []string{"echo_*", "echo_echo", "echo_write_note", "*_note"} {
 			if rng.IntN(2) == 0 {
 				pol, _ = pol.With(p, decisions[rng.IntN(3)])
+			}
+		}
+		if rng.IntN(2) == 0 {
+			g := policy.Guard{Kind: policy.Path, Allow: []string{[]string{"/srv/a", "/srv/*", "/home"}[rng.IntN(3)]}}
+			if rng.IntN(2) == 0 {
+				g.Tools = "*_note"
+			}
+			var err error
+			if pol, err = pol.WithGuard(g); err != nil {
+				t.Fatal(err)
 			}
 		}
 		pol.Flow.On = rng.IntN(2) == 0
@@ -173,9 +184,12 @@ func TestExplainDecidesAsTheEndpoint(t *testing.T) {
 		f.srv.PutVault(Vault{ID: id, Name: id, TokenDigest: digest, Services: []string{"echo"}, Policy: pol, RateLimits: limits})
 		f.srv.SetPaused(rng.IntN(8) == 0)
 		c := f.connect(t, id, tok, legacy)
-		for range 3 {
+		for range 5 {
 			tool := tools[rng.IntN(len(tools))]
 			args := map[string]any{"message": "m", "text": "t"}
+			if p := []string{"", "/srv/a/x", "/etc/passwd", "/srv/b"}[rng.IntN(4)]; p != "" {
+				args["path"] = p
+			}
 			x, err := f.srv.Explain(t.Context(), id, tool, Explaining{Args: args, Session: c.GetSessionId()})
 			if err != nil {
 				t.Fatal(err)
@@ -196,6 +210,12 @@ func TestExplainDecidesAsTheEndpoint(t *testing.T) {
 			if !slices.ContainsFunc(x.Reasons, func(r policy.Reason) bool { return r.Kind == "rule" || r.Kind == "default" }) {
 				t.Fatalf("no rule among the reasons: %+v", x)
 			}
+			seen[string(x.Decision)], seen[strings.SplitN(x.Rule, ":", 2)[0]] = true, true
+		}
+	}
+	for _, want := range []string{"allow", "approve", "block", "guard", "flow", audit.RateLimited, audit.Denied} {
+		if !seen[want] {
+			t.Errorf("the random calls never met %q: %v", want, seen)
 		}
 	}
 }
