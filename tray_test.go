@@ -37,23 +37,32 @@ type menuLayout struct {
 // menuItems returns the tray menu's labels and ids, as a panel reads them.
 func menuItems(t *testing.T, conn *dbus.Conn, item string) map[string]int32 {
 	t.Helper()
+	items, err := readMenu(conn, item)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return items
+}
+
+// readMenu is menuItems for an app that may be going away.
+func readMenu(conn *dbus.Conn, item string) (map[string]int32, error) {
 	var rev uint32
 	var root menuLayout
 	call := conn.Object(item, "/StatusNotifierMenu").Call("com.canonical.dbusmenu.GetLayout", 0, int32(0), int32(-1), []string{})
 	if err := call.Store(&rev, &root); err != nil {
-		t.Fatalf("GetLayout: %v", err)
+		return nil, fmt.Errorf("GetLayout: %w", err)
 	}
 	out := map[string]int32{}
 	for _, c := range root.Children {
 		var child menuLayout
 		if err := dbus.Store([]any{c.Value()}, &child); err != nil {
-			t.Fatalf("menu item: %v", err)
+			return nil, fmt.Errorf("menu item: %w", err)
 		}
 		if label, ok := child.Props["label"].Value().(string); ok {
 			out[label] = child.ID
 		}
 	}
-	return out
+	return out, nil
 }
 
 // TestTrayMenuOverDBus starts the real desktop app on a virtual display and
@@ -116,20 +125,23 @@ func TestTrayMenuOverDBus(t *testing.T) {
 	}
 	// clickUntil clicks label until done: the menu is rebuilt whenever the
 	// core changes, with new item ids, so a click can land on a menu that
-	// is already gone and must then be made again.
+	// is already gone and must then be made again (and after Quit the app,
+	// menu and all, goes away).
 	clickUntil := func(label string, done func() bool) {
 		t.Helper()
 		var clicked time.Time
+		var last error
 		for deadline := time.Now().Add(20 * time.Second); !done(); time.Sleep(50 * time.Millisecond) {
 			if time.Now().After(deadline) {
-				t.Fatalf("clicking %q had no effect", label)
+				t.Fatalf("clicking %q had no effect (%v)", label, last)
 			}
-			if id, ok := menuItems(t, panel, item)[label]; ok && time.Since(clicked) > 2*time.Second {
-				call := panel.Object(item, "/StatusNotifierMenu").Call("com.canonical.dbusmenu.Event", 0, id, "clicked", dbus.MakeVariant(""), uint32(0))
-				if call.Err != nil {
-					t.Fatalf("clicking %q: %v", label, call.Err)
-				}
+			items, err := readMenu(panel, item)
+			if id, ok := items[label]; err == nil && ok && time.Since(clicked) > 2*time.Second {
+				err = panel.Object(item, "/StatusNotifierMenu").Call("com.canonical.dbusmenu.Event", 0, id, "clicked", dbus.MakeVariant(""), uint32(0)).Err
 				clicked = time.Now()
+			}
+			if err != nil {
+				last = err
 			}
 		}
 	}
