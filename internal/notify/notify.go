@@ -32,8 +32,8 @@ const (
 	objPath   = dbus.ObjectPath("/org/freedesktop/Notifications")
 	iface     = "org.freedesktop.Notifications"
 	appName   = "AgentVault"
-	callLimit = 5 * time.Second
-	maxEarly  = 64 // early button presses remembered
+	callLimit = 5 * time.Second // also how long the session bus may take to answer
+	maxEarly  = 64              // early button presses remembered
 )
 
 // Notification actions.
@@ -91,7 +91,7 @@ func New(conn *dbus.Conn, logger *slog.Logger) (*Channel, error) {
 		return nil, ErrNoActions
 	}
 	c.markup = slices.Contains(caps, "body-markup")
-	if err := conn.AddMatchSignal(dbus.WithMatchObjectPath(objPath), dbus.WithMatchInterface(iface)); err != nil {
+	if err := conn.AddMatchSignalContext(ctx, dbus.WithMatchObjectPath(objPath), dbus.WithMatchInterface(iface)); err != nil {
 		return nil, err
 	}
 	signals := make(chan *dbus.Signal, 32)
@@ -320,10 +320,23 @@ func escapeMarkup(s string) string {
 }
 
 // SessionBus connects to the user's session bus, but only one that is
-// announced in the environment: it never auto-launches a bus.
+// announced in the environment: it never auto-launches a bus. A bus that
+// accepts the connection but does not answer within callLimit is an error,
+// not a start-up that never ends.
 func SessionBus() (*dbus.Conn, error) {
 	if os.Getenv("DBUS_SESSION_BUS_ADDRESS") == "" {
 		return nil, errors.New("no session bus (DBUS_SESSION_BUS_ADDRESS is not set)")
 	}
-	return dbus.ConnectSessionBus()
+	// The connection lives as long as its context: cancelling it closes a
+	// connection stuck in its handshake; once connected, it is left alone.
+	ctx, cancel := context.WithCancel(context.Background())
+	stuck := time.AfterFunc(callLimit, cancel)
+	conn, err := dbus.ConnectSessionBus(dbus.WithContext(ctx))
+	if !stuck.Stop() {
+		if err == nil {
+			conn.Close()
+		}
+		return nil, fmt.Errorf("the session bus did not answer within %s", callLimit)
+	}
+	return conn, err
 }

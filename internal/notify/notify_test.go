@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -287,5 +289,45 @@ func TestTextEscapesMarkupAndCountsWhatItLeavesOut(t *testing.T) {
 	}
 	if got := escapeMarkup(`<b>a&b</b>`); got != "&lt;b&gt;a&amp;b&lt;/b&gt;" {
 		t.Fatalf("escaped %q", got)
+	}
+}
+
+// A session bus that accepts connections but never answers makes
+// SessionBus fail, instead of holding AgentVault's start-up forever.
+func TestASilentSessionBusIsAnError(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "bus")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go io.Copy(io.Discard, c) // reads, never answers
+		}
+	}()
+	t.Setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path="+sock)
+	done := make(chan error, 1)
+	go func() {
+		conn, err := SessionBus()
+		if err == nil {
+			conn.Close()
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "did not answer") {
+			t.Fatalf("a silent bus: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("SessionBus still waits for a silent bus")
+	}
+	if got := TrayMissing(); got == "" {
+		t.Fatal("a silent bus hosts a tray")
 	}
 }

@@ -1,6 +1,9 @@
 package notify
 
-import "runtime"
+import (
+	"context"
+	"runtime"
+)
 
 // watcherName is the bus name of the StatusNotifierWatcher, the part of a
 // desktop panel that tray icons register with.
@@ -19,8 +22,10 @@ func TrayMissing() string {
 		return "there is no desktop session bus"
 	}
 	defer conn.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), callLimit)
+	defer cancel()
 	var hosted bool
-	if err := conn.BusObject().Call("org.freedesktop.DBus.NameHasOwner", 0, watcherName).Store(&hosted); err != nil || !hosted {
+	if err := conn.BusObject().CallWithContext(ctx, "org.freedesktop.DBus.NameHasOwner", 0, watcherName).Store(&hosted); err != nil || !hosted {
 		return "this desktop shows no tray icons (on GNOME, the “AppIndicator and KStatusNotifierItem Support” extension shows them)"
 	}
 	return ""
