@@ -93,6 +93,10 @@ func runProbe(args []string) int {
 		f.Close()
 	}
 	check("bashrc", unreachable(err, "writing ~/.bashrc"))
+	// The home folder had no autostart folder: run made one, read-only.
+	os.MkdirAll(filepath.Join(home, ".config/autostart"), 0o700)
+	err = os.WriteFile(filepath.Join(home, ".config/autostart/agent.desktop"), []byte("[Desktop Entry]"), 0o600)
+	check("autostart", unreachable(err, "writing ~/.config/autostart"))
 	_, err = os.Stat("/proc/" + pid)
 	check("agentvault-process", unreachable(err, "AgentVault's process"))
 	return 7
@@ -108,7 +112,7 @@ func dialUnix(path string) error {
 
 // runChecks are what the probe must report ok.
 var runChecks = []string{"vault", "data-empty", "data-unmount", "data-still-empty", "control", "bus-env", "bus",
-	"read .ssh/id_ed25519", "read .aws/credentials", "bashrc", "agentvault-process"}
+	"read .ssh/id_ed25519", "read .aws/credentials", "bashrc", "autostart", "agentvault-process"}
 
 // TestRunContainsTheAgent starts a real agentvault run with bubblewrap, as
 // root and as an unprivileged user, and checks from inside what the agent

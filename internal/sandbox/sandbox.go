@@ -49,12 +49,18 @@ var Credentials = []string{
 	".docker/config.json", ".kube", ".gnupg", ".npmrc", ".pypirc", ".password-store", ".local/share/keyrings",
 }
 
-// StartupFiles are what the user's next session runs: read-only inside, so
-// a contained program cannot persist into a session that is not.
-var StartupFiles = []string{
-	".bashrc", ".bash_profile", ".bash_login", ".profile", ".zshrc", ".zprofile", ".zshenv", ".zlogin",
-	".config/fish/config.fish", ".config/autostart", ".config/systemd/user",
-}
+// StartupFiles and StartupFolders are what the user's next session runs:
+// read-only inside, so a contained program cannot persist into a session
+// that is not. A missing folder is created (empty) before each start, so
+// that it can be read-only too; a missing file cannot be without creating
+// it on the host, which could change what the user's shell reads.
+var (
+	StartupFiles = []string{
+		".bashrc", ".bash_profile", ".bash_login", ".profile", ".zshrc", ".zprofile", ".zshenv", ".zlogin",
+		".config/fish/config.fish",
+	}
+	StartupFolders = []string{".config/autostart", ".config/systemd/user"}
+)
 
 // ErrUnavailable means this machine has no sandbox to contain a program in.
 var ErrUnavailable = errors.New("no sandbox to contain programs in")
@@ -75,12 +81,17 @@ var Available = sync.OnceValue(func() error {
 	return nil
 })
 
-// Command is the command line that runs argv contained as s says, and the
-// environment variables it must not get.
+// Command is the command line that runs argv contained as s says. It
+// creates the start-up folders that do not exist yet (StartupFolders).
 func (s Spec) Command(argv []string) ([]string, error) {
 	bwrap, err := bwrapPath()
 	if err != nil {
 		return nil, err
+	}
+	for _, f := range StartupFolders {
+		if err := os.MkdirAll(filepath.Join(s.Home, f), 0o700); err != nil {
+			return nil, fmt.Errorf("start-up folder %s: %w", f, err)
+		}
 	}
 	return append(append([]string{bwrap}, s.args()...), argv...), nil
 }
@@ -116,7 +127,7 @@ func (s Spec) args() []string {
 			args = append(args, "--ro-bind", "/dev/null", p)
 		}
 	}
-	for _, f := range StartupFiles {
+	for _, f := range slices.Concat(StartupFiles, StartupFolders) {
 		if p := filepath.Join(s.Home, f); exists(p) {
 			args = append(args, "--ro-bind", p, p)
 		}

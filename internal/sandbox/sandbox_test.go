@@ -57,3 +57,25 @@ func TestEnviron(t *testing.T) {
 		t.Fatalf("the display was dropped: %v", got)
 	}
 }
+
+// Command creates the start-up folders that are missing, so that they are
+// read-only inside like the ones that exist.
+func TestCommandMakesMissingStartupFoldersReadOnly(t *testing.T) {
+	if Available() != nil {
+		t.Skip("no bubblewrap here") // CI installs it
+	}
+	home := t.TempDir()
+	argv, err := Spec{Home: home}.Command([]string{"true"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range StartupFolders {
+		p := filepath.Join(home, f)
+		if fi, err := os.Stat(p); err != nil || !fi.IsDir() || fi.Mode().Perm() != 0o700 {
+			t.Errorf("%s: %v %v", f, fi, err)
+		}
+		if !slices.Contains(argv, p) {
+			t.Errorf("%s is not read-only inside: %v", f, argv)
+		}
+	}
+}
