@@ -122,7 +122,20 @@ func TestDataFlowIgnoresEarlierSessionGrants(t *testing.T) {
 	if res, err := callTool(t.Context(), c, "echo_write_note", nil); err != nil || res.IsError || len(answered) != 1 {
 		t.Fatalf("the session grant did not hold before any source: %+v %v %v", res, err, answered)
 	}
+	granted := func() bool {
+		x, err := f.srv.Explain(t.Context(), "a", "echo_write_note", Explaining{Session: c.GetSessionId(), NoArgs: true})
+		if err != nil || x.Decision != policy.Approve {
+			t.Fatalf("explain: %+v %v", x, err)
+		}
+		return slices.ContainsFunc(x.Reasons, func(r policy.Reason) bool { return r.Kind == "grant" })
+	}
+	if !granted() {
+		t.Fatal("explain does not say the session grant covers the call")
+	}
 	callTool(t.Context(), c, "echo_echo", map[string]any{"message": "private"})
+	if granted() {
+		t.Fatal("explain says the earlier grant covers a sink after the source")
+	}
 	res, err := callTool(t.Context(), c, "echo_write_note", nil)
 	if len(answered) != 2 || answered[1] != approval.Always {
 		t.Fatalf("the earlier grant covered a sink after a source: %v", answered)

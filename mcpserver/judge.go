@@ -131,6 +131,18 @@ func (e *endpoint) judge(ctx context.Context, st *state, t exposedTool, name str
 			}
 		}
 	}
+	if how.explain && how.session && j.d.Decision == policy.Approve && j.refusal == nil {
+		// The decision stays Approve: a session grant is an answer given.
+		if g, ok := e.srv.cfg.Approver.(GrantChecker); ok {
+			req := approval.Request{VaultID: st.vault.ID, Session: how.who.Session, Client: how.who.Client, Tool: name}
+			if strings.HasPrefix(j.d.Rule, policy.FlowRulePrefix) {
+				req.FlowSince = j.source.at
+			}
+			if g.Granted(req) {
+				j.x.Add("grant", policy.Allow, "approved for this session already: it runs without asking")
+			}
+		}
+	}
 	return j.done()
 }
 
