@@ -80,7 +80,7 @@ check_deb() {
   # machine's, not the temporary root's, hence --force-depends.
   mkdir -p "$root/var/lib/dpkg/info" "$root/var/lib/dpkg/updates"
   touch "$root/var/lib/dpkg/status"
-  dpkg --root="$root" --force-depends --force-script-chrootless -i "$deb" >/dev/null 2>&1 || die "dpkg could not install $deb"
+  dpkg --root="$root" --log=/dev/null --force-not-root --force-depends --force-script-chrootless -i "$deb" >/dev/null 2>&1 || die "dpkg could not install $deb"
   local bin="$root/usr/bin/agentvault"
   local version
   version=$("$bin" version) || die "the installed binary does not run"
@@ -101,7 +101,7 @@ check_deb() {
   if dpkg-deb -c "$deb" | awk '{print $2}' | grep -qv '^root/root$'; then
     echo "files not owned by root" >&2; failed=1
   fi
-  dpkg --root="$root" -r agentvault >/dev/null
+  dpkg --root="$root" --log=/dev/null --force-not-root --force-script-chrootless -r agentvault >/dev/null
   [ -z "$(find "$root/usr" -type f 2>/dev/null)" ] || { echo "removing the package left files: $(find "$root/usr" -type f)" >&2; failed=1; }
   [ $failed = 0 ] || die "$deb failed its check"
   echo "$deb: installs /usr/bin/agentvault ($version), its desktop entry and icons; Depends: $depends"
