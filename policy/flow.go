@@ -107,18 +107,10 @@ func (f Flow) Roles(t Tool) FlowRoles {
 }
 
 // mark returns the most specific mark of role matching name.
+// At equal specificity "is" wins: the stricter reading.
 func (f Flow) mark(role Role, name string) (FlowMark, bool) {
-	best, score, found := FlowMark{}, -1, false
-	for _, m := range f.Marks {
-		if m.Role != role || !Matches(m.Pattern, name) {
-			continue
-		}
-		// At equal specificity "is" wins: the stricter reading.
-		if s := specificity(m.Pattern); !found || s > score || (s == score && m.Is) {
-			best, score, found = m, s, true
-		}
-	}
-	return best, found
+	return mostSpecific(f.Marks, name, func(m FlowMark) (string, bool) { return m.Pattern, m.Role == role },
+		func(a, b FlowMark) bool { return a.Is && !b.Is })
 }
 
 // AfterSource is r, the decision for calling t, in a session that has

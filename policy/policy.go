@@ -204,25 +204,39 @@ func decideRules(p Policy, t Tool) Result {
 	if !ToolNamePattern.MatchString(t.Name) {
 		return Result{Decision: Block, Rule: "invalid-name"}
 	}
-	best, bestScore, found := Rule{}, -1, false
-	for _, r := range p.Rules {
-		if !Matches(r.Pattern, t.Name) {
-			continue
-		}
-		d, err := ParseDecision(string(r.Decision))
-		if err != nil {
-			d = Block
-		}
-		r.Decision = d
-		score := specificity(r.Pattern)
-		if !found || score > bestScore || (score == bestScore && d.strictness() > best.Decision.strictness()) {
-			best, bestScore, found = r, score, true
-		}
-	}
+	best, found := mostSpecific(p.Rules, t.Name, func(r Rule) (string, bool) { return r.Pattern, true },
+		func(a, b Rule) bool { return checked(a.Decision).strictness() > checked(b.Decision).strictness() })
 	if !found {
 		return Default(t)
 	}
-	return Result{Decision: best.Decision, Rule: best.Pattern}
+	return Result{Decision: checked(best.Decision), Rule: best.Pattern}
+}
+
+// checked is d, or Block when d is no decision (fail closed).
+func checked(d Decision) Decision {
+	switch d {
+	case Allow, Approve:
+		return d
+	}
+	return Block
+}
+
+// mostSpecific returns the item whose pattern matches name most
+// specifically: an exact name beats any pattern, and among patterns the one
+// with more literal characters wins; at equal specificity, the stricter.
+// pattern gives an item's pattern, or false to pass the item over.
+func mostSpecific[T any](items []T, name string, pattern func(T) (string, bool), stricter func(a, b T) bool) (best T, found bool) {
+	score := -1
+	for _, it := range items {
+		p, ok := pattern(it)
+		if !ok || !Matches(p, name) {
+			continue
+		}
+		if s := specificity(p); !found || s > score || (s == score && stricter(it, best)) {
+			best, score, found = it, s, true
+		}
+	}
+	return best, found
 }
 
 // specificity ranks a pattern: an exact name ranks above every wildcard
