@@ -233,7 +233,7 @@ func (ts *taints) source(holder string, now time.Time) taint {
 	if !ok {
 		return taint{}
 	}
-	if stateless(holder) && now.Sub(t.lastUsed) >= approval.SessionIdle {
+	if approval.IdleEnded(holder, t.lastUsed, now) {
 		delete(ts.m, holder)
 		return taint{}
 	}
@@ -253,7 +253,7 @@ func (ts *taints) mark(holder, tool string, now time.Time) {
 	if now.Sub(ts.pruned) >= time.Minute { // stateless holders that went idle
 		ts.pruned = now
 		for h, t := range ts.m {
-			if stateless(h) && now.Sub(t.lastUsed) >= approval.SessionIdle {
+			if approval.IdleEnded(h, t.lastUsed, now) {
 				delete(ts.m, h)
 			}
 		}
@@ -273,10 +273,8 @@ func (ts *taints) end(session string) {
 	delete(ts.m, approval.Request{Session: session}.Holder())
 }
 
-func stateless(holder string) bool { return !strings.HasPrefix(holder, "session:") }
-
 // Explaining says what to explain: a call's arguments (NoArgs: none were
-// given), the live session whose data flow counts (""": show both
+// given), the live session whose data flow counts ("": show both
 // outcomes), and whether guards may ask the service (Lookup).
 type Explaining struct {
 	Args    any

@@ -384,8 +384,7 @@ func (b *Broker) grantLocked(p Pending, now time.Time) {
 
 // live reports whether grant g of k still holds at now.
 func live(k grantKey, g grant, now time.Time) bool {
-	stateless := strings.HasPrefix(k.holder, "client:")
-	return now.Before(g.until) && (!stateless || now.Sub(g.lastUsed) < SessionIdle)
+	return now.Before(g.until) && !IdleEnded(k.holder, g.lastUsed, now)
 }
 
 // Granted reports whether a session grant covers req, so that a call it

@@ -129,6 +129,13 @@ func (r Request) Holder() string {
 	return "session:" + r.Session
 }
 
+// IdleEnded reports whether holder's session has ended at now for want of
+// use since lastUsed: a stateless client's ends SessionIdle after its last
+// use; an MCP session ends when it is closed, not here.
+func IdleEnded(holder string, lastUsed, now time.Time) bool {
+	return strings.HasPrefix(holder, "client:") && now.Sub(lastUsed) >= SessionIdle
+}
+
 // Verdict is the answer to a Request.
 type Verdict struct {
 	Approved bool
