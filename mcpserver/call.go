@@ -54,9 +54,9 @@ func (e *endpoint) call(ctx context.Context, req mcp.CallToolRequest) (*mcp.Call
 
 // execute runs one tools/call through policy, approval and audit, as the
 // vault state st decides it; run calls the service and reports whether the
-// tool reported an error. A refusal is a message for the agent, to be
+// tool reported an error. toAgent is a refusal for the agent, to be
 // answered as a tool error; an error is answered as a protocol error.
-func (e *endpoint) execute(ctx context.Context, st *state, req callRequest, run func(context.Context, exposedTool) (isError bool, err error)) (refusal string, err error) {
+func (e *endpoint) execute(ctx context.Context, st *state, req callRequest, run func(context.Context, exposedTool) (isError bool, err error)) (toAgent string, err error) {
 	start := time.Now()
 	name := req.name
 	t, ok := st.tools[name]
@@ -80,9 +80,7 @@ func (e *endpoint) execute(ctx context.Context, st *state, req callRequest, run 
 		// A guard's reason may quote what a service said.
 		return e.srv.cfg.Redactor.String(msg), nil
 	}
-	who := approval.Request{Session: req.session, Client: rec.Client}
-	j := e.judge(ctx, st, t, name, req.args, judging{who: who, session: true})
-	if r := j.refusal; r != nil {
+	refused := func(r refusal) (string, error) {
 		if r.guard != nil {
 			rec.Decision, rec.Rule = string(r.guard.Decision), r.guard.Rule
 		}
@@ -91,6 +89,11 @@ func (e *endpoint) execute(ctx context.Context, st *state, req callRequest, run 
 			return msg, ctx.Err()
 		}
 		return msg, nil
+	}
+	who := approval.Request{Session: req.session, Client: rec.Client}
+	j := e.judge(ctx, st, t, name, req.args, judging{who: who, session: true})
+	if j.refusal != nil {
+		return refused(*j.refusal)
 	}
 	d = j.d
 	rec.Decision, rec.Rule = string(d.Decision), d.Rule
@@ -139,13 +142,7 @@ func (e *endpoint) execute(ctx context.Context, st *state, req callRequest, run 
 		// What the service told the guards may have changed while the user
 		// looked (a folder's sharing, a pull request's base).
 		if g, blocked, _ := e.guard(ctx, st, t, name, req.args, true); blocked {
-			if ctx.Err() != nil {
-				msg, _ := refuse(audit.Cancelled, "the agent left before the call was decided", "")
-				return msg, ctx.Err()
-			}
-			rec.Decision, rec.Rule = string(g.Decision), g.Rule
-			msg, _ := refuse(audit.Blocked, g.Reason, "AgentVault refused this call: "+g.Reason)
-			return msg, nil
+			return refused(guardRefusal(ctx, g))
 		}
 	}
 

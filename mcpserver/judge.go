@@ -98,12 +98,13 @@ func (e *endpoint) judge(ctx context.Context, st *state, t exposedTool, name str
 	default:
 		g, blocked, unasked := e.guard(ctx, st, t, name, args, !how.explain || how.lookup)
 		switch {
-		case blocked && ctx.Err() != nil: // the agent left while the service was asked
-			j.refusal = &refusal{outcome: audit.Cancelled, reason: "the agent left before the call was decided"}
-			return j.done()
 		case blocked:
-			by := g // only a refusal keeps the guard's result
-			if refused("guard", refusal{outcome: audit.Blocked, reason: g.Reason, msg: "AgentVault refused this call: " + g.Reason, guard: &by}) {
+			r := guardRefusal(ctx, g)
+			if r.outcome == audit.Cancelled {
+				j.refusal = &r
+				return j.done()
+			}
+			if refused("guard", r) {
 				return j.done()
 			}
 		case unasked:
@@ -144,6 +145,15 @@ func (e *endpoint) judge(ctx context.Context, st *state, t exposedTool, name str
 		}
 	}
 	return j.done()
+}
+
+// guardRefusal is the refusal of a call guard result g blocked; when the
+// agent left while the service was asked, it is a cancellation.
+func guardRefusal(ctx context.Context, g policy.Result) refusal {
+	if ctx.Err() != nil {
+		return refusal{outcome: audit.Cancelled, reason: "the agent left before the call was decided"}
+	}
+	return refusal{outcome: audit.Blocked, reason: g.Reason, msg: "AgentVault refused this call: " + g.Reason, guard: &g}
 }
 
 // done sets the explanation's decision: the endpoint's.
