@@ -112,11 +112,7 @@ func (h Hints) Short() string {
 // Label cleans agent text (a service wrote it), at most 120 characters.
 func DescriptionLine(description string) string {
 	line, _, _ := strings.Cut(strings.TrimSpace(description), "\n")
-	line = visible(strings.TrimSpace(line))
-	if utf8.RuneCountInString(line) > 120 {
-		line = string([]rune(line)[:120]) + "…"
-	}
-	return line
+	return clip(visible(strings.TrimSpace(line)), 120)
 }
 
 // Holder names the session a request comes from: the MCP session, or for
@@ -215,9 +211,13 @@ func fieldName(n string) string {
 // it: on one line, every hidden character written as an escape, at most 64
 // characters.
 func Label(s string) string {
-	s = strings.ReplaceAll(visible(s), "\n", `\n`)
-	if utf8.RuneCountInString(s) > 64 {
-		s = string([]rune(s)[:64]) + "…"
+	return clip(strings.ReplaceAll(visible(s), "\n", `\n`), 64)
+}
+
+// clip cuts s to n characters, marking the cut with "…".
+func clip(s string, n int) string {
+	if utf8.RuneCountInString(s) > n {
+		return string([]rune(s)[:n]) + "…"
 	}
 	return s
 }
