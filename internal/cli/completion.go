@@ -11,9 +11,9 @@ import (
 func completion(out io.Writer, shell string) error {
 	switch shell {
 	case "bash":
-		writeBash(out)
+		writeCases(out, bashScript)
 	case "zsh":
-		writeZsh(out)
+		writeCases(out, zshScript)
 	case "fish":
 		writeFish(out)
 	default:
@@ -35,9 +35,18 @@ func commandWords() (names [][]string, flags [][]string) {
 	return names, flags
 }
 
-func writeBash(out io.Writer) {
-	names, flags := commandWords()
-	fmt.Fprintf(out, `# agentvault completion for bash: source this, or save it as
+// caseScript is how a shell with case statements (bash, zsh) completes:
+// its script's head (given the top-level words), its line for a group's
+// subcommands, the switch on two words with its line for a two-word
+// command's flags, the switch on one word with its line for a one-word
+// command's flags, and its tail.
+type caseScript struct {
+	head, group, pairs, pair, singles, single, tail string
+}
+
+var (
+	bashScript = caseScript{
+		head: `# agentvault completion for bash: source this, or save it as
 # ~/.local/share/bash-completion/completions/agentvault
 _agentvault() {
   local cur="${COMP_WORDS[COMP_CWORD]}" w1="${COMP_WORDS[1]}" w2="${COMP_WORDS[2]}"
@@ -45,55 +54,54 @@ _agentvault() {
     COMPREPLY=($(compgen -W %q -- "$cur")); return
   fi
   case "$w1" in
-`, strings.Join(topLevel(), " "))
-	for _, g := range topLevel() {
-		if subs := subcommands(g); len(subs) > 0 {
-			fmt.Fprintf(out, "    %s) if [[ $COMP_CWORD -eq 2 ]]; then COMPREPLY=($(compgen -W %q -- \"$cur\")); return; fi ;;\n", g, strings.Join(subs, " "))
-		}
+`,
+		group:   "    %s) if [[ $COMP_CWORD -eq 2 ]]; then COMPREPLY=($(compgen -W %q -- \"$cur\")); return; fi ;;\n",
+		pairs:   "  esac\n  [[ \"$cur\" == -* ]] || return\n  case \"$w1 $w2\" in\n",
+		pair:    "    %q) COMPREPLY=($(compgen -W %q -- \"$cur\")); return ;;\n",
+		singles: "  esac\n  case \"$w1\" in\n",
+		single:  "    %s) COMPREPLY=($(compgen -W %q -- \"$cur\")) ;;\n",
+		tail:    "  esac\n}\ncomplete -F _agentvault agentvault\n",
 	}
-	fmt.Fprint(out, "  esac\n  [[ \"$cur\" == -* ]] || return\n  case \"$w1 $w2\" in\n")
-	for i, n := range names {
-		if len(n) == 2 {
-			fmt.Fprintf(out, "    %q) COMPREPLY=($(compgen -W %q -- \"$cur\")); return ;;\n", strings.Join(n, " "), strings.Join(flags[i], " "))
-		}
-	}
-	fmt.Fprint(out, "  esac\n  case \"$w1\" in\n")
-	for i, n := range names {
-		if len(n) == 1 {
-			fmt.Fprintf(out, "    %s) COMPREPLY=($(compgen -W %q -- \"$cur\")) ;;\n", n[0], strings.Join(flags[i], " "))
-		}
-	}
-	fmt.Fprint(out, "  esac\n}\ncomplete -F _agentvault agentvault\n")
-}
-
-func writeZsh(out io.Writer) {
-	names, flags := commandWords()
-	fmt.Fprintf(out, `#compdef agentvault
+	zshScript = caseScript{
+		head: `#compdef agentvault
 # agentvault completion for zsh: save this as _agentvault in a folder of $fpath
 _agentvault() {
   if (( CURRENT == 2 )); then
     compadd -- %s; return
   fi
   case $words[2] in
-`, strings.Join(topLevel(), " "))
+`,
+		group:   "    %s) if (( CURRENT == 3 )); then compadd -- %s; return; fi ;;\n",
+		pairs:   "  esac\n  [[ $PREFIX == -* ]] || return\n  case \"$words[2] $words[3]\" in\n",
+		pair:    "    %q) compadd -- %s; return ;;\n",
+		singles: "  esac\n  case $words[2] in\n",
+		single:  "    %s) compadd -- %s ;;\n",
+		tail:    "  esac\n}\ncompdef _agentvault agentvault\n",
+	}
+)
+
+// writeCases writes the completion script of a shell with case statements.
+func writeCases(out io.Writer, sh caseScript) {
+	names, flags := commandWords()
+	fmt.Fprintf(out, sh.head, strings.Join(topLevel(), " "))
 	for _, g := range topLevel() {
 		if subs := subcommands(g); len(subs) > 0 {
-			fmt.Fprintf(out, "    %s) if (( CURRENT == 3 )); then compadd -- %s; return; fi ;;\n", g, strings.Join(subs, " "))
+			fmt.Fprintf(out, sh.group, g, strings.Join(subs, " "))
 		}
 	}
-	fmt.Fprint(out, "  esac\n  [[ $PREFIX == -* ]] || return\n  case \"$words[2] $words[3]\" in\n")
+	fmt.Fprint(out, sh.pairs)
 	for i, n := range names {
 		if len(n) == 2 {
-			fmt.Fprintf(out, "    %q) compadd -- %s; return ;;\n", strings.Join(n, " "), strings.Join(flags[i], " "))
+			fmt.Fprintf(out, sh.pair, strings.Join(n, " "), strings.Join(flags[i], " "))
 		}
 	}
-	fmt.Fprint(out, "  esac\n  case $words[2] in\n")
+	fmt.Fprint(out, sh.singles)
 	for i, n := range names {
 		if len(n) == 1 {
-			fmt.Fprintf(out, "    %s) compadd -- %s ;;\n", n[0], strings.Join(flags[i], " "))
+			fmt.Fprintf(out, sh.single, n[0], strings.Join(flags[i], " "))
 		}
 	}
-	fmt.Fprint(out, "  esac\n}\ncompdef _agentvault agentvault\n")
+	fmt.Fprint(out, sh.tail)
 }
 
 func writeFish(out io.Writer) {
