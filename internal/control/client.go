@@ -135,17 +135,8 @@ func (c *Client) ConnectService(ctx context.Context, spec api.ConnectSpec) (api.
 // its terminal), with this process's keychain for an Auth0 session; the
 // running AgentVault then keeps the connection.
 func (c *Client) SignIn(ctx context.Context, kind string, s api.SignIn) (api.ServiceInfo, error) {
-	var session *services.Auth0Session
-	if s.Auth0 {
-		st, err := c.Auth0Status(ctx)
-		if err != nil {
-			return api.ServiceInfo{}, err
-		}
-		if session, err = services.Auth0SessionOf(st, c.secrets); err != nil {
-			return api.ServiceInfo{}, err
-		}
-	}
-	spec, err := services.SignIn(ctx, kind, s, session)
+	tenant := func() (api.Auth0Status, error) { return c.Auth0Status(ctx) }
+	spec, err := services.SignInWith(ctx, kind, s, tenant, c.secrets)
 	if err != nil {
 		return api.ServiceInfo{}, err
 	}

@@ -27,17 +27,7 @@ func (c *Core) ConnectService(ctx context.Context, spec api.ConnectSpec) (api.Se
 // SignIn signs in to a first-party service in this process (its browser,
 // the device code shown through s) and connects it.
 func (c *Core) SignIn(ctx context.Context, kind string, s api.SignIn) (api.ServiceInfo, error) {
-	var session *services.Auth0Session
-	if s.Auth0 {
-		st, err := c.tenant()
-		if err != nil {
-			return api.ServiceInfo{}, err
-		}
-		if session, err = services.Auth0SessionOf(st, c.secrets); err != nil {
-			return api.ServiceInfo{}, err
-		}
-	}
-	spec, err := services.SignIn(ctx, kind, s, session)
+	spec, err := services.SignInWith(ctx, kind, s, c.tenant, c.secrets)
 	if err != nil {
 		return api.ServiceInfo{}, err
 	}

@@ -1,6 +1,7 @@
 package services
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -61,4 +62,22 @@ func Auth0SessionOf(st api.Auth0Status, keys secrets.Store) (*Auth0Session, erro
 		return nil, err
 	}
 	return &Auth0Session{Accounts: client, RefreshToken: refresh}, nil
+}
+
+// SignInWith is SignIn where the caller runs, with the signed-in Auth0 user
+// (of the tenant tenant reads, its session in keys) when s.Auth0: the same
+// for the core and for a CLI that hands the connection to the running
+// AgentVault.
+func SignInWith(ctx context.Context, kind string, s api.SignIn, tenant func() (api.Auth0Status, error), keys secrets.Store) (api.ConnectSpec, error) {
+	var session *Auth0Session
+	if s.Auth0 {
+		st, err := tenant()
+		if err != nil {
+			return api.ConnectSpec{}, err
+		}
+		if session, err = Auth0SessionOf(st, keys); err != nil {
+			return api.ConnectSpec{}, err
+		}
+	}
+	return SignIn(ctx, kind, s, session)
 }
