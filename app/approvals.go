@@ -36,10 +36,10 @@ func (u *UI) approvalsView() fyne.CanvasObject {
 		recent.Add(widget.NewLabel("Nothing answered yet."))
 	}
 	return container.NewVScroll(container.NewVBox(
-		widget.NewLabelWithStyle("Waiting for you", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+		bold("Waiting for you"),
 		pending,
 		widget.NewSeparator(),
-		widget.NewLabelWithStyle("Recent answers", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+		bold("Recent answers"),
 		recent,
 	))
 }
@@ -118,7 +118,7 @@ func (u *UI) Prompt(p api.Pending) (withdraw func()) {
 	fyne.Do(func() {
 		w = u.app.NewWindow("Approve? " + p.Code)
 		w.SetContent(container.NewVBox(
-			widget.NewLabelWithStyle(p.Title(), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+			bold(p.Title()),
 			u.answerBox(p, closeWindow),
 		))
 		w.Show()

@@ -66,10 +66,6 @@ func flowWhy(r policy.FlowRoles) string {
 	return strings.Join(why, "; ")
 }
 
-func bold(s string) *widget.Label {
-	return widget.NewLabelWithStyle(s, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-}
-
 // explain shows how a call of tool would be decided now, and why.
 func (u *UI) explain(vault, tool string) {
 	var x policy.Explanation

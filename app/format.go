@@ -5,6 +5,8 @@ import (
 	"strings"
 	"time"
 
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/widget"
 	"github.com/agentvault/agentvault/internal/api"
 	"github.com/agentvault/agentvault/policy"
 )
@@ -58,4 +60,9 @@ func durationText(d time.Duration) string {
 		return api.Plural(int(d/time.Minute), "minute")
 	}
 	return api.Plural(int(d/time.Second), "second")
+}
+
+// bold is a heading label.
+func bold(s string) *widget.Label {
+	return widget.NewLabelWithStyle(s, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 }

@@ -69,7 +69,7 @@ func (u *UI) foundCard() fyne.CanvasObject {
 		if len(f.Servers) == 0 && f.Error == "" {
 			continue
 		}
-		body.Add(widget.NewLabelWithStyle(f.Name+" — "+f.Config, fyne.TextAlignLeading, fyne.TextStyle{Bold: true}))
+		body.Add(bold(f.Name + " — " + f.Config))
 		if f.Error != "" {
 			body.Add(widget.NewLabel("Cannot read it: " + f.Error))
 		}

@@ -104,7 +104,7 @@ func (u *UI) vaultDetail(id string) fyne.CanvasObject {
 	}
 	buttons := container.NewHBox(rotate, del, widget.NewLabel("Approvals wait"), u.timeoutChoice(d.ID, d.ApprovalTimeout))
 	head := container.NewVBox(
-		widget.NewLabelWithStyle(d.Name, fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+		bold(d.Name),
 		container.NewBorder(nil, nil, widget.NewLabel("MCP URL"), copyURL, url),
 		tokenInfo,
 		buttons,
@@ -189,7 +189,7 @@ func (u *UI) policyMatrix(d api.VaultDetail) fyne.CanvasObject {
 			service = t.Service
 			// One two-column grid per service keeps the choices aligned.
 			grid = container.New(layout.NewFormLayout())
-			rows.Add(widget.NewLabelWithStyle(service, fyne.TextAlignLeading, fyne.TextStyle{Bold: true}))
+			rows.Add(bold(service))
 			rows.Add(grid)
 		}
 		grid.Add(widget.NewLabel(t.Name))

@@ -36,7 +36,7 @@ func (u *UI) startWizard() {
 }
 
 func (w *wizard) view() fyne.CanvasObject {
-	title := widget.NewLabelWithStyle(fmt.Sprintf("New vault — step %d of 4", w.step+1), fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	title := bold(fmt.Sprintf("New vault — step %d of 4", w.step+1))
 	var body fyne.CanvasObject
 	var next func() bool
 	switch w.step {
