@@ -151,7 +151,7 @@ func (e *endpoint) execute(ctx context.Context, st *state, req callRequest, run 
 		e.srv.log.Error("audit write failed; refusing call", "vault", st.vault.ID, "tool", name, "err", err)
 		return "", errAudit
 	}
-	if st.vault.Policy.Flow.Roles(t.policyTool()).Source && (req.session == "" || e.ids.get(req.session) != nil) {
+	if st.roles[name].Source && (req.session == "" || e.ids.get(req.session) != nil) {
 		// From the intent on the session has read private data, whether
 		// the call then works or not. (A session that has already ended
 		// keeps no taint: its id is never used again.)

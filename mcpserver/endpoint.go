@@ -50,17 +50,20 @@ func (t exposedTool) policyTool() policy.Tool {
 // state is an immutable snapshot of a vault: swapped whole, read without locks.
 type state struct {
 	vault     Vault
-	tools     map[string]exposedTool   // exposed name → tool, blocked ones included
-	decisions map[string]policy.Result // exposed name → decision under vault.Policy
+	tools     map[string]exposedTool      // exposed name → tool, blocked ones included
+	decisions map[string]policy.Result    // exposed name → decision under vault.Policy
+	roles     map[string]policy.FlowRoles // exposed name → what it is to data flow
 
 	listOnce sync.Once // the encoded tools/list result, made on first use
 	list     []byte    // nil if it cannot be encoded: mcp-go answers then
 }
 
 func newState(v Vault, tools map[string]exposedTool) *state {
-	st := &state{vault: v, tools: tools, decisions: make(map[string]policy.Result, len(tools))}
+	st := &state{vault: v, tools: tools, decisions: make(map[string]policy.Result, len(tools)),
+		roles: make(map[string]policy.FlowRoles, len(tools))}
 	for name, t := range tools {
-		st.decisions[name] = policy.Decide(v.Policy, t.policyTool())
+		pt := t.policyTool()
+		st.decisions[name], st.roles[name] = policy.Decide(v.Policy, pt), v.Policy.Flow.Roles(pt)
 	}
 	return st
 }

@@ -115,7 +115,7 @@ func (e *endpoint) judge(ctx context.Context, st *state, t exposedTool, name str
 	}
 
 	if pol.Flow.On {
-		roles := pol.Flow.Roles(pt)
+		roles := st.roles[name]
 		switch {
 		case how.session:
 			j.source = e.taints.source(how.who.Holder(), now)
